@@ -1,0 +1,42 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+let package = Package(
+    name: "stripe-secrets",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "stripe-secrets", targets: ["stripe-secrets"])
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        // The system libyaml, seen only by StrictYAML.
+        .systemLibrary(
+            name: "CYAML",
+            pkgConfig: "yaml-0.1",
+            providers: [.apt(["libyaml-dev"]), .brew(["libyaml"])]
+        ),
+        // YAML text -> a strict node tree with line:column marks.
+        .target(name: "StrictYAML", dependencies: ["CYAML"]),
+        // Node tree -> Manifest -> resolved values (and, later, Plan and State).
+        .target(name: "SecretsCore", dependencies: ["StrictYAML"]),
+        // Subcommands and views.
+        .target(
+            name: "StripeSecretsCLI",
+            dependencies: [
+                "SecretsCore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .executableTarget(name: "stripe-secrets", dependencies: ["StripeSecretsCLI"]),
+        .testTarget(name: "StrictYAMLTests", dependencies: ["StrictYAML"]),
+        .testTarget(
+            name: "SecretsCoreTests",
+            dependencies: ["SecretsCore"],
+            resources: [.copy("Fixtures")]
+        ),
+        .testTarget(name: "CLITests", dependencies: ["SecretsCore"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,59 @@
+import StrictYAML
+
+/// Where in which file something was found. 1-based line and column.
+public struct SourceLocation: Hashable, Sendable, CustomStringConvertible {
+    public let file: String
+    public let line: Int
+    public let column: Int
+
+    public init(file: String, line: Int, column: Int) {
+        self.file = file
+        self.line = line
+        self.column = column
+    }
+
+    public init(file: String, mark: Mark) {
+        self.init(file: file, line: mark.line, column: mark.column)
+    }
+
+    /// The position alone, `line:col`, for pointing at another place in the same file.
+    public var position: String { "\(line):\(column)" }
+
+    public var description: String { "\(file):\(line):\(column)" }
+}
+
+/// One problem a user can act on, rendered like a compiler's: `file:line:col: error: message`.
+///
+/// A message never quotes a secret value.
+public struct Diagnostic: Error, Hashable, Sendable, CustomStringConvertible {
+    public let message: String
+    public let location: SourceLocation?
+
+    public init(_ message: String, at location: SourceLocation? = nil) {
+        self.message = message
+        self.location = location
+    }
+
+    public var description: String {
+        guard let location else { return "error: \(message)" }
+        return "\(location): error: \(message)"
+    }
+}
+
+/// Every problem found in one pass, so that one run shows them all.
+public struct DiagnosticsError: Error, Sendable, CustomStringConvertible {
+    public let diagnostics: [Diagnostic]
+    /// The file the diagnostics are about, for the closing count.
+    public let file: String
+
+    public init(_ diagnostics: [Diagnostic], in file: String) {
+        self.diagnostics = diagnostics
+        self.file = file
+    }
+
+    /// Each diagnostic on its own line, then `N errors in FILE`.
+    public var description: String {
+        let count = diagnostics.count == 1 ? "1 error" : "\(diagnostics.count) errors"
+        return (diagnostics.map(\.description) + ["\(count) in \(file)"]).joined(separator: "\n")
+    }
+}

@@ -1,0 +1,351 @@
+import StrictYAML
+
+/// Schema version 1: turns a strict YAML tree into declared secrets, reporting every problem.
+///
+/// Messages about a value never quote it. `now` (unix seconds) decides which `expires_at`
+/// values are already past.
+struct ManifestDecoder {
+    static let supportedVersion = 1
+    static let maxSecretsPerScope = 10
+    static let maxNameLength = 5000
+
+    private static let topLevelKeys = ["version", "defaults", "secrets"]
+    private static let defaultsKeys = ["account", "scope"]
+    private static let secretKeys = ["name", "value", "scope", "account", "accounts", "expires_at"]
+    private static let valueKeys = ["env", "file", "trim_newline"]
+    private static let scopeKeys = ["type", "user"]
+
+    private struct Defaults {
+        var account: String?
+        var scope: SecretScope = .account
+    }
+
+    private var reader: SchemaReader
+    private let now: Int64
+
+    init(file: String, now: Int64) {
+        reader = SchemaReader(file: file)
+        self.now = now
+    }
+
+    /// The declarations of a parsed document, and every diagnostic (YAML problems included).
+    static func decode(_ document: ParsedDocument, file: String, now: Int64)
+        -> (secrets: [SecretDeclaration], diagnostics: [Diagnostic])
+    {
+        var decoder = ManifestDecoder(file: file, now: now)
+        for problem in document.problems { decoder.reader.report(problem.message, at: problem.mark) }
+        let fatal = document.root == nil && !document.problems.isEmpty
+        let secrets = fatal ? [] : decoder.decodeRoot(document.root)
+        let diagnostics = decoder.reader.diagnostics.enumerated().sorted {
+            let (a, b) = ($0.element.location, $1.element.location)
+            guard let a, let b, (a.line, a.column) != (b.line, b.column) else { return $0.offset < $1.offset }
+            return (a.line, a.column) < (b.line, b.column)
+        }.map(\.element)
+        return (secrets, diagnostics)
+    }
+
+    private mutating func decodeRoot(_ root: Node?) -> [SecretDeclaration] {
+        let start = Mark(line: 1, column: 1)
+        guard let root else {
+            reader.report("the manifest is empty; it needs 'version: 1' and a 'secrets:' list", at: start)
+            return []
+        }
+        guard let top = reader.mapping(root, "the manifest") else { return [] }
+        let fields = reader.fields(of: top, allowed: Self.topLevelKeys, in: "at the top level")
+        if let version = fields["version"] {
+            checkVersion(version)
+        } else {
+            reader.report("missing 'version: 1' at the top level", at: top.mark)
+        }
+        let defaults = fields["defaults"].map { decodeDefaults($0) } ?? Defaults()
+        guard let list = fields["secrets"] else {
+            reader.report("missing 'secrets', the list of secrets to manage", at: top.mark)
+            return []
+        }
+        guard let items = reader.sequence(list, "'secrets'") else { return [] }
+        var secrets: [SecretDeclaration] = []
+        secrets.reserveCapacity(items.items.count)
+        for item in items.items { decodeSecret(item, defaults: defaults, into: &secrets) }
+        checkUniqueness(secrets)
+        return secrets
+    }
+
+    private mutating func checkVersion(_ node: Node) {
+        guard case .scalar(let scalar) = node, scalar.style == .plain, !scalar.isNull,
+              scalar.value.utf8.allSatisfy({ $0 >= 48 && $0 <= 57 })
+        else {
+            if case .invalid = node { return }
+            reader.report("'version' must be the number \(Self.supportedVersion)", at: node.mark)
+            return
+        }
+        if Int(scalar.value) != Self.supportedVersion {
+            reader.report(
+                "manifest version \(scalar.value) is not supported; this stripe-secrets reads version \(Self.supportedVersion)",
+                at: node.mark)
+        }
+    }
+
+    private mutating func decodeDefaults(_ node: Node) -> Defaults {
+        var defaults = Defaults()
+        guard let mapping = reader.mapping(node, "'defaults'") else { return defaults }
+        let fields = reader.fields(of: mapping, allowed: Self.defaultsKeys, in: "in defaults")
+        if let account = fields["account"] { defaults.account = accountID(account, "'account'") }
+        if let scope = fields["scope"], let decoded = decodeScope(scope) { defaults.scope = decoded }
+        return defaults
+    }
+
+    private mutating func decodeSecret(
+        _ node: Node, defaults: Defaults, into secrets: inout [SecretDeclaration]
+    ) {
+        guard let mapping = reader.mapping(node, "each secret") else { return }
+        let fields = Fields(entries: mapping.entries)
+        let name = fields["name"].flatMap { decodeName($0) }
+        if fields["name"] == nil { reader.report("secret is missing 'name'", at: mapping.mark) }
+        let label = name.map { "secret '\($0)'" } ?? "this secret"
+        _ = reader.fields(of: mapping, allowed: Self.secretKeys, in: "in \(label)")
+
+        let source: ValueSource?
+        if let value = fields["value"] {
+            source = decodeValue(value, label)
+        } else {
+            reader.report("\(label) is missing 'value'; \(Self.sourceHint)", at: mapping.mark)
+            source = nil
+        }
+        let scope = fields["scope"].map { decodeScope($0) } ?? defaults.scope
+        let accounts = decodeAccounts(fields, default: defaults.account)
+        let expiresAt = fields["expires_at"].map { decodeExpiry($0) } ?? .some(nil)
+
+        guard let name, let source, let scope, let accounts, let expiresAt else { return }
+        let location = reader.location(mapping.mark)
+        let valueLocation = reader.location(fields["value"]?.mark ?? mapping.mark)
+        for account in accounts {
+            secrets.append(SecretDeclaration(
+                address: SecretAddress(account: account, scope: scope, name: name),
+                source: source, expiresAt: expiresAt, location: location, valueLocation: valueLocation))
+        }
+    }
+
+    private static let sourceHint =
+        "reference an environment variable ({env: NAME}) or a file ({file: PATH})"
+
+    private mutating func decodeName(_ node: Node) -> String? {
+        guard let scalar = reader.text(node, "'name'") else { return nil }
+        let name = scalar.value
+        let length = name.unicodeScalars.count
+        if name.isEmpty {
+            reader.report("'name' must not be empty", at: node.mark)
+        } else if length > Self.maxNameLength {
+            reader.report("'name' is \(length.grouped) characters; Stripe allows at most 5,000", at: node.mark)
+        } else if name.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) {
+            reader.report("'name' contains a control character (such as a tab or newline); use printable characters", at: node.mark)
+        } else {
+            return name
+        }
+        return nil
+    }
+
+    private mutating func decodeValue(_ node: Node, _ label: String) -> ValueSource? {
+        switch node {
+        case .scalar(let scalar) where scalar.isNull:
+            reader.report("\(label) has an empty 'value'; \(Self.sourceHint)", at: node.mark)
+            return nil
+        case .scalar:
+            reader.report(
+                "\(label) has its value written inline; secret values must never be in the manifest: \(Self.sourceHint)",
+                at: node.mark)
+            return nil
+        default:
+            break
+        }
+        guard let mapping = reader.mapping(node, "'value'") else { return nil }
+        let fields = reader.fields(of: mapping, allowed: Self.valueKeys, in: "in the value of \(label)")
+        switch (fields["env"], fields["file"]) {
+        case (nil, nil):
+            reader.report("the value of \(label) needs a source: 'env' or 'file'", at: mapping.mark)
+            return nil
+        case (.some, .some):
+            reader.report("the value of \(label) has both 'env' and 'file'; keep one", at: mapping.mark)
+            return nil
+        case (.some(let env), nil):
+            if let trim = fields.keyMark("trim_newline") {
+                reader.report("'trim_newline' applies to 'file' values only; remove it", at: trim)
+                return nil
+            }
+            guard let variable = reader.text(env, "'env'") else { return nil }
+            guard Self.isVariableName(variable.value) else {
+                reader.report(
+                    "'env' must name an environment variable: letters, digits and '_', not starting with a digit",
+                    at: env.mark)
+                return nil
+            }
+            return .environment(variable.value)
+        case (nil, .some(let file)):
+            let trim = fields["trim_newline"].map { reader.boolean($0, "'trim_newline'") } ?? .some(true)
+            guard let path = reader.text(file, "'file'") else { return nil }
+            if path.value.isEmpty {
+                reader.report("'file' must be a path", at: file.mark)
+                return nil
+            }
+            guard let trim else { return nil }
+            return .file(path: path.value, trimNewline: trim)
+        }
+    }
+
+    private static func isVariableName(_ name: String) -> Bool {
+        guard let first = name.utf8.first, !(48...57).contains(first) else { return false }
+        return name.utf8.allSatisfy { byte in
+            (48...57).contains(byte) || (65...90).contains(byte) || (97...122).contains(byte) || byte == 95
+        }
+    }
+
+    private mutating func decodeScope(_ node: Node) -> SecretScope? {
+        let types = "account, user"
+        if case .scalar(let scalar) = node, !scalar.isNull {
+            switch scalar.value {
+            case "account": return .account
+            case "user":
+                reader.report("a user scope needs the user: write {type: user, user: usr_…}", at: node.mark)
+            default:
+                reader.report("scope '\(scalar.value)' is not one of: \(types)", at: node.mark)
+            }
+            return nil
+        }
+        guard let mapping = reader.mapping(node, "'scope'") else { return nil }
+        let fields = reader.fields(of: mapping, allowed: Self.scopeKeys, in: "in scope")
+        guard let typeNode = fields["type"] else {
+            reader.report("scope needs 'type': account or user", at: mapping.mark)
+            return nil
+        }
+        guard let type = reader.text(typeNode, "scope 'type'") else { return nil }
+        switch type.value {
+        case "account":
+            if let user = fields.keyMark("user") {
+                reader.report("an account scope takes no 'user'; remove it, or use type: user", at: user)
+                return nil
+            }
+            return .account
+        case "user":
+            guard let userNode = fields["user"] else {
+                reader.report("a user scope needs 'user: usr_…'", at: mapping.mark)
+                return nil
+            }
+            guard let user = reader.text(userNode, "'user'") else { return nil }
+            guard Self.isStripeID(user.value, prefix: "usr_") else {
+                reader.report("'user' must be a Stripe user id like usr_OkDR2bKzwpXu3s", at: userNode.mark)
+                return nil
+            }
+            return .user(user.value)
+        default:
+            reader.report("scope type '\(type.value)' is not one of: \(types)", at: typeNode.mark)
+            return nil
+        }
+    }
+
+    /// The accounts a secret fans out to: `account`, `accounts`, or the default (nil: own account).
+    private mutating func decodeAccounts(_ fields: Fields, default defaultAccount: String?) -> [String?]? {
+        switch (fields["account"], fields["accounts"]) {
+        case (.some, .some):
+            reader.report("'account' and 'accounts' are mutually exclusive; keep one",
+                          at: fields.keyMark("accounts") ?? Mark(line: 1, column: 1))
+            return nil
+        case (.some(let account), nil):
+            return accountID(account, "'account'").map { [$0] }
+        case (nil, .some(let list)):
+            guard let sequence = reader.sequence(list, "'accounts'") else { return nil }
+            if sequence.items.isEmpty {
+                reader.report("'accounts' is empty; list at least one acct_… id, or remove it", at: list.mark)
+                return nil
+            }
+            var seen: [String: Mark] = [:]
+            var accounts: [String?] = []
+            var valid = true
+            for item in sequence.items {
+                guard let id = accountID(item, "each of 'accounts'") else { valid = false; continue }
+                if let first = seen[id] {
+                    reader.report("'accounts' lists \(id) twice (first at \(first))", at: item.mark)
+                    valid = false
+                }
+                seen[id] = seen[id] ?? item.mark
+                accounts.append(id)
+            }
+            return valid ? accounts : nil
+        case (nil, nil):
+            return [defaultAccount]
+        }
+    }
+
+    private mutating func accountID(_ node: Node, _ what: String) -> String? {
+        guard let scalar = reader.text(node, what) else { return nil }
+        guard Self.isStripeID(scalar.value, prefix: "acct_") else {
+            reader.report("\(what) must be a Stripe account id like acct_1Nv0FGQ9RKHgCVdK", at: node.mark)
+            return nil
+        }
+        return scalar.value
+    }
+
+    private static func isStripeID(_ text: String, prefix: String) -> Bool {
+        text.hasPrefix(prefix) && text.utf8.count > prefix.utf8.count && text.utf8.count <= 255
+            && text.utf8.dropFirst(prefix.utf8.count).allSatisfy { byte in
+                (48...57).contains(byte) || (65...90).contains(byte) || (97...122).contains(byte)
+            }
+    }
+
+    /// `.some(seconds)` for a valid future expiry, nil after reporting a problem.
+    private mutating func decodeExpiry(_ node: Node) -> Int64?? {
+        guard let scalar = reader.text(node, "'expires_at'") else { return nil }
+        let seconds = scalar.style == .plain
+            ? Timestamp.parseUnixSeconds(scalar.value) ?? Timestamp.parseRFC3339(scalar.value)
+            : Timestamp.parseRFC3339(scalar.value)
+        guard let seconds, seconds <= Timestamp.latest else {
+            reader.report(
+                "'expires_at' must be an RFC 3339 time with an offset, like 2027-06-30T00:00:00Z, or whole unix seconds",
+                at: node.mark)
+            return nil
+        }
+        guard seconds > now else {
+            reader.report(
+                "'expires_at' \(Timestamp.format(seconds)) is not in the future; Stripe would delete the secret at once",
+                at: node.mark)
+            return nil
+        }
+        return .some(seconds)
+    }
+
+    /// Each (account, scope, name) once, and at most 10 secrets in each scope.
+    private mutating func checkUniqueness(_ secrets: [SecretDeclaration]) {
+        var firstLocation: [SecretAddress: SourceLocation] = [:]
+        firstLocation.reserveCapacity(secrets.count)
+        var perScope: [String: Int] = [:]
+        for secret in secrets {
+            let address = secret.address
+            if let first = firstLocation[address] {
+                reader.report(Diagnostic(
+                    "secret '\(address.name)' is declared twice in scope \(address.scopeDescription) (first at \(first.position))",
+                    at: secret.location))
+                continue
+            }
+            firstLocation[address] = secret.location
+            let scope = address.scopeDescription
+            let count = perScope[scope, default: 0] + 1
+            perScope[scope] = count
+            if count == Self.maxSecretsPerScope + 1 {
+                reader.report(Diagnostic(
+                    "scope \(scope) gets an 11th secret here; Stripe allows at most \(Self.maxSecretsPerScope) secrets per scope",
+                    at: secret.location))
+            }
+        }
+    }
+}
+
+extension Int {
+    /// `6,112`: thousands separated by commas, as in messages.
+    var grouped: String {
+        let digits = String(magnitude)
+        var result = ""
+        for (index, digit) in digits.enumerated() {
+            if index > 0, (digits.count - index) % 3 == 0 { result.append(",") }
+            result.append(digit)
+        }
+        return self < 0 ? "-" + result : result
+    }
+}

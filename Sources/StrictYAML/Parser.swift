@@ -1,0 +1,311 @@
+import CYAML
+
+/// A problem found while reading YAML, at the place it was found.
+public struct YAMLProblem: Error, Equatable, Sendable {
+    public let message: String
+    public let mark: Mark
+
+    public init(_ message: String, at mark: Mark) {
+        self.message = message
+        self.mark = mark
+    }
+}
+
+/// What strict parsing produced: the tree (nil when the text holds no document or could not
+/// be read) and every problem found, in document order.
+public struct ParsedDocument: Sendable {
+    public let root: Node?
+    public let problems: [YAMLProblem]
+}
+
+/// Bounds that keep a hostile or mistaken input from using unbounded memory or stack.
+public struct ParseLimits: Sendable {
+    public var maxBytes: Int
+    public var maxDepth: Int
+
+    public init(maxBytes: Int = 64 << 20, maxDepth: Int = 64) {
+        self.maxBytes = maxBytes
+        self.maxDepth = maxDepth
+    }
+}
+
+/// Strict YAML: one document read through libyaml's event API into a `Node` tree.
+///
+/// Refused, each as a `YAMLProblem`: anchors, aliases, tags outside the core schema, duplicate
+/// mapping keys, non-scalar keys, a second document, input over `maxBytes`, nesting over
+/// `maxDepth`, and everything libyaml itself rejects (with libyaml's own words). A UTF-8 BOM
+/// is accepted. Problems that leave the tree intact do not stop the parse, so a caller sees
+/// them all at once; libyaml syntax errors and exceeded limits do.
+public enum StrictYAMLParser {
+    public static func parse(_ bytes: [UInt8], limits: ParseLimits = ParseLimits()) -> ParsedDocument {
+        guard bytes.count <= limits.maxBytes else {
+            let problem = YAMLProblem(
+                "the file is \(bytes.count) bytes; manifests are limited to \(limits.maxBytes) bytes",
+                at: Mark(line: 1, column: 1))
+            return ParsedDocument(root: nil, problems: [problem])
+        }
+        let bom: [UInt8] = [0xEF, 0xBB, 0xBF]
+        let start = bytes.starts(with: bom) ? bom.count : 0
+        return bytes.withUnsafeBufferPointer { buffer in
+            let text = UnsafeBufferPointer(rebasing: buffer[start...])
+            guard let base = text.baseAddress, !text.isEmpty else {
+                return ParsedDocument(root: nil, problems: [])
+            }
+            let reader = EventReader(start: base, count: text.count)
+            var builder = TreeBuilder(maxDepth: limits.maxDepth)
+            builder.run(reader)
+            return ParsedDocument(root: builder.root, problems: builder.problems)
+        }
+    }
+}
+
+/// Owns a libyaml parser reading `text`, which the caller keeps alive while it is used.
+private final class EventReader {
+    private let parser = UnsafeMutablePointer<yaml_parser_t>.allocate(capacity: 1)
+    private let text: UnsafeBufferPointer<UInt8>
+    private let initialized: Bool
+
+    init(start: UnsafePointer<UInt8>, count: Int) {
+        text = UnsafeBufferPointer(start: start, count: count)
+        initialized = yaml_parser_initialize(parser) != 0
+        if initialized {
+            yaml_parser_set_encoding(parser, YAML_UTF8_ENCODING)
+            yaml_parser_set_input_string(parser, start, count)
+        }
+    }
+
+    deinit {
+        if initialized { yaml_parser_delete(parser) }
+        parser.deallocate()
+    }
+
+    /// Reads the next event into `event`, or returns the problem libyaml reported.
+    func next(_ event: UnsafeMutablePointer<yaml_event_t>) -> YAMLProblem? {
+        guard initialized else {
+            return YAMLProblem("libyaml could not be initialised", at: Mark(line: 1, column: 1))
+        }
+        if yaml_parser_parse(parser, event) != 0 { return nil }
+        return currentProblem()
+    }
+
+    private func currentProblem() -> YAMLProblem {
+        let state = parser.pointee
+        let problem = state.problem.map { String(cString: $0) } ?? "unreadable YAML"
+        switch state.error {
+        case YAML_READER_ERROR:
+            let byte = state.problem_value >= 0 ? String(state.problem_value, radix: 16, uppercase: true) : nil
+            let detail = byte.map { " (byte 0x\($0.count == 1 ? "0" + $0 : $0))" } ?? ""
+            return YAMLProblem("the file is not valid UTF-8 text: \(problem)\(detail)",
+                               at: mark(ofByteOffset: state.problem_offset))
+        case YAML_MEMORY_ERROR:
+            return YAMLProblem("libyaml ran out of memory", at: Mark(line: 1, column: 1))
+        default:
+            var message = problem
+            if let context = state.context.map({ String(cString: $0) }) {
+                message += " \(context) (which starts at \(Mark(state.context_mark)))"
+            }
+            return YAMLProblem(message, at: Mark(state.problem_mark))
+        }
+    }
+
+    /// libyaml gives reader errors as a byte offset; count lines and characters up to it.
+    private func mark(ofByteOffset offset: Int) -> Mark {
+        var line = 1
+        var column = 1
+        for byte in text.prefix(offset) {
+            if byte == UInt8(ascii: "\n") {
+                line += 1
+                column = 1
+            } else if byte & 0xC0 != 0x80 {
+                column += 1
+            }
+        }
+        return Mark(line: line, column: column)
+    }
+}
+
+extension Mark {
+    /// Converts libyaml's 0-based mark, once, at the C boundary.
+    init(_ mark: yaml_mark_t) {
+        self.init(line: Int(mark.line) + 1, column: Int(mark.column) + 1)
+    }
+}
+
+/// Turns libyaml events into a tree, collecting strictness problems on the way.
+private struct TreeBuilder {
+    /// A collection being built; one type for both kinds keeps the stack mutation in place.
+    private struct Frame {
+        let isMapping: Bool
+        let mark: Mark
+        var items: [Node] = []
+        var entries: [MappingEntry] = []
+        var pendingKey: Scalar?
+        /// The key just read was refused (duplicate or not a scalar): drop its value.
+        var dropsNextValue = false
+        var expectsKey = true
+        /// Built once a mapping is large enough that scanning `entries` would be slow.
+        var keyMarks: [String: Mark] = [:]
+    }
+
+    private static let indexThreshold = 8
+
+    let maxDepth: Int
+    private(set) var root: Node?
+    private(set) var problems: [YAMLProblem] = []
+    private var stack: [Frame] = []
+    private var documents = 0
+
+    init(maxDepth: Int) {
+        self.maxDepth = maxDepth
+    }
+
+    mutating func run(_ reader: EventReader) {
+        var event = yaml_event_t()
+        while true {
+            if let problem = reader.next(&event) {
+                problems.append(problem)
+                return
+            }
+            let keepGoing = handle(event)
+            yaml_event_delete(&event)
+            if !keepGoing { return }
+        }
+    }
+
+    /// Handles one event; returns false when parsing must stop.
+    private mutating func handle(_ event: yaml_event_t) -> Bool {
+        let mark = Mark(event.start_mark)
+        switch event.type {
+        case YAML_STREAM_END_EVENT:
+            return false
+        case YAML_DOCUMENT_START_EVENT:
+            documents += 1
+            if documents > 1 {
+                problems.append(YAMLProblem(
+                    "a manifest is one YAML document, but a second one starts here; remove the extra '---' section",
+                    at: mark))
+                return false
+            }
+        case YAML_ALIAS_EVENT:
+            let name = string(event.data.alias.anchor) ?? ""
+            problems.append(YAMLProblem(
+                "aliases (*\(name)) are not allowed; write the value out in full", at: mark))
+            attach(.invalid(mark))
+        case YAML_SCALAR_EVENT:
+            let data = event.data.scalar
+            checkAnchor(data.anchor, at: mark)
+            let tag = checkedTag(data.tag, at: mark)
+            let value = data.value.map {
+                String(decoding: UnsafeBufferPointer(start: $0, count: data.length), as: UTF8.self)
+            } ?? ""
+            attach(.scalar(Scalar(value: value, style: ScalarStyle(data.style), tag: tag, mark: mark)))
+        case YAML_SEQUENCE_START_EVENT:
+            checkAnchor(event.data.sequence_start.anchor, at: mark)
+            _ = checkedTag(event.data.sequence_start.tag, at: mark)
+            return open(Frame(isMapping: false, mark: mark))
+        case YAML_MAPPING_START_EVENT:
+            checkAnchor(event.data.mapping_start.anchor, at: mark)
+            _ = checkedTag(event.data.mapping_start.tag, at: mark)
+            return open(Frame(isMapping: true, mark: mark))
+        case YAML_SEQUENCE_END_EVENT, YAML_MAPPING_END_EVENT:
+            let frame = stack.removeLast()
+            attach(frame.isMapping
+                ? .mapping(MappingNode(entries: frame.entries, mark: frame.mark))
+                : .sequence(SequenceNode(items: frame.items, mark: frame.mark)))
+        default:
+            break
+        }
+        return true
+    }
+
+    private mutating func open(_ frame: Frame) -> Bool {
+        guard stack.count < maxDepth else {
+            problems.append(YAMLProblem(
+                "the document nests deeper than \(maxDepth) levels", at: frame.mark))
+            return false
+        }
+        stack.append(frame)
+        return true
+    }
+
+    /// Adds a finished node to the collection being built, or makes it the root.
+    private mutating func attach(_ node: Node) {
+        guard !stack.isEmpty else {
+            root = node
+            return
+        }
+        var frame = stack.removeLast()
+        if !frame.isMapping {
+            frame.items.append(node)
+        } else if frame.expectsKey {
+            acceptKey(node, into: &frame)
+        } else {
+            if let key = frame.pendingKey, !frame.dropsNextValue {
+                frame.entries.append(MappingEntry(key: key, value: node))
+                if frame.entries.count > Self.indexThreshold { frame.keyMarks[key.value] = key.mark }
+            }
+            frame.pendingKey = nil
+            frame.dropsNextValue = false
+            frame.expectsKey = true
+        }
+        stack.append(frame)
+    }
+
+    private mutating func acceptKey(_ node: Node, into frame: inout Frame) {
+        frame.expectsKey = false
+        guard case .scalar(let key) = node else {
+            if case .invalid = node {} else {
+                problems.append(YAMLProblem("mapping keys must be plain text, not a collection", at: node.mark))
+            }
+            frame.dropsNextValue = true
+            return
+        }
+        if let first = firstMark(of: key.value, in: &frame) {
+            problems.append(YAMLProblem("duplicate key '\(key.value)' (first at \(first))", at: key.mark))
+            frame.dropsNextValue = true
+            return
+        }
+        frame.pendingKey = key
+    }
+
+    /// Where `key` already appears in the mapping, scanning small mappings and indexing large ones.
+    private func firstMark(of key: String, in frame: inout Frame) -> Mark? {
+        if frame.entries.count < Self.indexThreshold {
+            return frame.entries.first(where: { $0.key.value == key })?.key.mark
+        }
+        if frame.keyMarks.isEmpty {
+            for entry in frame.entries { frame.keyMarks[entry.key.value] = entry.key.mark }
+        }
+        return frame.keyMarks[key]
+    }
+
+    private mutating func checkAnchor(_ anchor: UnsafeMutablePointer<yaml_char_t>?, at mark: Mark) {
+        guard let name = string(anchor) else { return }
+        problems.append(YAMLProblem("anchors (&\(name)) are not allowed; write each value out in full", at: mark))
+    }
+
+    private mutating func checkedTag(_ pointer: UnsafeMutablePointer<yaml_char_t>?, at mark: Mark) -> String? {
+        guard let tag = string(pointer) else { return nil }
+        guard Tag.allowed.contains(tag) else {
+            problems.append(YAMLProblem("custom tag '\(tag)' is not allowed; remove it", at: mark))
+            return nil
+        }
+        return tag
+    }
+
+    private func string(_ pointer: UnsafeMutablePointer<yaml_char_t>?) -> String? {
+        pointer.map { String(cString: UnsafeRawPointer($0).assumingMemoryBound(to: CChar.self)) }
+    }
+}
+
+extension ScalarStyle {
+    init(_ style: yaml_scalar_style_t) {
+        switch style {
+        case YAML_SINGLE_QUOTED_SCALAR_STYLE: self = .singleQuoted
+        case YAML_DOUBLE_QUOTED_SCALAR_STYLE: self = .doubleQuoted
+        case YAML_LITERAL_SCALAR_STYLE: self = .literal
+        case YAML_FOLDED_SCALAR_STYLE: self = .folded
+        default: self = .plain
+        }
+    }
+}

@@ -1,0 +1,40 @@
+import ArgumentParser
+import SecretsCore
+
+extension StripeSecrets {
+    /// `validate`: checks the manifest and, unless told not to, that every value resolves.
+    struct Validate: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Check a manifest and that every value can be read.",
+            discussion: """
+                Prints a one-line summary and exits 0, or prints every problem (file:line:col) \
+                on stderr and exits 1. Values are read but never printed.
+
+                Examples:
+                  stripe-secrets validate
+                  stripe-secrets validate -f deploy/secrets.yaml
+                  stripe-secrets validate --skip-values    # in a pull request without the values
+                """
+        )
+
+        @OptionGroup var manifestOptions: ManifestOptions
+
+        @Flag(help: "Check the structure only; do not read environment variables or files.")
+        var skipValues = false
+
+        func run() throws {
+            let path = manifestOptions.file
+            let manifest = try Console.loadManifest(path)
+            var valuesNote = "values not checked (--skip-values)"
+            if !skipValues {
+                let (_, problems) = manifest.resolveValues(environment: Console.environment)
+                guard problems.isEmpty else { throw Console.fail(DiagnosticsError(problems, in: path)) }
+                valuesNote = "all values resolved"
+            }
+            let (scopes, accounts) = manifest.footprint
+            let count = manifest.secrets.count
+            print("\(path): \(count.counted("secret")) in \(scopes.counted("scope")) "
+                + "across \(accounts.counted("account")); \(valuesNote)")
+        }
+    }
+}

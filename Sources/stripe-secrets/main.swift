@@ -1,0 +1,3 @@
+import StripeSecretsCLI
+
+await StripeSecrets.start()
