@@ -102,7 +102,14 @@ private final class EventReader {
         default:
             var message = problem
             if let context = state.context.map({ String(cString: $0) }) {
-                message += " \(context) (which starts at \(Mark(state.context_mark)))"
+                message += " \(context)"
+                if state.context_mark.index != state.problem_mark.index {
+                    message += " (which starts at \(Mark(state.context_mark)))"
+                }
+            }
+            let index = Int(state.problem_mark.index)
+            if index < text.count, text[index] == UInt8(ascii: "\t") {
+                message += "; indent with spaces: YAML does not allow tabs here"
             }
             return YAMLProblem(message, at: Mark(state.problem_mark))
         }

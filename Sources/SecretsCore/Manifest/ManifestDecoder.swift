@@ -46,7 +46,7 @@ struct ManifestDecoder {
 
     private mutating func decodeRoot(_ root: Node?) -> [SecretDeclaration] {
         let start = Mark(line: 1, column: 1)
-        guard let root else {
+        guard let root, !root.isNullScalar else {
             reader.report("the manifest is empty; it needs 'version: 1' and a 'secrets:' list", at: start)
             return []
         }
@@ -334,6 +334,13 @@ struct ManifestDecoder {
                     at: secret.location))
             }
         }
+    }
+}
+
+extension Node {
+    fileprivate var isNullScalar: Bool {
+        if case .scalar(let scalar) = self { return scalar.isNull }
+        return false
     }
 }
 

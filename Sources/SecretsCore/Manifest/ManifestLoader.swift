@@ -45,6 +45,20 @@ public enum ManifestLoader {
     }
 }
 
+extension ManifestLoader {
+    /// What `validate` and `plan` check: the manifest, then (unless `resolvingValues` is false)
+    /// every value. Throws every problem of the first stage that has any.
+    public static func check(
+        path: String, now: Int64, environment: [String: String], resolvingValues: Bool
+    ) throws(DiagnosticsError) -> (manifest: Manifest, secrets: [ResolvedSecret]) {
+        let manifest = try load(path: path, now: now)
+        guard resolvingValues else { return (manifest, []) }
+        let (secrets, problems) = manifest.resolveValues(environment: environment)
+        guard problems.isEmpty else { throw DiagnosticsError(problems, in: path) }
+        return (manifest, secrets)
+    }
+}
+
 /// A declared secret with its value read from its source.
 public struct ResolvedSecret: Sendable {
     public let declaration: SecretDeclaration

@@ -1,5 +1,7 @@
 /// Reads secret values from their sources: environment variables and UTF-8 text files.
 ///
+/// A file's leading UTF-8 byte order mark is dropped (editors add it; it is never meant as
+/// part of a secret), and so is one trailing LF or CRLF unless the source says otherwise.
 /// A problem names the variable or the path, never the content.
 public struct ValueResolver: Sendable {
     /// Stripe's limit on a payload, in characters (counted as Unicode scalars).
@@ -44,6 +46,7 @@ public struct ValueResolver: Sendable {
         guard var text = String(validating: bytes, as: UTF8.self) else {
             return .failure(ValueProblem("\(path) is not valid UTF-8 text"))
         }
+        if text.unicodeScalars.first == "\u{FEFF}" { text.unicodeScalars.removeFirst() }
         let newline = !trimNewline ? 0 : text.hasSuffix("\r\n") ? 2 : text.hasSuffix("\n") ? 1 : 0
         text.unicodeScalars.removeLast(newline)
         return checked(text, path, emptyHint: newline > 0 ? " after trimming the final newline" : "")

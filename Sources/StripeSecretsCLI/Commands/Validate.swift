@@ -24,13 +24,8 @@ extension StripeSecrets {
 
         func run() throws {
             let path = manifestOptions.file
-            let manifest = try Console.loadManifest(path)
-            var valuesNote = "values not checked (--skip-values)"
-            if !skipValues {
-                let (_, problems) = manifest.resolveValues(environment: Console.environment)
-                guard problems.isEmpty else { throw Console.fail(DiagnosticsError(problems, in: path)) }
-                valuesNote = "all values resolved"
-            }
+            let manifest = try Console.check(path, resolvingValues: !skipValues).manifest
+            let valuesNote = skipValues ? "values not checked (--skip-values)" : "all values resolved"
             let (scopes, accounts) = manifest.footprint
             let count = manifest.secrets.count
             print("\(path): \(count.counted("secret")) in \(scopes.counted("scope")) "

@@ -38,10 +38,11 @@ enum Console {
         return .failure
     }
 
-    /// Loads and checks a manifest, or prints every problem and fails.
-    static func loadManifest(_ path: String) throws -> Manifest {
+    /// Checks a manifest (and its values when asked), or prints every problem and fails.
+    static func check(_ path: String, resolvingValues: Bool) throws -> (manifest: Manifest, secrets: [ResolvedSecret]) {
         do {
-            return try ManifestLoader.load(path: path, now: now)
+            return try ManifestLoader.check(
+                path: path, now: now, environment: environment, resolvingValues: resolvingValues)
         } catch {
             throw fail(error)
         }

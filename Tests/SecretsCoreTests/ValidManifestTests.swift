@@ -1,0 +1,64 @@
+import Testing
+@testable import SecretsCore
+
+@Suite struct ValidManifestTests {
+    @Test func everyFeatureLoadsIntoTheModel() throws {
+        let path = Fixtures.path("valid", "every-feature")
+        let manifest = try ManifestLoader.load(path: path, now: fixedNow)
+        let own = "acct_1Nv0FGQ9RKHgCVdK"
+        let summary = manifest.secrets.map { secret in
+            "\(secret.address) \(secret.source) \(secret.expiresAt.map(String.init) ?? "-") \(secret.location.position)"
+        }
+        #expect(summary == [
+            "\(own)/account/openai_api_key env OPENAI_API_KEY - 7:5",
+            "\(own)/account/webhook_signing_key file keys/webhook.pem 4086460800 9:5",
+            "\(own)/user:usr_OkDR2bKzwpXu3s/oauth_token file keys/oauth.txt 4102444800 12:5",
+            "acct_A1/account/shared_config_key env SHARED_KEY - 16:5",
+            "acct_B1/account/shared_config_key env SHARED_KEY - 16:5",
+            "\(own)/account/no env SHARED_KEY 4086460800 19:5",
+            "acct_A1/account/0123 env OPENAI_API_KEY - 24:5",
+            "\(own)/account/nested/name/with/slashes env OPENAI_API_KEY - 27:5",
+        ])
+        #expect(manifest.secrets[2].source == .file(path: "keys/oauth.txt", trimNewline: false))
+        #expect(manifest.secrets[1].source == .file(path: "keys/webhook.pem", trimNewline: true))
+        #expect(manifest.footprint.scopes == 4)
+        #expect(manifest.footprint.accounts == 3)
+    }
+
+    @Test func valuesResolveWithTheirTrimmingRules() throws {
+        let path = Fixtures.path("valid", "every-feature")
+        let (_, secrets) = try ManifestLoader.check(
+            path: path, now: fixedNow, environment: fixtureEnvironment, resolvingValues: true)
+        let values = Dictionary(secrets.map { ($0.declaration.address.name, $0.value.plaintext) }, uniquingKeysWith: { a, _ in a })
+        #expect(values["openai_api_key"] == canaryValue)
+        #expect(values["webhook_signing_key"] == "file-canary-value")
+        #expect(values["oauth_token"] == "oauth-canary-value\n")
+        #expect(secrets.count == 8)
+    }
+
+    @Test(arguments: ["examples/basic/secrets.yaml", "examples/multi-account/secrets.yaml"])
+    func examplesPassStructuralChecks(example: String) throws {
+        let repository = #filePath.components(separatedBy: "/Tests/")[0]
+        let manifest = try ManifestLoader.load(path: repository + "/" + example, now: fixedNow)
+        #expect(!manifest.secrets.isEmpty)
+    }
+
+    @Test func addressesParseBackFromTheirWrittenForm() throws {
+        let addresses = [
+            SecretAddress(account: nil, scope: .account, name: "a/b"),
+            SecretAddress(account: "acct_1", scope: .user("usr_2"), name: "x"),
+        ]
+        for address in addresses { #expect(SecretAddress(address.description) == address) }
+        #expect(SecretAddress("team/x") == nil)
+        #expect(SecretAddress("account/") == nil)
+    }
+
+    @Test func secretValuesNeverPrint() {
+        let value = SecretValue(canaryValue)
+        #expect("\(value)" == "<redacted>")
+        #expect(String(reflecting: value) == "<redacted>")
+        var dumped = ""
+        dump(value, to: &dumped)
+        #expect(!dumped.contains(canaryValue))
+    }
+}
