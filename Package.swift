@@ -30,6 +30,12 @@ let package = Package(
             ]
         ),
         .executableTarget(name: "stripe-secrets", dependencies: ["StripeSecretsCLI"]),
+        // `Benchmarks/run.sh` times manifest loading against a plain C libyaml event scan.
+        .executableTarget(
+            name: "manifest-load-benchmark",
+            dependencies: ["SecretsCore", "StrictYAML"],
+            path: "Benchmarks/ManifestLoad"
+        ),
         .testTarget(name: "StrictYAMLTests", dependencies: ["StrictYAML"]),
         .testTarget(
             name: "SecretsCoreTests",

@@ -1,11 +1,15 @@
 /// A position in the YAML text: 1-based line and column (columns count characters).
 public struct Mark: Hashable, Comparable, Sendable, CustomStringConvertible {
-    public let line: Int
-    public let column: Int
+    // Stored narrow: a tree holds one mark per node, and manifests are bounded far below 2^31 lines.
+    private let storedLine: Int32
+    private let storedColumn: Int32
+
+    public var line: Int { Int(storedLine) }
+    public var column: Int { Int(storedColumn) }
 
     public init(line: Int, column: Int) {
-        self.line = line
-        self.column = column
+        storedLine = Int32(clamping: line)
+        storedColumn = Int32(clamping: column)
     }
 
     public static func < (lhs: Mark, rhs: Mark) -> Bool {
@@ -25,11 +29,11 @@ public enum ScalarStyle: Sendable {
 public struct Scalar: Sendable {
     public let value: String
     public let style: ScalarStyle
-    /// The resolved tag when one was written (`!!str` is `tag:yaml.org,2002:str`), else nil.
-    public let tag: String?
+    /// The core-schema tag when one was written (`!!str`), else nil.
+    public let tag: Tag?
     public let mark: Mark
 
-    public init(value: String, style: ScalarStyle, tag: String? = nil, mark: Mark) {
+    public init(value: String, style: ScalarStyle, tag: Tag? = nil, mark: Mark) {
         self.value = value
         self.style = style
         self.tag = tag
@@ -38,7 +42,7 @@ public struct Scalar: Sendable {
 
     /// True for a plain, untagged `~`, `null` or empty scalar (YAML 1.2 core schema).
     public var isNull: Bool {
-        guard style == .plain, tag == nil || tag == Tag.null else { return false }
+        guard style == .plain, tag == nil || tag == .null else { return false }
         switch value {
         case "", "~", "null", "Null", "NULL": return true
         default: return false
@@ -65,7 +69,7 @@ public struct SequenceNode: Sendable {
 }
 
 /// A node of the document tree.
-public indirect enum Node: Sendable {
+public enum Node: Sendable {
     case scalar(Scalar)
     case mapping(MappingNode)
     case sequence(SequenceNode)
@@ -83,12 +87,13 @@ public indirect enum Node: Sendable {
 }
 
 /// The standard tags of the YAML core schema, the only ones the strict layer accepts.
-public enum Tag {
-    static let prefix = "tag:yaml.org,2002:"
-    public static let str = prefix + "str"
-    public static let int = prefix + "int"
-    public static let null = prefix + "null"
-    static let allowed: Set<String> = Set(
-        ["str", "int", "float", "bool", "null", "timestamp", "map", "seq"].map { prefix + $0 }
-    )
+public enum Tag: String, Sendable {
+    case str, int, float, bool, null, timestamp, map, seq
+
+    /// The tag `!!str` and its kin resolve to, e.g. `tag:yaml.org,2002:str`.
+    init?(resolved: String) {
+        let prefix = "tag:yaml.org,2002:"
+        guard resolved.hasPrefix(prefix) else { return nil }
+        self.init(rawValue: String(resolved.dropFirst(prefix.count)))
+    }
 }

@@ -152,9 +152,55 @@ private struct TreeBuilder {
         var expectsKey = true
         /// Built once a mapping is large enough that scanning `entries` would be slow.
         var keyMarks: [String: Mark] = [:]
-    }
 
-    private static let indexThreshold = 8
+        private static let indexThreshold = 8
+
+        /// Adds an item, a key or a value; returns the problem when a key is refused.
+        mutating func add(_ node: Node) -> YAMLProblem? {
+            if !isMapping {
+                items.append(node)
+                return nil
+            }
+            if expectsKey {
+                if entries.isEmpty { entries.reserveCapacity(4) }
+                return acceptKey(node)
+            }
+            if let key = pendingKey, !dropsNextValue {
+                entries.append(MappingEntry(key: key, value: node))
+                if !keyMarks.isEmpty { keyMarks[key.value] = key.mark }
+            }
+            pendingKey = nil
+            dropsNextValue = false
+            expectsKey = true
+            return nil
+        }
+
+        private mutating func acceptKey(_ node: Node) -> YAMLProblem? {
+            expectsKey = false
+            guard case .scalar(let key) = node else {
+                dropsNextValue = true
+                if case .invalid = node { return nil }
+                return YAMLProblem("mapping keys must be plain text, not a collection", at: node.mark)
+            }
+            if let first = firstMark(of: key.value) {
+                dropsNextValue = true
+                return YAMLProblem("duplicate key '\(key.value)' (first at \(first))", at: key.mark)
+            }
+            pendingKey = key
+            return nil
+        }
+
+        /// Where `key` already appears: small mappings are scanned, large ones indexed.
+        private mutating func firstMark(of key: String) -> Mark? {
+            if entries.count < Self.indexThreshold {
+                return entries.first(where: { $0.key.value == key })?.key.mark
+            }
+            if keyMarks.isEmpty {
+                for entry in entries { keyMarks[entry.key.value] = entry.key.mark }
+            }
+            return keyMarks[key]
+        }
+    }
 
     let maxDepth: Int
     private(set) var root: Node?
@@ -241,49 +287,8 @@ private struct TreeBuilder {
             root = node
             return
         }
-        var frame = stack.removeLast()
-        if !frame.isMapping {
-            frame.items.append(node)
-        } else if frame.expectsKey {
-            acceptKey(node, into: &frame)
-        } else {
-            if let key = frame.pendingKey, !frame.dropsNextValue {
-                frame.entries.append(MappingEntry(key: key, value: node))
-                if frame.entries.count > Self.indexThreshold { frame.keyMarks[key.value] = key.mark }
-            }
-            frame.pendingKey = nil
-            frame.dropsNextValue = false
-            frame.expectsKey = true
-        }
-        stack.append(frame)
-    }
-
-    private mutating func acceptKey(_ node: Node, into frame: inout Frame) {
-        frame.expectsKey = false
-        guard case .scalar(let key) = node else {
-            if case .invalid = node {} else {
-                problems.append(YAMLProblem("mapping keys must be plain text, not a collection", at: node.mark))
-            }
-            frame.dropsNextValue = true
-            return
-        }
-        if let first = firstMark(of: key.value, in: &frame) {
-            problems.append(YAMLProblem("duplicate key '\(key.value)' (first at \(first))", at: key.mark))
-            frame.dropsNextValue = true
-            return
-        }
-        frame.pendingKey = key
-    }
-
-    /// Where `key` already appears in the mapping, scanning small mappings and indexing large ones.
-    private func firstMark(of key: String, in frame: inout Frame) -> Mark? {
-        if frame.entries.count < Self.indexThreshold {
-            return frame.entries.first(where: { $0.key.value == key })?.key.mark
-        }
-        if frame.keyMarks.isEmpty {
-            for entry in frame.entries { frame.keyMarks[entry.key.value] = entry.key.mark }
-        }
-        return frame.keyMarks[key]
+        // Mutating the top frame in place keeps large collections from being copied.
+        if let problem = stack[stack.count - 1].add(node) { problems.append(problem) }
     }
 
     private mutating func checkAnchor(_ anchor: UnsafeMutablePointer<yaml_char_t>?, at mark: Mark) {
@@ -291,10 +296,10 @@ private struct TreeBuilder {
         problems.append(YAMLProblem("anchors (&\(name)) are not allowed; write each value out in full", at: mark))
     }
 
-    private mutating func checkedTag(_ pointer: UnsafeMutablePointer<yaml_char_t>?, at mark: Mark) -> String? {
-        guard let tag = string(pointer) else { return nil }
-        guard Tag.allowed.contains(tag) else {
-            problems.append(YAMLProblem("custom tag '\(tag)' is not allowed; remove it", at: mark))
+    private mutating func checkedTag(_ pointer: UnsafeMutablePointer<yaml_char_t>?, at mark: Mark) -> Tag? {
+        guard let written = string(pointer) else { return nil }
+        guard let tag = Tag(resolved: written) else {
+            problems.append(YAMLProblem("custom tag '\(written)' is not allowed; remove it", at: mark))
             return nil
         }
         return tag

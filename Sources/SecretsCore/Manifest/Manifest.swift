@@ -54,7 +54,7 @@ public struct Manifest: Sendable {
 
     /// How many distinct scopes (per account) and accounts the secrets live in.
     public var footprint: (scopes: Int, accounts: Int) {
-        let scopes = Set(secrets.map(\.address.scopeDescription))
+        let scopes = Set(secrets.map(\.address.scopeKey))
         let accounts = Set(secrets.map { $0.address.account ?? "" })
         return (scopes.count, accounts.count)
     }

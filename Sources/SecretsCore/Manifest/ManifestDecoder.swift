@@ -101,14 +101,13 @@ struct ManifestDecoder {
         let fields = Fields(entries: mapping.entries)
         let name = fields["name"].flatMap { decodeName($0) }
         if fields["name"] == nil { reader.report("secret is missing 'name'", at: mapping.mark) }
-        let label = name.map { "secret '\($0)'" } ?? "this secret"
-        _ = reader.fields(of: mapping, allowed: Self.secretKeys, in: "in \(label)")
+        _ = reader.fields(of: mapping, allowed: Self.secretKeys, in: "in \(Self.label(name))")
 
         let source: ValueSource?
         if let value = fields["value"] {
-            source = decodeValue(value, label)
+            source = decodeValue(value, name: name)
         } else {
-            reader.report("\(label) is missing 'value'; \(Self.sourceHint)", at: mapping.mark)
+            reader.report("\(Self.label(name)) is missing 'value'; \(Self.sourceHint)", at: mapping.mark)
             source = nil
         }
         let scope = fields["scope"].map { decodeScope($0) } ?? defaults.scope
@@ -131,12 +130,20 @@ struct ManifestDecoder {
     private mutating func decodeName(_ node: Node) -> String? {
         guard let scalar = reader.text(node, "'name'") else { return nil }
         let name = scalar.value
-        let length = name.unicodeScalars.count
+        var length = 0
+        var hasControl = false
+        var previous: UInt8 = 0
+        for byte in name.utf8 {
+            if byte & 0xC0 != 0x80 { length += 1 }
+            // C0 controls and DEL, and C1 controls (U+0080...U+009F, encoded C2 80...C2 9F).
+            if byte < 0x20 || byte == 0x7F || (previous == 0xC2 && byte >= 0x80 && byte <= 0x9F) { hasControl = true }
+            previous = byte
+        }
         if name.isEmpty {
             reader.report("'name' must not be empty", at: node.mark)
         } else if length > Self.maxNameLength {
             reader.report("'name' is \(length.grouped) characters; Stripe allows at most 5,000", at: node.mark)
-        } else if name.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) {
+        } else if hasControl {
             reader.report("'name' contains a control character (such as a tab or newline); use printable characters", at: node.mark)
         } else {
             return name
@@ -144,27 +151,32 @@ struct ManifestDecoder {
         return nil
     }
 
-    private mutating func decodeValue(_ node: Node, _ label: String) -> ValueSource? {
+    /// How messages name a secret: by its name when it has a valid one.
+    private static func label(_ name: String?) -> String {
+        name.map { "secret '\($0)'" } ?? "this secret"
+    }
+
+    private mutating func decodeValue(_ node: Node, name: String?) -> ValueSource? {
         switch node {
         case .scalar(let scalar) where scalar.isNull:
-            reader.report("\(label) has an empty 'value'; \(Self.sourceHint)", at: node.mark)
+            reader.report("\(Self.label(name)) has an empty 'value'; \(Self.sourceHint)", at: node.mark)
             return nil
         case .scalar:
             reader.report(
-                "\(label) has its value written inline; secret values must never be in the manifest: \(Self.sourceHint)",
+                "\(Self.label(name)) has its value written inline; secret values must never be in the manifest: \(Self.sourceHint)",
                 at: node.mark)
             return nil
         default:
             break
         }
         guard let mapping = reader.mapping(node, "'value'") else { return nil }
-        let fields = reader.fields(of: mapping, allowed: Self.valueKeys, in: "in the value of \(label)")
+        let fields = reader.fields(of: mapping, allowed: Self.valueKeys, in: "in the value of \(Self.label(name))")
         switch (fields["env"], fields["file"]) {
         case (nil, nil):
-            reader.report("the value of \(label) needs a source: 'env' or 'file'", at: mapping.mark)
+            reader.report("the value of \(Self.label(name)) needs a source: 'env' or 'file'", at: mapping.mark)
             return nil
         case (.some, .some):
-            reader.report("the value of \(label) has both 'env' and 'file'; keep one", at: mapping.mark)
+            reader.report("the value of \(Self.label(name)) has both 'env' and 'file'; keep one", at: mapping.mark)
             return nil
         case (.some(let env), nil):
             if let trim = fields.keyMark("trim_newline") {
@@ -283,11 +295,19 @@ struct ManifestDecoder {
         return scalar.value
     }
 
-    private static func isStripeID(_ text: String, prefix: String) -> Bool {
-        text.hasPrefix(prefix) && text.utf8.count > prefix.utf8.count && text.utf8.count <= 255
-            && text.utf8.dropFirst(prefix.utf8.count).allSatisfy { byte in
-                (48...57).contains(byte) || (65...90).contains(byte) || (97...122).contains(byte)
+    /// `prefix` followed by 1 to 255 ASCII letters and digits.
+    private static func isStripeID(_ text: String, prefix: StaticString) -> Bool {
+        let prefixBytes = UnsafeBufferPointer(start: prefix.utf8Start, count: prefix.utf8CodeUnitCount)
+        var count = 0
+        for byte in text.utf8 {
+            if count < prefixBytes.count {
+                guard byte == prefixBytes[count] else { return false }
+            } else if !((48...57).contains(byte) || (65...90).contains(byte) || (97...122).contains(byte)) {
+                return false
             }
+            count += 1
+        }
+        return count > prefixBytes.count && count <= 255
     }
 
     /// `.some(seconds)` for a valid future expiry, nil after reporting a problem.
@@ -312,28 +332,34 @@ struct ManifestDecoder {
     }
 
     /// Each (account, scope, name) once, and at most 10 secrets in each scope.
+    ///
+    /// Names are kept per scope, where at most ten live, so a scan beats hashing each address;
+    /// a scope past its cap is reported once and not tracked further.
     private mutating func checkUniqueness(_ secrets: [SecretDeclaration]) {
-        var firstLocation: [SecretAddress: SourceLocation] = [:]
-        firstLocation.reserveCapacity(secrets.count)
-        var perScope: [String: Int] = [:]
-        for secret in secrets {
+        var scopes: [ScopeKey: [Int]] = [:]
+        for (index, secret) in secrets.enumerated() {
             let address = secret.address
-            if let first = firstLocation[address] {
-                reader.report(Diagnostic(
-                    "secret '\(address.name)' is declared twice in scope \(address.scopeDescription) (first at \(first.position))",
-                    at: secret.location))
-                continue
+            var problem: String?
+            scopes[address.scopeKey, default: []].modify { declared in
+                guard declared.count <= Self.maxSecretsPerScope else { return }
+                if let first = declared.first(where: { secrets[$0].address.name == address.name }) {
+                    problem = "secret '\(address.name)' is declared twice in scope \(address.scopeDescription) (first at \(secrets[first].location.position))"
+                    return
+                }
+                declared.append(index)
+                if declared.count > Self.maxSecretsPerScope {
+                    problem = "scope \(address.scopeDescription) gets an 11th secret here; Stripe allows at most \(Self.maxSecretsPerScope) secrets per scope"
+                }
             }
-            firstLocation[address] = secret.location
-            let scope = address.scopeDescription
-            let count = perScope[scope, default: 0] + 1
-            perScope[scope] = count
-            if count == Self.maxSecretsPerScope + 1 {
-                reader.report(Diagnostic(
-                    "scope \(scope) gets an 11th secret here; Stripe allows at most \(Self.maxSecretsPerScope) secrets per scope",
-                    at: secret.location))
-            }
+            if let problem { reader.report(Diagnostic(problem, at: secret.location)) }
         }
+    }
+}
+
+extension Array {
+    /// Lets a closure change a dictionary's value in place: `dict[key, default: []].modify { … }`.
+    fileprivate mutating func modify(_ body: (inout Self) -> Void) {
+        body(&self)
     }
 }
 

@@ -12,6 +12,12 @@ public enum SecretScope: Hashable, Comparable, Sendable, CustomStringConvertible
     }
 }
 
+/// A scope within one account (nil: the API key's own account).
+public struct ScopeKey: Hashable, Sendable {
+    public let account: String?
+    public let scope: SecretScope
+}
+
 /// A secret's identity in Stripe: (connected account, scope, name).
 ///
 /// Written `[acct_…/]account/NAME` or `[acct_…/]user:usr_…/NAME`; the name is everything after
@@ -48,7 +54,10 @@ public struct SecretAddress: Hashable, Comparable, Sendable, CustomStringConvert
         }
     }
 
-    /// The scope with its account, `[acct_…/]account`: what the 10-secret cap counts.
+    /// The scope with its account: what the 10-secret cap counts.
+    public var scopeKey: ScopeKey { ScopeKey(account: account, scope: scope) }
+
+    /// The scope with its account, written `[acct_…/]account`.
     public var scopeDescription: String {
         account.map { "\($0)/\(scope)" } ?? scope.description
     }

@@ -1,0 +1,93 @@
+import Foundation
+import Testing
+
+@Suite struct ValidateCommandTests {
+    let canary = "cli-canary-secret-value"
+
+    private func manifest() -> String {
+        """
+        version: 1
+        secrets:
+          - name: openai_api_key
+            value: {env: OPENAI_API_KEY}
+          - name: webhook_key
+            value: {file: keys/webhook.pem}
+          - name: shared
+            accounts: [acct_A1, acct_B1]
+            value: {env: OPENAI_API_KEY}
+          - name: oauth_token
+            scope: {type: user, user: usr_OkDR2bKzwpXu3s}
+            value: {env: OPENAI_API_KEY}
+        """
+    }
+
+    @Test func validManifestPrintsASummaryAndExitsZero() throws {
+        let folder = try WorkFolder()
+        try folder.write("secrets.yaml", manifest())
+        try folder.write("keys/webhook.pem", canary + "\n")
+        let runner = BinaryRunner(environment: ["OPENAI_API_KEY": canary], directory: folder.path)
+        let output = try runner.run("validate")
+        #expect(output.status == 0)
+        #expect(output.stdout == "secrets.yaml: 5 secrets in 4 scopes across 3 accounts; all values resolved\n")
+        #expect(output.stderr == "")
+    }
+
+    @Test func problemsGoToStderrWithExitOneAndNoValue() throws {
+        let folder = try WorkFolder()
+        try folder.write("deploy.yaml", manifest() + "\n  - name: inline\n    value: \"\(canary)\"\n")
+        let runner = BinaryRunner(environment: [:], directory: folder.path)
+        let output = try runner.run("validate", "-f", "deploy.yaml")
+        #expect(output.status == 1)
+        #expect(output.stdout == "")
+        #expect(output.stderr == """
+            deploy.yaml:14:12: error: secret 'inline' has its value written inline; secret values must never be in the manifest: reference an environment variable ({env: NAME}) or a file ({file: PATH})
+            1 error in deploy.yaml
+
+            """)
+        #expect(!output.stderr.contains(canary))
+    }
+
+    @Test func unresolvedValuesAreAllListed() throws {
+        let folder = try WorkFolder()
+        try folder.write("secrets.yaml", manifest())
+        let output = try BinaryRunner(directory: folder.path).run("validate")
+        #expect(output.status == 1)
+        #expect(output.stderr == """
+            secrets.yaml:4:12: error: environment variable OPENAI_API_KEY is not set
+            secrets.yaml:6:12: error: keys/webhook.pem does not exist (relative paths start at the manifest's folder)
+            secrets.yaml:9:12: error: environment variable OPENAI_API_KEY is not set
+            secrets.yaml:12:12: error: environment variable OPENAI_API_KEY is not set
+            4 errors in secrets.yaml
+
+            """)
+    }
+
+    @Test func skipValuesChecksStructureOnly() throws {
+        let folder = try WorkFolder()
+        try folder.write("secrets.yaml", manifest())
+        let output = try BinaryRunner(directory: folder.path).run("validate", "--skip-values")
+        #expect(output.status == 0)
+        #expect(output.stdout == "secrets.yaml: 5 secrets in 4 scopes across 3 accounts; values not checked (--skip-values)\n")
+    }
+
+    @Test func missingManifestSaysHowToPointAtOne() throws {
+        let folder = try WorkFolder()
+        let output = try BinaryRunner(directory: folder.path).run("validate")
+        #expect(output.status == 1)
+        #expect(output.stderr == "error: secrets.yaml does not exist; pass the manifest with -f FILE\n1 error in secrets.yaml\n")
+    }
+
+    @Test func versionAndHelp() throws {
+        let folder = try WorkFolder()
+        let runner = BinaryRunner(directory: folder.path)
+        let version = try runner.run("--version")
+        #expect(version.status == 0)
+        #expect(version.stdout == "0.1.0\n")
+        let help = try runner.run("validate", "--help")
+        #expect(help.status == 0)
+        #expect(help.stdout.contains("stripe-secrets validate --skip-values"))
+        let bad = try runner.run("validate", "--bogus")
+        #expect(bad.status == 64)
+        #expect(bad.stderr.contains("Unknown option '--bogus'"))
+    }
+}
