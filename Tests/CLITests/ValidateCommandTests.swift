@@ -35,7 +35,8 @@ import Testing
     @Test func problemsGoToStderrWithExitOneAndNoValue() throws {
         let folder = try WorkFolder()
         try folder.write("deploy.yaml", manifest() + "\n  - name: inline\n    value: \"\(canary)\"\n")
-        let runner = BinaryRunner(environment: [:], directory: folder.path)
+        try folder.write("keys/webhook.pem", "x\n")
+        let runner = BinaryRunner(environment: ["OPENAI_API_KEY": "set"], directory: folder.path)
         let output = try runner.run("validate", "-f", "deploy.yaml")
         #expect(output.status == 1)
         #expect(output.stdout == "")

@@ -46,8 +46,15 @@ public struct DiagnosticsError: Error, Sendable, CustomStringConvertible {
     /// The file the diagnostics are about, for the closing count.
     public let file: String
 
+    /// Keeps the diagnostics in file order (by line, then column; unplaced ones first).
     public init(_ diagnostics: [Diagnostic], in file: String) {
-        self.diagnostics = diagnostics
+        self.diagnostics = diagnostics.enumerated().sorted {
+            let (a, b) = ($0.element.location, $1.element.location)
+            guard let a, let b, (a.line, a.column) != (b.line, b.column) else {
+                return $0.element.location == nil && $1.element.location != nil || $0.offset < $1.offset
+            }
+            return (a.line, a.column) < (b.line, b.column)
+        }.map(\.element)
         self.file = file
     }
 

@@ -36,12 +36,7 @@ struct ManifestDecoder {
         for problem in document.problems { decoder.reader.report(problem.message, at: problem.mark) }
         let fatal = document.root == nil && !document.problems.isEmpty
         let secrets = fatal ? [] : decoder.decodeRoot(document.root)
-        let diagnostics = decoder.reader.diagnostics.enumerated().sorted {
-            let (a, b) = ($0.element.location, $1.element.location)
-            guard let a, let b, (a.line, a.column) != (b.line, b.column) else { return $0.offset < $1.offset }
-            return (a.line, a.column) < (b.line, b.column)
-        }.map(\.element)
-        return (secrets, diagnostics)
+        return (secrets, decoder.reader.diagnostics)
     }
 
     private mutating func decodeRoot(_ root: Node?) -> [SecretDeclaration] {

@@ -11,22 +11,44 @@ public enum ManifestLoader {
     ///   - path: the manifest's path, shown as given in every diagnostic.
     ///   - now: unix seconds; an `expires_at` at or before it is an error.
     public static func load(path: String, now: Int64) throws(DiagnosticsError) -> Manifest {
+        try check(path: path, now: now, environment: [:], resolvingValues: false).manifest
+    }
+
+    /// What `validate` and `plan` check: the manifest and, when `resolvingValues`, every value
+    /// of the secrets whose declarations are sound, so that one run reports every problem.
+    public static func check(
+        path: String, now: Int64, environment: [String: String], resolvingValues: Bool
+    ) throws(DiagnosticsError) -> (manifest: Manifest, secrets: [ResolvedSecret]) {
         let bytes: [UInt8]
         do {
             bytes = try FileReader.contents(of: path, maxBytes: maxBytes)
         } catch {
             throw DiagnosticsError([Diagnostic(describe(error, path: path))], in: path)
         }
-        return try decode(bytes, path: path, now: now)
+        return try check(bytes, path: path, now: now, environment: environment, resolvingValues: resolvingValues)
     }
 
-    /// Checks manifest text that is already in memory; `path` is used for messages and to
-    /// find the folder of relative `file:` values.
-    public static func decode(_ bytes: [UInt8], path: String, now: Int64) throws(DiagnosticsError) -> Manifest {
+    /// `check` for manifest text already in memory; `path` names it in messages and locates
+    /// relative `file:` values.
+    public static func check(
+        _ bytes: [UInt8], path: String, now: Int64, environment: [String: String], resolvingValues: Bool
+    ) throws(DiagnosticsError) -> (manifest: Manifest, secrets: [ResolvedSecret]) {
         let document = StrictYAMLParser.parse(bytes, limits: ParseLimits(maxBytes: maxBytes))
-        let (secrets, diagnostics) = ManifestDecoder.decode(document, file: path, now: now)
+        var (secrets, diagnostics) = ManifestDecoder.decode(document, file: path, now: now)
+        let manifest = Manifest(path: path, directory: directory(of: path), secrets: secrets)
+        var resolved: [ResolvedSecret] = []
+        if resolvingValues {
+            let problems: [Diagnostic]
+            (resolved, problems) = manifest.resolveValues(environment: environment)
+            diagnostics += problems
+        }
         guard diagnostics.isEmpty else { throw DiagnosticsError(diagnostics, in: path) }
-        return Manifest(path: path, directory: directory(of: path), secrets: secrets)
+        return (manifest, resolved)
+    }
+
+    /// Checks manifest text that is already in memory, without reading values.
+    public static func decode(_ bytes: [UInt8], path: String, now: Int64) throws(DiagnosticsError) -> Manifest {
+        try check(bytes, path: path, now: now, environment: [:], resolvingValues: false).manifest
     }
 
     static func directory(of path: String) -> String {
@@ -42,20 +64,6 @@ public enum ManifestLoader {
         case .tooLarge(let bytes): "\(path) is \(bytes.grouped) bytes; manifests are limited to \(maxBytes.grouped) bytes"
         case .unreadable(let reason): "\(path) cannot be read: \(reason)"
         }
-    }
-}
-
-extension ManifestLoader {
-    /// What `validate` and `plan` check: the manifest, then (unless `resolvingValues` is false)
-    /// every value. Throws every problem of the first stage that has any.
-    public static func check(
-        path: String, now: Int64, environment: [String: String], resolvingValues: Bool
-    ) throws(DiagnosticsError) -> (manifest: Manifest, secrets: [ResolvedSecret]) {
-        let manifest = try load(path: path, now: now)
-        guard resolvingValues else { return (manifest, []) }
-        let (secrets, problems) = manifest.resolveValues(environment: environment)
-        guard problems.isEmpty else { throw DiagnosticsError(problems, in: path) }
-        return (manifest, secrets)
     }
 }
 
