@@ -95,8 +95,9 @@ private final class EventReader {
         case YAML_READER_ERROR:
             let byte = state.problem_value >= 0 ? String(state.problem_value, radix: 16, uppercase: true) : nil
             let detail = byte.map { " (byte 0x\($0.count == 1 ? "0" + $0 : $0))" } ?? ""
-            return YAMLProblem("the file is not valid UTF-8 text: \(problem)\(detail)",
-                               at: mark(ofByteOffset: state.problem_offset))
+            return YAMLProblem(
+                "the file is not valid UTF-8 text: \(problem)\(detail)",
+                at: mark(ofByteOffset: state.problem_offset))
         case YAML_MEMORY_ERROR:
             return YAMLProblem("libyaml ran out of memory", at: Mark(line: 1, column: 1))
         default:
@@ -234,23 +235,26 @@ private struct TreeBuilder {
         case YAML_DOCUMENT_START_EVENT:
             documents += 1
             if documents > 1 {
-                problems.append(YAMLProblem(
-                    "a manifest is one YAML document, but a second one starts here; remove the extra '---' section",
-                    at: mark))
+                problems.append(
+                    YAMLProblem(
+                        "a manifest is one YAML document, but a second one starts here; remove the extra '---' section",
+                        at: mark))
                 return false
             }
         case YAML_ALIAS_EVENT:
             let name = string(event.data.alias.anchor) ?? ""
-            problems.append(YAMLProblem(
-                "aliases (*\(name)) are not allowed; write the value out in full", at: mark))
+            problems.append(
+                YAMLProblem(
+                    "aliases (*\(name)) are not allowed; write the value out in full", at: mark))
             attach(.invalid(mark))
         case YAML_SCALAR_EVENT:
             let data = event.data.scalar
             checkAnchor(data.anchor, at: mark)
             let tag = checkedTag(data.tag, at: mark)
-            let value = data.value.map {
-                String(decoding: UnsafeBufferPointer(start: $0, count: data.length), as: UTF8.self)
-            } ?? ""
+            let value =
+                data.value.map {
+                    String(decoding: UnsafeBufferPointer(start: $0, count: data.length), as: UTF8.self)
+                } ?? ""
             attach(.scalar(Scalar(value: value, style: ScalarStyle(data.style), tag: tag, mark: mark)))
         case YAML_SEQUENCE_START_EVENT:
             checkAnchor(event.data.sequence_start.anchor, at: mark)
@@ -262,9 +266,10 @@ private struct TreeBuilder {
             return open(Frame(isMapping: true, mark: mark))
         case YAML_SEQUENCE_END_EVENT, YAML_MAPPING_END_EVENT:
             let frame = stack.removeLast()
-            attach(frame.isMapping
-                ? .mapping(MappingNode(entries: frame.entries, mark: frame.mark))
-                : .sequence(SequenceNode(items: frame.items, mark: frame.mark)))
+            attach(
+                frame.isMapping
+                    ? .mapping(MappingNode(entries: frame.entries, mark: frame.mark))
+                    : .sequence(SequenceNode(items: frame.items, mark: frame.mark)))
         default:
             break
         }
@@ -273,8 +278,9 @@ private struct TreeBuilder {
 
     private mutating func open(_ frame: Frame) -> Bool {
         guard stack.count < maxDepth else {
-            problems.append(YAMLProblem(
-                "the document nests deeper than \(maxDepth) levels", at: frame.mark))
+            problems.append(
+                YAMLProblem(
+                    "the document nests deeper than \(maxDepth) levels", at: frame.mark))
             return false
         }
         stack.append(frame)

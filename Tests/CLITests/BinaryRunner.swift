@@ -49,7 +49,8 @@ final class WorkFolder {
     let path: String
 
     init() throws {
-        path = FileManager.default.temporaryDirectory
+        path =
+            FileManager.default.temporaryDirectory
             .appendingPathComponent("stripe-secrets-cli-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: path + "/keys", withIntermediateDirectories: true)
     }

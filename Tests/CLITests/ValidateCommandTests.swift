@@ -40,11 +40,12 @@ import Testing
         let output = try runner.run("validate", "-f", "deploy.yaml")
         #expect(output.status == 1)
         #expect(output.stdout == "")
-        #expect(output.stderr == """
-            deploy.yaml:14:12: error: secret 'inline' has its value written inline; secret values must never be in the manifest: reference an environment variable ({env: NAME}) or a file ({file: PATH})
-            1 error in deploy.yaml
+        #expect(
+            output.stderr == """
+                deploy.yaml:14:12: error: secret 'inline' has its value written inline; secret values must never be in the manifest: reference an environment variable ({env: NAME}) or a file ({file: PATH})
+                1 error in deploy.yaml
 
-            """)
+                """)
         #expect(!output.stderr.contains(canary))
     }
 
@@ -53,14 +54,15 @@ import Testing
         try folder.write("secrets.yaml", manifest())
         let output = try BinaryRunner(directory: folder.path).run("validate")
         #expect(output.status == 1)
-        #expect(output.stderr == """
-            secrets.yaml:4:12: error: environment variable OPENAI_API_KEY is not set
-            secrets.yaml:6:12: error: keys/webhook.pem does not exist (relative paths start at the manifest's folder)
-            secrets.yaml:9:12: error: environment variable OPENAI_API_KEY is not set
-            secrets.yaml:12:12: error: environment variable OPENAI_API_KEY is not set
-            4 errors in secrets.yaml
+        #expect(
+            output.stderr == """
+                secrets.yaml:4:12: error: environment variable OPENAI_API_KEY is not set
+                secrets.yaml:6:12: error: keys/webhook.pem does not exist (relative paths start at the manifest's folder)
+                secrets.yaml:9:12: error: environment variable OPENAI_API_KEY is not set
+                secrets.yaml:12:12: error: environment variable OPENAI_API_KEY is not set
+                4 errors in secrets.yaml
 
-            """)
+                """)
     }
 
     @Test func skipValuesChecksStructureOnly() throws {
@@ -68,14 +70,18 @@ import Testing
         try folder.write("secrets.yaml", manifest())
         let output = try BinaryRunner(directory: folder.path).run("validate", "--skip-values")
         #expect(output.status == 0)
-        #expect(output.stdout == "secrets.yaml: 5 secrets in 4 scopes across 3 accounts; values not checked (--skip-values)\n")
+        #expect(
+            output.stdout
+                == "secrets.yaml: 5 secrets in 4 scopes across 3 accounts; values not checked (--skip-values)\n")
     }
 
     @Test func missingManifestSaysHowToPointAtOne() throws {
         let folder = try WorkFolder()
         let output = try BinaryRunner(directory: folder.path).run("validate")
         #expect(output.status == 1)
-        #expect(output.stderr == "error: secrets.yaml does not exist; pass the manifest with -f FILE\n1 error in secrets.yaml\n")
+        #expect(
+            output.stderr
+                == "error: secrets.yaml does not exist; pass the manifest with -f FILE\n1 error in secrets.yaml\n")
     }
 
     @Test func versionAndHelp() throws {

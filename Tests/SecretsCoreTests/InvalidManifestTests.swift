@@ -25,21 +25,24 @@ import Testing
 @Suite struct GeneratedInputTests {
     @Test func invalidUTF8IsReportedWithItsPosition() throws {
         let folder = try TemporaryFolder()
-        let path = try folder.write("bad.yaml", Array("version: 1\nsecrets:\n  - name: ".utf8) + [0xC3, 0x28] + Array("\n".utf8))
+        let path = try folder.write(
+            "bad.yaml", Array("version: 1\nsecrets:\n  - name: ".utf8) + [0xC3, 0x28] + Array("\n".utf8))
         let output = try #require(validationOutput(path: path))
-        #expect(output == """
-            \(path):3:12: error: the file is not valid UTF-8 text: invalid trailing UTF-8 octet (byte 0x28)
-            1 error in \(path)
-            """)
+        #expect(
+            output == """
+                \(path):3:12: error: the file is not valid UTF-8 text: invalid trailing UTF-8 octet (byte 0x28)
+                1 error in \(path)
+                """)
     }
 
     @Test func emptyFileIsEmptyManifest() throws {
         let folder = try TemporaryFolder()
         let path = try folder.write("empty.yaml", [])
-        #expect(validationOutput(path: path) == """
-            \(path):1:1: error: the manifest is empty; it needs 'version: 1' and a 'secrets:' list
-            1 error in \(path)
-            """)
+        #expect(
+            validationOutput(path: path) == """
+                \(path):1:1: error: the manifest is empty; it needs 'version: 1' and a 'secrets:' list
+                1 error in \(path)
+                """)
     }
 
     @Test func fileOverTheSizeBoundIsRefusedUnread() throws {
@@ -49,15 +52,18 @@ import Testing
         let handle = try #require(FileHandle(forWritingAtPath: path))
         try handle.truncate(atOffset: UInt64(ManifestLoader.maxBytes + 1))
         try handle.close()
-        #expect(validationOutput(path: path) == """
-            error: \(path) is 67,108,865 bytes; manifests are limited to 67,108,864 bytes
-            1 error in \(path)
-            """)
+        #expect(
+            validationOutput(path: path) == """
+                error: \(path) is 67,108,865 bytes; manifests are limited to 67,108,864 bytes
+                1 error in \(path)
+                """)
     }
 
     @Test func byteOrderMarkIsAccepted() throws {
         let folder = try TemporaryFolder()
-        let path = try folder.write("bom.yaml", [0xEF, 0xBB, 0xBF] + Array("version: 1\nsecrets:\n  - name: a\n    value: {env: OPENAI_API_KEY}\n".utf8))
+        let path = try folder.write(
+            "bom.yaml",
+            [0xEF, 0xBB, 0xBF] + Array("version: 1\nsecrets:\n  - name: a\n    value: {env: OPENAI_API_KEY}\n".utf8))
         #expect(validationOutput(path: path) == nil)
     }
 
@@ -73,9 +79,10 @@ import Testing
     @Test func missingManifestNamesTheFlag() throws {
         let folder = try TemporaryFolder()
         let path = folder.path + "/nope.yaml"
-        #expect(validationOutput(path: path) == """
-            error: \(path) does not exist; pass the manifest with -f FILE
-            1 error in \(path)
-            """)
+        #expect(
+            validationOutput(path: path) == """
+                error: \(path) does not exist; pass the manifest with -f FILE
+                1 error in \(path)
+                """)
     }
 }

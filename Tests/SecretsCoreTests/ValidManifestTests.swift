@@ -9,16 +9,17 @@ import Testing
         let summary = manifest.secrets.map { secret in
             "\(secret.address) \(secret.source) \(secret.expiresAt.map(String.init) ?? "-") \(secret.location.position)"
         }
-        #expect(summary == [
-            "\(own)/account/openai_api_key env OPENAI_API_KEY - 7:5",
-            "\(own)/account/webhook_signing_key file keys/webhook.pem 4086460800 9:5",
-            "\(own)/user:usr_OkDR2bKzwpXu3s/oauth_token file keys/oauth.txt 4102444800 12:5",
-            "acct_A1/account/shared_config_key env SHARED_KEY - 16:5",
-            "acct_B1/account/shared_config_key env SHARED_KEY - 16:5",
-            "\(own)/account/no env SHARED_KEY 4086460800 19:5",
-            "acct_A1/account/0123 env OPENAI_API_KEY - 24:5",
-            "\(own)/account/nested/name/with/slashes env OPENAI_API_KEY - 27:5",
-        ])
+        #expect(
+            summary == [
+                "\(own)/account/openai_api_key env OPENAI_API_KEY - 7:5",
+                "\(own)/account/webhook_signing_key file keys/webhook.pem 4086460800 9:5",
+                "\(own)/user:usr_OkDR2bKzwpXu3s/oauth_token file keys/oauth.txt 4102444800 12:5",
+                "acct_A1/account/shared_config_key env SHARED_KEY - 16:5",
+                "acct_B1/account/shared_config_key env SHARED_KEY - 16:5",
+                "\(own)/account/no env SHARED_KEY 4086460800 19:5",
+                "acct_A1/account/0123 env OPENAI_API_KEY - 24:5",
+                "\(own)/account/nested/name/with/slashes env OPENAI_API_KEY - 27:5",
+            ])
         #expect(manifest.secrets[2].source == .file(path: "keys/oauth.txt", trimNewline: false))
         #expect(manifest.secrets[1].source == .file(path: "keys/webhook.pem", trimNewline: true))
         #expect(manifest.footprint.scopes == 4)
@@ -29,7 +30,8 @@ import Testing
         let path = Fixtures.path("valid", "every-feature")
         let (_, secrets) = try ManifestLoader.check(
             path: path, now: fixedNow, environment: fixtureEnvironment, resolvingValues: true)
-        let values = Dictionary(secrets.map { ($0.declaration.address.name, $0.value.plaintext) }, uniquingKeysWith: { a, _ in a })
+        let values = Dictionary(
+            secrets.map { ($0.declaration.address.name, $0.value.plaintext) }, uniquingKeysWith: { a, _ in a })
         #expect(values["openai_api_key"] == canaryValue)
         #expect(values["webhook_signing_key"] == "file-canary-value")
         #expect(values["oauth_token"] == "oauth-canary-value\n")

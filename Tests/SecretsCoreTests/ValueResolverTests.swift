@@ -31,16 +31,26 @@ import Testing
         let exactly = String(repeating: "é", count: 5000)
         #expect(try resolve(file: Array(exactly.utf8)) == .success(SecretValue(exactly)))
         let over = String(repeating: "x", count: 5001)
-        #expect(try resolve(file: Array(over.utf8)) == .failure(ValueProblem("value.txt is 5,001 characters; Stripe allows at most 5,000")))
+        #expect(
+            try resolve(file: Array(over.utf8))
+                == .failure(ValueProblem("value.txt is 5,001 characters; Stripe allows at most 5,000")))
     }
 
     @Test func problemsNameTheSourceNeverTheContent() throws {
         #expect(try resolve(file: []) == .failure(ValueProblem("value.txt is empty; Stripe refuses an empty secret")))
-        #expect(try resolve(file: Array("\r\n".utf8)) == .failure(ValueProblem("value.txt is empty after trimming the final newline; Stripe refuses an empty secret")))
+        #expect(
+            try resolve(file: Array("\r\n".utf8))
+                == .failure(
+                    ValueProblem("value.txt is empty after trimming the final newline; Stripe refuses an empty secret"))
+        )
         #expect(try resolve(file: [0x61, 0xFF, 0x62]) == .failure(ValueProblem("value.txt is not valid UTF-8 text")))
-        #expect(try resolve(file: [0x61, 0x00, 0x62]) == .failure(ValueProblem("value.txt is binary (it holds a NUL byte); secret files must be UTF-8 text")))
+        #expect(
+            try resolve(file: [0x61, 0x00, 0x62])
+                == .failure(ValueProblem("value.txt is binary (it holds a NUL byte); secret files must be UTF-8 text")))
         #expect(resolve(env: nil) == .failure(ValueProblem("environment variable KEY is not set")))
-        #expect(resolve(env: "") == .failure(ValueProblem("environment variable KEY is empty; Stripe refuses an empty secret")))
+        #expect(
+            resolve(env: "")
+                == .failure(ValueProblem("environment variable KEY is empty; Stripe refuses an empty secret")))
         #expect(resolve(env: " x\n") == .success(SecretValue(" x\n")))
     }
 
@@ -48,10 +58,13 @@ import Testing
         let folder = try TemporaryFolder()
         try FileManager.default.createDirectory(atPath: folder.path + "/keys", withIntermediateDirectories: true)
         let resolver = ValueResolver(environment: [:], directory: folder.path)
-        #expect(resolver.resolve(.file(path: "keys", trimNewline: true))
-            == .failure(ValueProblem("keys is a directory; 'file' must name a file")))
-        #expect(resolver.resolve(.file(path: "keys/none.pem", trimNewline: true))
-            == .failure(ValueProblem("keys/none.pem does not exist (relative paths start at the manifest's folder)")))
+        #expect(
+            resolver.resolve(.file(path: "keys", trimNewline: true))
+                == .failure(ValueProblem("keys is a directory; 'file' must name a file")))
+        #expect(
+            resolver.resolve(.file(path: "keys/none.pem", trimNewline: true))
+                == .failure(
+                    ValueProblem("keys/none.pem does not exist (relative paths start at the manifest's folder)")))
     }
 
     @Test func unreadableFilesSayWhy() throws {
@@ -67,18 +80,21 @@ import Testing
             for (index, byte) in socketPath.utf8.prefix(buffer.count - 1).enumerated() { buffer[index] = byte }
         }
         let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(server, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(server, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+            }
         }
         try #require(bound == 0)
-        #expect(resolver.resolve(.file(path: "socket", trimNewline: true))
-            == .failure(ValueProblem("socket cannot be read: No such device or address")))
+        #expect(
+            resolver.resolve(.file(path: "socket", trimNewline: true))
+                == .failure(ValueProblem("socket cannot be read: No such device or address")))
 
         if geteuid() != 0 {
             try folder.write("locked.txt", "x")
             chmod(folder.path + "/locked.txt", 0)
-            #expect(resolver.resolve(.file(path: "locked.txt", trimNewline: true))
-                == .failure(ValueProblem("locked.txt cannot be read: Permission denied")))
+            #expect(
+                resolver.resolve(.file(path: "locked.txt", trimNewline: true))
+                    == .failure(ValueProblem("locked.txt cannot be read: Permission denied")))
         }
     }
 }
-

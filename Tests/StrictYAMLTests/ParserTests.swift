@@ -24,8 +24,11 @@ import Testing
         }
         #expect(scalars.map(\.1) == ["no", "0123", "x", "y", "z\n", "~"])
         #expect(scalars.map(\.2) == [.plain, .plain, .singleQuoted, .doubleQuoted, .literal, .plain])
-        #expect(scalars.map(\.3) == [Mark(line: 1, column: 4), Mark(line: 2, column: 4), Mark(line: 3, column: 4),
-                                     Mark(line: 4, column: 4), Mark(line: 5, column: 4), Mark(line: 7, column: 4)])
+        #expect(
+            scalars.map(\.3) == [
+                Mark(line: 1, column: 4), Mark(line: 2, column: 4), Mark(line: 3, column: 4),
+                Mark(line: 4, column: 4), Mark(line: 5, column: 4), Mark(line: 7, column: 4),
+            ])
         #expect(scalars.map(\.4) == [false, false, false, false, false, true])
     }
 
@@ -38,7 +41,10 @@ import Testing
         let standard = parse("a: !!str 1\n")
         #expect(standard.problems.isEmpty)
         let custom = parse("a: !vault x\n")
-        #expect(custom.problems == [YAMLProblem("custom tag '!vault' is not allowed; remove it", at: Mark(line: 1, column: 4))])
+        #expect(
+            custom.problems == [
+                YAMLProblem("custom tag '!vault' is not allowed; remove it", at: Mark(line: 1, column: 4))
+            ])
     }
 
     @Test func duplicateKeysAreFoundInLargeMappingsToo() {
@@ -49,27 +55,36 @@ import Testing
 
     @Test func problemsThatKeepTheTreeDoNotStopTheParse() {
         let document = parse("a: &x 1\nb: *x\nb: 2\nc: !t 3\n")
-        #expect(document.problems.map(\.message) == [
-            "anchors (&x) are not allowed; write each value out in full",
-            "aliases (*x) are not allowed; write the value out in full",
-            "duplicate key 'b' (first at 2:1)",
-            "custom tag '!t' is not allowed; remove it",
-        ])
+        #expect(
+            document.problems.map(\.message) == [
+                "anchors (&x) are not allowed; write each value out in full",
+                "aliases (*x) are not allowed; write the value out in full",
+                "duplicate key 'b' (first at 2:1)",
+                "custom tag '!t' is not allowed; remove it",
+            ])
         #expect(document.root != nil)
     }
 
     @Test func syntaxErrorsCarryLibyamlsWordsAndPlace() {
         let document = parse("a: [1, 2\nb: 3\n")
         #expect(document.root == nil)
-        #expect(document.problems == [YAMLProblem(
-            "did not find expected ',' or ']' while parsing a flow sequence (which starts at 1:4)",
-            at: Mark(line: 2, column: 2))])
+        #expect(
+            document.problems == [
+                YAMLProblem(
+                    "did not find expected ',' or ']' while parsing a flow sequence (which starts at 1:4)",
+                    at: Mark(line: 2, column: 2))
+            ])
     }
 
     @Test func limitsAreEnforced() {
         let big = parse(String(repeating: "a", count: 101)).problems
-        #expect(StrictYAMLParser.parse(Array(String(repeating: "a", count: 101).utf8), limits: ParseLimits(maxBytes: 100)).problems
-            == [YAMLProblem("the file is 101 bytes; manifests are limited to 100 bytes", at: Mark(line: 1, column: 1))])
+        #expect(
+            StrictYAMLParser.parse(Array(String(repeating: "a", count: 101).utf8), limits: ParseLimits(maxBytes: 100))
+                .problems
+                == [
+                    YAMLProblem(
+                        "the file is 101 bytes; manifests are limited to 100 bytes", at: Mark(line: 1, column: 1))
+                ])
         #expect(big.isEmpty)
         let deep = StrictYAMLParser.parse(Array("[[[[x]]]]".utf8), limits: ParseLimits(maxDepth: 3))
         #expect(deep.problems == [YAMLProblem("the document nests deeper than 3 levels", at: Mark(line: 1, column: 4))])

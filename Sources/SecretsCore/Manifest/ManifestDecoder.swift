@@ -67,7 +67,7 @@ struct ManifestDecoder {
 
     private mutating func checkVersion(_ node: Node) {
         guard case .scalar(let scalar) = node, scalar.style == .plain, !scalar.isNull,
-              scalar.value.utf8.allSatisfy({ $0 >= 48 && $0 <= 57 })
+            scalar.value.utf8.allSatisfy({ $0 >= 48 && $0 <= 57 })
         else {
             if case .invalid = node { return }
             reader.report("'version' must be the number \(Self.supportedVersion)", at: node.mark)
@@ -113,9 +113,10 @@ struct ManifestDecoder {
         let location = reader.location(mapping.mark)
         let valueLocation = reader.location(fields["value"]?.mark ?? mapping.mark)
         for account in accounts {
-            secrets.append(SecretDeclaration(
-                address: SecretAddress(account: account, scope: scope, name: name),
-                source: source, expiresAt: expiresAt, location: location, valueLocation: valueLocation))
+            secrets.append(
+                SecretDeclaration(
+                    address: SecretAddress(account: account, scope: scope, name: name),
+                    source: source, expiresAt: expiresAt, location: location, valueLocation: valueLocation))
         }
     }
 
@@ -139,7 +140,9 @@ struct ManifestDecoder {
         } else if length > Self.maxNameLength {
             reader.report("'name' is \(length.grouped) characters; Stripe allows at most 5,000", at: node.mark)
         } else if hasControl {
-            reader.report("'name' contains a control character (such as a tab or newline); use printable characters", at: node.mark)
+            reader.report(
+                "'name' contains a control character (such as a tab or newline); use printable characters",
+                at: node.mark)
         } else {
             return name
         }
@@ -252,8 +255,9 @@ struct ManifestDecoder {
     private mutating func decodeAccounts(_ fields: Fields, default defaultAccount: String?) -> [String?]? {
         switch (fields["account"], fields["accounts"]) {
         case (.some, .some):
-            reader.report("'account' and 'accounts' are mutually exclusive; keep one",
-                          at: fields.keyMark("accounts") ?? Mark(line: 1, column: 1))
+            reader.report(
+                "'account' and 'accounts' are mutually exclusive; keep one",
+                at: fields.keyMark("accounts") ?? Mark(line: 1, column: 1))
             return nil
         case (.some(let account), nil):
             return accountID(account, "'account'").map { [$0] }
@@ -308,7 +312,8 @@ struct ManifestDecoder {
     /// `.some(seconds)` for a valid future expiry, nil after reporting a problem.
     private mutating func decodeExpiry(_ node: Node) -> Int64?? {
         guard let scalar = reader.text(node, "'expires_at'") else { return nil }
-        let seconds = scalar.style == .plain
+        let seconds =
+            scalar.style == .plain
             ? Timestamp.parseUnixSeconds(scalar.value) ?? Timestamp.parseRFC3339(scalar.value)
             : Timestamp.parseRFC3339(scalar.value)
         guard let seconds, seconds <= Timestamp.latest else {
@@ -338,12 +343,14 @@ struct ManifestDecoder {
             scopes[address.scopeKey, default: []].modify { declared in
                 guard declared.count <= Self.maxSecretsPerScope else { return }
                 if let first = declared.first(where: { secrets[$0].address.name == address.name }) {
-                    problem = "secret '\(address.name)' is declared twice in scope \(address.scopeDescription) (first at \(secrets[first].location.position))"
+                    problem =
+                        "secret '\(address.name)' is declared twice in scope \(address.scopeDescription) (first at \(secrets[first].location.position))"
                     return
                 }
                 declared.append(index)
                 if declared.count > Self.maxSecretsPerScope {
-                    problem = "scope \(address.scopeDescription) gets an 11th secret here; Stripe allows at most \(Self.maxSecretsPerScope) secrets per scope"
+                    problem =
+                        "scope \(address.scopeDescription) gets an 11th secret here; Stripe allows at most \(Self.maxSecretsPerScope) secrets per scope"
                 }
             }
             if let problem { reader.report(Diagnostic(problem, at: secret.location)) }

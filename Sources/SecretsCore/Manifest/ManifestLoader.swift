@@ -61,7 +61,8 @@ public enum ManifestLoader {
         case .notFound: "\(path) does not exist; pass the manifest with -f FILE"
         case .isDirectory: "\(path) is a directory; pass the manifest file with -f FILE"
         case .notRegularFile: "\(path) is not a regular file"
-        case .tooLarge(let bytes): "\(path) is \(bytes.grouped) bytes; manifests are limited to \(maxBytes.grouped) bytes"
+        case .tooLarge(let bytes):
+            "\(path) is \(bytes.grouped) bytes; manifests are limited to \(maxBytes.grouped) bytes"
         case .unreadable(let reason): "\(path) cannot be read: \(reason)"
         }
     }

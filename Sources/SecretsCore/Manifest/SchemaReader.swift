@@ -27,7 +27,8 @@ struct SchemaReader {
     mutating func fields(of mapping: MappingNode, allowed: [String], in context: @autoclosure () -> String) -> Fields {
         for entry in mapping.entries where !allowed.contains(entry.key.value) {
             let key = entry.key.value
-            let hint = Suggestion.closest(to: key, among: allowed).map { " (did you mean '\($0)'?)" }
+            let hint =
+                Suggestion.closest(to: key, among: allowed).map { " (did you mean '\($0)'?)" }
                 ?? " (expected one of: \(allowed.joined(separator: ", ")))"
             report("unknown key '\(key)' \(context())\(hint)", at: entry.key.mark)
         }

@@ -11,7 +11,8 @@ enum Suggestion {
     static func closest(to key: String, among allowed: [String]) -> String? {
         let lowered = key.lowercased()
         var best: (key: String, distance: Int)?
-        let candidates = allowed.map { ($0, $0) }
+        let candidates =
+            allowed.map { ($0, $0) }
             + synonyms.filter { allowed.contains($0.value) }.map { ($0.key, $0.value) }
         for (spelling, meaning) in candidates {
             let distance = editDistance(lowered, spelling)

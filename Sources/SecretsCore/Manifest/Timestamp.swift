@@ -25,8 +25,8 @@ enum Timestamp {
             return true
         }
         guard let year = number(4), expect("-"), let month = number(2), expect("-"),
-              let day = number(2), expect("Tt "), let hour = number(2), expect(":"),
-              let minute = number(2), expect(":"), let second = number(2)
+            let day = number(2), expect("Tt "), let hour = number(2), expect(":"),
+            let minute = number(2), expect(":"), let second = number(2)
         else { return nil }
         if index < bytes.count, bytes[index] == UInt8(ascii: ".") {
             index += 1
@@ -47,7 +47,7 @@ enum Timestamp {
             return nil
         }
         guard index == bytes.count, (1...12).contains(month), day >= 1,
-              day <= daysIn(month: month, year: year), hour < 24, minute < 60, second < 60
+            day <= daysIn(month: month, year: year), hour < 24, minute < 60, second < 60
         else { return nil }
         let days = daysFromCivil(year: year, month: month, day: day)
         return Int64(days) * 86_400 + Int64(hour * 3600 + minute * 60 + second - offset)

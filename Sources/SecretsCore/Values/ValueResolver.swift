@@ -58,8 +58,9 @@ public struct ValueResolver: Sendable {
             return .failure(ValueProblem("\(what) is empty\(emptyHint); Stripe refuses an empty secret"))
         }
         if length > Self.maxLength {
-            return .failure(ValueProblem(
-                "\(what) is \(length.grouped) characters; Stripe allows at most \(Self.maxLength.grouped)"))
+            return .failure(
+                ValueProblem(
+                    "\(what) is \(length.grouped) characters; Stripe allows at most \(Self.maxLength.grouped)"))
         }
         return .success(SecretValue(value))
     }

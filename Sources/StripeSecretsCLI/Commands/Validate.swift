@@ -28,8 +28,9 @@ extension StripeSecrets {
             let valuesNote = skipValues ? "values not checked (--skip-values)" : "all values resolved"
             let (scopes, accounts) = manifest.footprint
             let count = manifest.secrets.count
-            print("\(path): \(count.counted("secret")) in \(scopes.counted("scope")) "
-                + "across \(accounts.counted("account")); \(valuesNote)")
+            print(
+                "\(path): \(count.counted("secret")) in \(scopes.counted("scope")) "
+                    + "across \(accounts.counted("account")); \(valuesNote)")
         }
     }
 }
