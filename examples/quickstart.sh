@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The main job end to end, with no Stripe account: build, then check the example manifest.
+# The main job end to end, with no Stripe account: build, then check the example manifests.
 # (Later steps, plan and apply against the bundled emulator, join as they are built.)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -7,18 +7,27 @@ bash .ci/setup
 swift build --product stripe-secrets >/dev/null
 bin=$(swift build --show-bin-path)/stripe-secrets
 
-cd examples/basic
-# Demo values only: real ones come from your CI's secret store.
-export OPENAI_API_KEY="sk-demo-not-a-real-key"
-export OAUTH_TOKEN="demo-oauth-token"
+for example in basic multi-account; do
+    echo "\$ stripe-secrets validate -f examples/$example/secrets.yaml"
+    "$bin" validate -f "examples/$example/secrets.yaml"
+done
 
-echo "\$ stripe-secrets validate"
-"$bin" validate
-echo "\$ stripe-secrets validate --skip-values   # what a pull request without the values can check"
-env -u OPENAI_API_KEY -u OAUTH_TOKEN "$bin" validate --skip-values
-echo "\$ stripe-secrets validate   # with OAUTH_TOKEN unset: every problem, with file:line:col"
-if env -u OAUTH_TOKEN "$bin" validate; then
-    echo "error: validate accepted a manifest whose value is missing" >&2
+# A manifest with problems: every one is reported, with file:line:col, and the run fails.
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+cat > "$work/secrets.yaml" <<'YAML'
+version: 1
+secrets:
+  - name: openai_api_key
+    value: {env: OPENAI_API_KEY}
+  - name: webhook_key
+    paylod: {file: keys/webhook.pem}
+YAML
+echo "\$ stripe-secrets validate -f secrets.yaml    # a broken manifest, OPENAI_API_KEY unset"
+if (cd "$work" && env -u OPENAI_API_KEY "$bin" validate 2>&1); then
+    echo "error: validate accepted a broken manifest" >&2
     exit 1
 fi
+echo "\$ stripe-secrets validate --skip-values      # structure only, as in a pull request"
+(cd examples/basic && "$bin" validate --skip-values)
 echo "quickstart finished"

@@ -39,10 +39,12 @@ import Testing
     }
 
     @Test(arguments: ["examples/basic/secrets.yaml", "examples/multi-account/secrets.yaml"])
-    func examplesPassStructuralChecks(example: String) throws {
+    func examplesValidateWithNoEnvironment(example: String) throws {
         let repository = #filePath.components(separatedBy: "/Tests/")[0]
-        let manifest = try ManifestLoader.load(path: repository + "/" + example, now: fixedNow)
+        let (manifest, secrets) = try ManifestLoader.check(
+            path: repository + "/" + example, now: fixedNow, environment: [:], resolvingValues: true)
         #expect(!manifest.secrets.isEmpty)
+        #expect(secrets.count == manifest.secrets.count)
     }
 
     @Test func addressesParseBackFromTheirWrittenForm() throws {
