@@ -8,7 +8,8 @@ let package = Package(
         .executable(name: "stripe-secrets", targets: ["stripe-secrets"])
     ],
     dependencies: [
-        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2")
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
     ],
     targets: [
         // The system libyaml, seen only by StrictYAML.
@@ -19,8 +20,11 @@ let package = Package(
         ),
         // YAML text -> a strict node tree with line:column marks.
         .target(name: "StrictYAML", dependencies: ["CYAML"]),
-        // Node tree -> Manifest -> resolved values (and, later, Plan and State).
-        .target(name: "SecretsCore", dependencies: ["StrictYAML"]),
+        // Node tree -> Manifest -> resolved values -> Plan, and the State they are compared with.
+        .target(
+            name: "SecretsCore",
+            dependencies: ["StrictYAML", .product(name: "Crypto", package: "swift-crypto")]
+        ),
         // Subcommands and views.
         .target(
             name: "StripeSecretsCLI",

@@ -1,9 +1,9 @@
 import ArgumentParser
+import SecretsCore
 
 /// The `stripe-secrets` command: the root that every subcommand hangs off.
 public struct StripeSecrets: AsyncParsableCommand {
-    public static let version = "0.1.0"
-
+    
     public static let configuration = CommandConfiguration(
         commandName: "stripe-secrets",
         abstract: "Manage the Stripe Apps Secret Store declaratively, from a reviewed YAML manifest.",
@@ -13,10 +13,11 @@ public struct StripeSecrets: AsyncParsableCommand {
 
             Examples:
               stripe-secrets validate
-              stripe-secrets validate -f deploy/secrets.yaml --skip-values
+              stripe-secrets plan --out plan.json
+              stripe-secrets show plan.json --format markdown
             """,
-        version: version,
-        subcommands: [Validate.self]
+        version: ToolVersion.current,
+        subcommands: [Validate.self, Plan.self, Show.self, StateCommand.self, ForceUnlock.self]
     )
 
     public init() {}

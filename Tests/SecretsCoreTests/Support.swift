@@ -65,7 +65,7 @@ final class TemporaryFolder {
 /// Checks a manifest as `validate` does; the diagnostics text, or nil when it is valid.
 func validationOutput(path: String, environment: [String: String] = fixtureEnvironment) -> String? {
     do {
-        _ = try ManifestLoader.check(path: path, now: fixedNow, environment: environment, resolvingValues: true)
+        _ = try ManifestLoader.check(path: path, now: fixedNow, environment: environment, values: .required)
         return nil
     } catch {
         return error.description

@@ -28,10 +28,12 @@ import Testing
 
     @Test func valuesResolveWithTheirTrimmingRules() throws {
         let path = Fixtures.path("valid", "every-feature")
-        let (_, secrets) = try ManifestLoader.check(
-            path: path, now: fixedNow, environment: fixtureEnvironment, resolvingValues: true)
+        let secrets = try ManifestLoader.check(
+            path: path, now: fixedNow, environment: fixtureEnvironment, values: .required
+        ).values
         let values = Dictionary(
-            secrets.map { ($0.declaration.address.name, $0.value.plaintext) }, uniquingKeysWith: { a, _ in a })
+            secrets.map { ($0.declaration.address.name, try? $0.result.get().plaintext) },
+            uniquingKeysWith: { a, _ in a })
         #expect(values["openai_api_key"] == canaryValue)
         #expect(values["webhook_signing_key"] == "file-canary-value")
         #expect(values["oauth_token"] == "oauth-canary-value\n")
@@ -41,10 +43,10 @@ import Testing
     @Test(arguments: ["examples/basic/secrets.yaml", "examples/multi-account/secrets.yaml"])
     func examplesValidateWithNoEnvironment(example: String) throws {
         let repository = #filePath.components(separatedBy: "/Tests/")[0]
-        let (manifest, secrets) = try ManifestLoader.check(
-            path: repository + "/" + example, now: fixedNow, environment: [:], resolvingValues: true)
-        #expect(!manifest.secrets.isEmpty)
-        #expect(secrets.count == manifest.secrets.count)
+        let checked = try ManifestLoader.check(
+            path: repository + "/" + example, now: fixedNow, environment: [:], values: .required)
+        #expect(!checked.manifest.secrets.isEmpty)
+        #expect(checked.values.count == checked.manifest.secrets.count)
     }
 
     @Test func addressesParseBackFromTheirWrittenForm() throws {

@@ -11,44 +11,43 @@ public enum ManifestLoader {
     ///   - path: the manifest's path, shown as given in every diagnostic.
     ///   - now: unix seconds; an `expires_at` at or before it is an error.
     public static func load(path: String, now: Int64) throws(DiagnosticsError) -> Manifest {
-        try check(path: path, now: now, environment: [:], resolvingValues: false).manifest
+        try check(path: path, now: now, environment: [:], values: .skip).manifest
     }
 
-    /// What `validate` and `plan` check: the manifest and, when `resolvingValues`, every value
-    /// of the secrets whose declarations are sound, so that one run reports every problem.
+    /// What `validate` and `plan` check: the manifest and, as `values` says, every value of
+    /// the secrets whose declarations are sound, so that one run reports every problem.
     public static func check(
-        path: String, now: Int64, environment: [String: String], resolvingValues: Bool
-    ) throws(DiagnosticsError) -> (manifest: Manifest, secrets: [ResolvedSecret]) {
+        path: String, now: Int64, environment: [String: String], values: ValueReading
+    ) throws(DiagnosticsError) -> CheckedManifest {
         let bytes: [UInt8]
         do {
             bytes = try FileReader.contents(of: path, maxBytes: maxBytes)
         } catch {
             throw DiagnosticsError([Diagnostic(describe(error, path: path))], in: path)
         }
-        return try check(bytes, path: path, now: now, environment: environment, resolvingValues: resolvingValues)
+        return try check(bytes, path: path, now: now, environment: environment, values: values)
     }
 
     /// `check` for manifest text already in memory; `path` names it in messages and locates
     /// relative `file:` values.
     public static func check(
-        _ bytes: [UInt8], path: String, now: Int64, environment: [String: String], resolvingValues: Bool
-    ) throws(DiagnosticsError) -> (manifest: Manifest, secrets: [ResolvedSecret]) {
+        _ bytes: [UInt8], path: String, now: Int64, environment: [String: String], values: ValueReading
+    ) throws(DiagnosticsError) -> CheckedManifest {
         let document = StrictYAMLParser.parse(bytes, limits: ParseLimits(maxBytes: maxBytes))
         var (secrets, diagnostics) = ManifestDecoder.decode(document, file: path, now: now)
         let manifest = Manifest(path: path, directory: directory(of: path), secrets: secrets)
-        var resolved: [ResolvedSecret] = []
-        if resolvingValues {
-            let problems: [Diagnostic]
-            (resolved, problems) = manifest.resolveValues(environment: environment)
-            diagnostics += problems
+        var resolutions: [ValueResolution] = []
+        if values != .skip {
+            resolutions = manifest.resolveValues(environment: environment)
+            if values == .required { diagnostics += resolutions.diagnostics }
         }
         guard diagnostics.isEmpty else { throw DiagnosticsError(diagnostics, in: path) }
-        return (manifest, resolved)
+        return CheckedManifest(manifest: manifest, values: resolutions, digest: SHA256Digest.hex(of: bytes))
     }
 
     /// Checks manifest text that is already in memory, without reading values.
     public static func decode(_ bytes: [UInt8], path: String, now: Int64) throws(DiagnosticsError) -> Manifest {
-        try check(bytes, path: path, now: now, environment: [:], resolvingValues: false).manifest
+        try check(bytes, path: path, now: now, environment: [:], values: .skip).manifest
     }
 
     static func directory(of path: String) -> String {
@@ -68,34 +67,55 @@ public enum ManifestLoader {
     }
 }
 
-/// A declared secret with its value read from its source.
-public struct ResolvedSecret: Sendable {
+/// Whether and how `ManifestLoader.check` reads values.
+public enum ValueReading: Sendable {
+    /// Structure only (`validate --skip-values`).
+    case skip
+    /// Every value must resolve; each that does not is a diagnostic.
+    case required
+    /// Read every value, but report the ones that do not resolve as results, not errors
+    /// (`plan --allow-unresolved`).
+    case allowUnresolved
+}
+
+/// A manifest that passed its checks, with what reading its values gave.
+public struct CheckedManifest: Sendable {
+    public let manifest: Manifest
+    /// One per declared secret, in manifest order; empty when values were skipped.
+    public let values: [ValueResolution]
+    /// SHA-256 of the manifest's bytes, in hex: what a saved plan was made from.
+    public let digest: String
+}
+
+/// A declared secret and what reading its value gave.
+public struct ValueResolution: Sendable {
     public let declaration: SecretDeclaration
-    public let value: SecretValue
+    public let result: Result<SecretValue, ValueProblem>
 }
 
 extension Manifest {
-    /// Reads every secret's value; each source is read once, even when fanned out to many
-    /// accounts, and each unreadable source is reported once at its `value:`.
-    public func resolveValues(environment: [String: String]) -> (secrets: [ResolvedSecret], problems: [Diagnostic]) {
+    /// Reads every secret's value. Each source is read once, even when fanned out to many
+    /// accounts.
+    public func resolveValues(environment: [String: String]) -> [ValueResolution] {
         let resolver = ValueResolver(environment: environment, directory: directory)
         var results: [ValueSource: Result<SecretValue, ValueProblem>] = [:]
-        var reported: Set<SourceLocation> = []
-        var resolved: [ResolvedSecret] = []
-        var problems: [Diagnostic] = []
-        resolved.reserveCapacity(secrets.count)
-        for secret in secrets {
+        return secrets.map { secret in
             let result = results[secret.source] ?? resolver.resolve(secret.source)
             results[secret.source] = result
-            switch result {
-            case .success(let value):
-                resolved.append(ResolvedSecret(declaration: secret, value: value))
-            case .failure(let problem):
-                if reported.insert(secret.valueLocation).inserted {
-                    problems.append(Diagnostic(problem.message, at: secret.valueLocation))
-                }
-            }
+            return ValueResolution(declaration: secret, result: result)
         }
-        return (resolved, problems)
+    }
+}
+
+extension [ValueResolution] {
+    /// One diagnostic per unreadable source, at the secret's `value:`.
+    public var diagnostics: [Diagnostic] {
+        var reported: Set<SourceLocation> = []
+        return compactMap { resolution in
+            guard case .failure(let problem) = resolution.result,
+                reported.insert(resolution.declaration.valueLocation).inserted
+            else { return nil }
+            return Diagnostic(problem.message, at: resolution.declaration.valueLocation)
+        }
     }
 }

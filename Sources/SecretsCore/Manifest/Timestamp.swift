@@ -1,12 +1,12 @@
 /// Reading `expires_at`: RFC 3339 with an offset, or whole unix seconds.
-enum Timestamp {
+public enum Timestamp {
     /// Year 9999's last second: later values are surely mistakes.
     static let latest: Int64 = 253_402_300_799
 
     /// Unix seconds from `2027-06-30T00:00:00Z` or `2027-06-30T02:00:00+02:00`.
     ///
     /// Fractions of a second are accepted only when zero: Stripe keeps whole seconds.
-    static func parseRFC3339(_ text: String) -> Int64? {
+    public static func parseRFC3339(_ text: String) -> Int64? {
         let bytes = Array(text.utf8)
         var index = 0
         func number(_ digits: Int) -> Int? {
@@ -61,7 +61,7 @@ enum Timestamp {
     }
 
     /// `2027-06-30T00:00:00Z` for unix seconds, in UTC.
-    static func format(_ seconds: Int64) -> String {
+    public static func format(_ seconds: Int64) -> String {
         let days = Int(seconds.floorDivided(by: 86_400))
         let rest = Int(seconds - Int64(days) * 86_400)
         let (year, month, day) = civilFromDays(days)
@@ -105,5 +105,13 @@ extension Int64 {
     fileprivate func floorDivided(by divisor: Int64) -> Int64 {
         let quotient = self / divisor
         return (self % divisor != 0 && (self < 0) != (divisor < 0)) ? quotient - 1 : quotient
+    }
+}
+
+extension Timestamp {
+    /// `2027-06-30` when the time is midnight UTC, else the full `2027-06-30T12:00:00Z`.
+    public static func formatShort(_ seconds: Int64) -> String {
+        let full = format(seconds)
+        return full.hasSuffix("T00:00:00Z") ? String(full.prefix(10)) : full
     }
 }

@@ -51,7 +51,8 @@ public enum FileReader {
         return bytes
     }
 
-    static func message(_ code: Int32) -> String {
+    /// The system's words for an `errno` value.
+    public static func message(_ code: Int32) -> String {
         String(cString: strerror(code))
     }
 }

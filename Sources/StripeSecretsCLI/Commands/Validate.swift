@@ -24,7 +24,7 @@ extension StripeSecrets {
 
         func run() throws {
             let path = manifestOptions.file
-            let manifest = try Console.check(path, resolvingValues: !skipValues).manifest
+            let manifest = try Console.check(path, values: skipValues ? .skip : .required).manifest
             let valuesNote = skipValues ? "values not checked (--skip-values)" : "all values resolved"
             let (scopes, accounts) = manifest.footprint
             let count = manifest.secrets.count

@@ -2,12 +2,12 @@ import ArgumentParser
 import SecretsCore
 
 #if canImport(Glibc)
-    import Glibc
+import Glibc
 #elseif canImport(Darwin)
-    import Darwin
+import Darwin
 #endif
 
-/// The process's surroundings, read in one place: environment, clock, standard error.
+/// The process's surroundings, read in one place: environment, clock, terminal, stderr.
 enum Console {
     static var environment: [String: String] {
         var result: [String: String] = [:]
@@ -27,6 +27,11 @@ enum Console {
         Int64(time(nil))
     }
 
+    /// Colour only for a terminal, and never when `NO_COLOR` is set (no-color.org).
+    static var usesColour: Bool {
+        isatty(STDOUT_FILENO) == 1 && getenv("NO_COLOR") == nil && getenv("TERM").map { String(cString: $0) } != "dumb"
+    }
+
     static func printError(_ text: String) {
         var line = text + "\n"
         line.withUTF8 { bytes in _ = write(STDERR_FILENO, bytes.baseAddress, bytes.count) }
@@ -38,11 +43,29 @@ enum Console {
         return .failure
     }
 
-    /// Checks a manifest (and its values when asked), or prints every problem and fails.
-    static func check(_ path: String, resolvingValues: Bool) throws -> (manifest: Manifest, secrets: [ResolvedSecret]) {
+    /// Prints `error: message` on stderr and returns the failure exit code to throw.
+    static func fail(_ message: String) -> ExitCode {
+        printError("error: \(message)")
+        return .failure
+    }
+
+    /// Runs `body`, turning any of our typed errors into `error: …` on stderr and exit 1.
+    static func reportingErrors<T>(_ body: () throws -> T) throws -> T {
         do {
-            return try ManifestLoader.check(
-                path: path, now: now, environment: environment, resolvingValues: resolvingValues)
+            return try body()
+        } catch let error as ExitCode {
+            throw error
+        } catch let error as DiagnosticsError {
+            throw fail(error)
+        } catch let error as CustomStringConvertible {
+            throw fail(error.description)
+        }
+    }
+
+    /// Checks a manifest (and its values as asked), or prints every problem and fails.
+    static func check(_ path: String, values: ValueReading) throws -> CheckedManifest {
+        do {
+            return try ManifestLoader.check(path: path, now: now, environment: environment, values: values)
         } catch {
             throw fail(error)
         }

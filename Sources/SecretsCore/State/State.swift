@@ -1,0 +1,69 @@
+import Foundation
+
+/// Test mode or live mode: separate Secret Stores, told apart by the API key's prefix.
+public enum StripeMode: String, Codable, Sendable {
+    case test, live
+}
+
+/// The record of what was applied: one per manifest (or per environment).
+///
+/// Nothing in it is a secret value. `fingerprintKey` makes fingerprints unguessable to anyone
+/// without the state file; see docs/state.md for what the file does and does not reveal.
+public struct State: Equatable, Sendable {
+    public static let formatVersion = 1
+
+    /// Random, fixed when the state is created: tells two states apart even at equal serials.
+    public let lineage: String
+    /// Bumped on every write.
+    public var serial: Int
+    /// Set by the first apply; a key of the other mode is refused from then on.
+    public var mode: StripeMode?
+    public let fingerprintKey: FingerprintKey
+    /// By address.
+    public private(set) var secrets: [SecretAddress: Entry]
+
+    /// One applied secret.
+    public struct Entry: Equatable, Sendable {
+        /// Stripe's id for it (`appsecret_…`).
+        public var id: String
+        public var fingerprint: Fingerprint
+        /// Unix seconds, or nil when it does not expire.
+        public var expiresAt: Int64?
+        /// Unix seconds.
+        public var appliedAt: Int64
+
+        public init(id: String, fingerprint: Fingerprint, expiresAt: Int64?, appliedAt: Int64) {
+            self.id = id
+            self.fingerprint = fingerprint
+            self.expiresAt = expiresAt
+            self.appliedAt = appliedAt
+        }
+    }
+
+    /// A new, empty state with a fresh lineage and key.
+    public init() {
+        self.init(lineage: UUID().uuidString.lowercased(), serial: 0, mode: nil, fingerprintKey: FingerprintKey(), secrets: [:])
+    }
+
+    public init(
+        lineage: String, serial: Int, mode: StripeMode?, fingerprintKey: FingerprintKey,
+        secrets: [SecretAddress: Entry]
+    ) {
+        self.lineage = lineage
+        self.serial = serial
+        self.mode = mode
+        self.fingerprintKey = fingerprintKey
+        self.secrets = secrets
+    }
+
+    /// Records that `address` now exists in Stripe as `entry`.
+    public mutating func record(_ entry: Entry, at address: SecretAddress) {
+        secrets[address] = entry
+    }
+
+    /// Forgets `address`; returns whether it was there.
+    @discardableResult
+    public mutating func forget(_ address: SecretAddress) -> Bool {
+        secrets.removeValue(forKey: address) != nil
+    }
+}

@@ -1,0 +1,96 @@
+import Crypto
+import Foundation
+
+/// A keyed fingerprint of one secret's value: HMAC-SHA256(state key, address ∥ value).
+///
+/// Equal values at two addresses give unrelated fingerprints, and without the key a
+/// fingerprint says nothing about the value. It is the only thing derived from a value that
+/// is ever stored or shown.
+public struct Fingerprint: Hashable, Sendable, Codable, CustomStringConvertible {
+    /// 64 lowercase hex digits.
+    public let hex: String
+
+    public init?(hex: String) {
+        guard hex.utf8.count == 64, hex.utf8.allSatisfy({ (48...57).contains($0) || (97...102).contains($0) })
+        else { return nil }
+        self.hex = hex
+    }
+
+    /// The first 8 hex digits, for showing that a value changed.
+    public var short: String { String(hex.prefix(8)) }
+
+    public var description: String { short }
+
+    public init(from decoder: any Decoder) throws {
+        let text = try decoder.singleValueContainer().decode(String.self)
+        guard let fingerprint = Fingerprint(hex: text) else {
+            throw DecodingError.dataCorrupted(
+                .init(codingPath: decoder.codingPath, debugDescription: "not a 64-digit hex fingerprint"))
+        }
+        self = fingerprint
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(hex)
+    }
+}
+
+/// The random key a state's fingerprints are made with (32 bytes, stored base64 in the state).
+public struct FingerprintKey: Sendable, Equatable {
+    private let bytes: [UInt8]
+
+    /// A new random key.
+    public init() {
+        bytes = SymmetricKey(size: .bits256).withUnsafeBytes { Array($0) }
+    }
+
+    /// The key from its base64 form; nil unless it is 32 bytes.
+    public init?(base64: String) {
+        guard let data = Data(base64Encoded: base64), data.count == 32 else { return nil }
+        bytes = Array(data)
+    }
+
+    public var base64: String {
+        Data(bytes).base64EncodedString()
+    }
+
+    /// The fingerprint of `value` at `address`. The address is length-prefixed, so no
+    /// (address, value) pair can be shifted into another.
+    public func fingerprint(of value: SecretValue, at address: SecretAddress) -> Fingerprint {
+        var code = HMAC<SHA256>(key: SymmetricKey(data: bytes))
+        let addressBytes = Array(address.description.utf8)
+        withUnsafeBytes(of: UInt64(addressBytes.count).bigEndian) { code.update(data: $0) }
+        code.update(data: addressBytes)
+        code.update(data: Array(value.plaintext.utf8))
+        let hex = Hex.encode(code.finalize())
+        // HMAC-SHA256 always gives 32 bytes, so this is always a valid fingerprint.
+        return Fingerprint(uncheckedHex: hex)
+    }
+}
+
+extension Fingerprint {
+    fileprivate init(uncheckedHex: String) {
+        hex = uncheckedHex
+    }
+}
+
+/// SHA-256 of some bytes, as lowercase hex.
+public enum SHA256Digest {
+    public static func hex(of bytes: [UInt8]) -> String {
+        Hex.encode(SHA256.hash(data: bytes))
+    }
+}
+
+private enum Hex {
+    static func encode<Bytes: Sequence>(_ bytes: Bytes) -> String where Bytes.Element == UInt8 {
+        let digits = Array("0123456789abcdef".utf8)
+        var out: [UInt8] = []
+        out.reserveCapacity(64)
+        for byte in bytes {
+            out.append(digits[Int(byte >> 4)])
+            out.append(digits[Int(byte & 0x0F)])
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+}

@@ -1,0 +1,77 @@
+import ArgumentParser
+import SecretsCore
+
+extension StripeSecrets {
+    /// `plan`: what `apply` would change, worked out offline from the manifest and the state.
+    struct Plan: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Show what would be created, replaced or deleted. Offline: no call to Stripe.",
+            discussion: """
+                Compares the manifest (values read and fingerprinted, never shown) with the state \
+                file. The first plan for a manifest creates an empty state beside it.
+
+                Examples:
+                  stripe-secrets plan
+                  stripe-secrets plan --out plan.json            # save it for review, then apply it
+                  stripe-secrets plan --format markdown > comment.md
+                  stripe-secrets plan --detailed-exitcode        # exit 2 when there are changes
+                """
+        )
+
+        @OptionGroup var manifestOptions: ManifestOptions
+        @OptionGroup var stateOptions: StateOptions
+        @OptionGroup var lockOptions: LockOptions
+
+        @Option(help: ArgumentHelp("Save the plan to this file (JSON, mode 0600).", valueName: "planfile"))
+        var out: String?
+
+        @Option(help: "text, json or markdown.")
+        var format: PlanFormat = .text
+
+        @Flag(help: "Exit 0 with no changes, 2 with changes, 1 on error.")
+        var detailedExitcode = false
+
+        @Flag(help: "Show secrets whose values cannot be read as unknown instead of failing.")
+        var allowUnresolved = false
+
+        func run() throws {
+            let manifestPath = manifestOptions.file
+            let checked = try Console.check(manifestPath, values: allowUnresolved ? .allowUnresolved : .required)
+            let store = stateOptions.store(manifest: manifestPath)
+            let now = Console.now
+            let saved = try Console.reportingErrors {
+                let state = try store.loadOrCreate(lockTimeout: lockOptions.lockTimeout.seconds, now: now)
+                let desired = DesiredSecret.from(checked.values, key: state.fingerprintKey)
+                return SavedPlan(
+                    createdAt: now, manifestPath: manifestPath, manifestDigest: checked.digest,
+                    statePath: store.path, lineage: state.lineage, serial: state.serial, mode: state.mode,
+                    plan: Planner.plan(desired: desired, state: state, now: now))
+            }
+            if let out {
+                guard saved.plan.isComplete else {
+                    throw Console.fail(
+                        "some values could not be read, so the plan cannot be saved to \(out); "
+                            + "make them readable, or plan without --out")
+                }
+                try Console.reportingErrors { try AtomicFile.write(saved.encoded(), to: out) }
+            }
+            print(PlanRendering.render(saved, format: format, title: "plan", planFile: out), terminator: "")
+            if let out, !saved.plan.isEmpty {
+                let note = "Saved to \(out); apply it with: stripe-secrets apply \(out)"
+                if format == .text { print(note) } else { Console.printError(note) }
+            }
+            if detailedExitcode, !saved.plan.isEmpty { throw ExitCode(2) }
+        }
+    }
+}
+
+/// Picks the view for a format.
+enum PlanRendering {
+    static func render(_ saved: SavedPlan, format: PlanFormat, title: String, planFile: String?) -> String {
+        switch format {
+        case .text: PlanTextView(saved: saved, colour: Console.usesColour, title: title).render()
+        case .markdown: PlanMarkdownView(saved: saved, planFile: planFile).render()
+        case .json: String(decoding: saved.encoded(), as: UTF8.self)
+        }
+    }
+}

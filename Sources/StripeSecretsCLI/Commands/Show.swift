@@ -1,0 +1,28 @@
+import ArgumentParser
+import SecretsCore
+
+extension StripeSecrets {
+    /// `show PLANFILE`: prints a saved plan.
+    struct Show: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Print a saved plan file.",
+            discussion: """
+                Examples:
+                  stripe-secrets show plan.json
+                  stripe-secrets show plan.json --format markdown
+                """
+        )
+
+        @Argument(help: ArgumentHelp("A plan file written by plan --out.", valueName: "planfile"))
+        var planFile: String
+
+        @Option(help: "text, json or markdown.")
+        var format: PlanFormat = .text
+
+        func run() throws {
+            let saved = try Console.reportingErrors { try SavedPlan.load(planFile) }
+            let title = "plan file \(planFile), made \(Timestamp.format(saved.createdAt))"
+            print(PlanRendering.render(saved, format: format, title: title, planFile: planFile), terminator: "")
+        }
+    }
+}

@@ -1,0 +1,122 @@
+import ArgumentParser
+import SecretsCore
+
+extension StripeSecrets {
+    /// `state list` and `state rm`: read or edit the state without touching Stripe.
+    struct StateCommand: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "state",
+            abstract: "List or forget secrets in the state file (Stripe is not touched).",
+            subcommands: [List.self, Remove.self]
+        )
+
+        struct List: ParsableCommand {
+            static let configuration = CommandConfiguration(
+                abstract: "List the secrets the state records: address, id, expiry, when applied.",
+                discussion: """
+                    Examples:
+                      stripe-secrets state list
+                      stripe-secrets state list --state prod.state.json
+                    """
+            )
+
+            @OptionGroup var manifestOptions: ManifestOptions
+            @OptionGroup var stateOptions: StateOptions
+
+            func run() throws {
+                let store = stateOptions.store(manifest: manifestOptions.file)
+                guard let state = try Console.reportingErrors({ try store.load() }) else {
+                    throw Console.fail("\(store.path) does not exist; run stripe-secrets plan, or pass --state PATH")
+                }
+                let rows = state.secrets.sorted { $0.key < $1.key }.map { address, entry in
+                    [
+                        address.description, entry.id, entry.expiresAt.map(Timestamp.format) ?? "-",
+                        Timestamp.format(entry.appliedAt),
+                    ]
+                }
+                let header = ["ADDRESS", "ID", "EXPIRES", "APPLIED"]
+                print(Table.render([header] + rows), terminator: "")
+                let mode = state.mode.map { "\($0.rawValue) mode" } ?? "no apply yet"
+                print("\(state.secrets.count.counted("secret")) in \(store.path) (serial \(state.serial), \(mode))")
+            }
+        }
+
+        struct Remove: ParsableCommand {
+            static let configuration = CommandConfiguration(
+                commandName: "rm",
+                abstract: "Forget secrets without deleting them in Stripe.",
+                discussion: """
+                    The next plan shows them as new if the manifest still declares them. The \
+                    previous state is kept as STATE.backup.
+
+                    Examples:
+                      stripe-secrets state rm account/legacy_api_key
+                      stripe-secrets state rm acct_1Nv0FGQ9RKHgCVdK/user:usr_OkDR2bKzwpXu3s/oauth_token
+                    """
+            )
+
+            @Argument(help: ArgumentHelp("Addresses to forget.", valueName: "address"))
+            var addresses: [String]
+
+            @OptionGroup var manifestOptions: ManifestOptions
+            @OptionGroup var stateOptions: StateOptions
+            @OptionGroup var lockOptions: LockOptions
+
+            func validate() throws {
+                guard !addresses.isEmpty else { throw ValidationError("name at least one address to forget") }
+                for text in addresses where SecretAddress(text) == nil {
+                    throw ValidationError(
+                        "'\(text)' is not an address; write [acct_…/]account/NAME or [acct_…/]user:usr_…/NAME")
+                }
+            }
+
+            func run() throws {
+                let store = stateOptions.store(manifest: manifestOptions.file)
+                try Console.reportingErrors {
+                    let lock = try StateLock.acquire(
+                        store, operation: "state rm", timeout: lockOptions.lockTimeout.seconds)
+                    defer { withExtendedLifetime(lock) {} }
+                    guard var state = try store.load() else {
+                        throw Console.fail("\(store.path) does not exist; nothing to forget")
+                    }
+                    let parsed = addresses.compactMap(SecretAddress.init)
+                    for address in parsed where state.secrets[address] == nil {
+                        let hint = Self.closest(to: address, in: Array(state.secrets.keys))
+                            .map { " (did you mean \($0)?)" } ?? ""
+                        throw Console.fail("\(address) is not in \(store.path)\(hint); see stripe-secrets state list")
+                    }
+                    for address in parsed { state.forget(address) }
+                    state.serial += 1
+                    try store.save(state)
+                    print(
+                        "Forgot \(parsed.count.counted("secret")) in \(store.path) (serial \(state.serial)); "
+                            + "Stripe was not changed.")
+                }
+            }
+
+            private static func closest(to address: SecretAddress, in known: [SecretAddress]) -> String? {
+                let target = address.description
+                var best: (text: String, distance: Int)?
+                for candidate in known.map(\.description).sorted() {
+                    let distance = EditDistance.between(target, candidate)
+                    if distance < best?.distance ?? Int.max { best = (candidate, distance) }
+                }
+                guard let best, best.distance <= max(2, target.count / 3) else { return nil }
+                return best.text
+            }
+        }
+    }
+}
+
+/// Left-aligned columns separated by two spaces, for listings.
+enum Table {
+    static func render(_ rows: [[String]]) -> String {
+        guard let columns = rows.map(\.count).max() else { return "" }
+        let widths = (0..<columns).map { column in rows.map { column < $0.count ? $0[column].count : 0 }.max() ?? 0 }
+        return rows.map { row in
+            row.enumerated().map { index, cell in
+                index == row.count - 1 ? cell : cell.padding(toLength: widths[index], withPad: " ", startingAt: 0)
+            }.joined(separator: "  ")
+        }.joined(separator: "\n") + "\n"
+    }
+}

@@ -1,0 +1,134 @@
+import SecretsCore
+
+/// A plan as a pull-request comment: summary, deletions called out, a table of changes, the
+/// unchanged folded away. Never longer than GitHub's comment limit: past it, rows are
+/// summarised.
+struct PlanMarkdownView {
+    /// GitHub refuses comments over 65,536 characters; keep a margin.
+    static let limit = 65_000
+
+    let saved: SavedPlan
+    /// Where the full plan can be seen, when it was saved.
+    let planFile: String?
+
+    private var plan: Plan { saved.plan }
+
+    func render() -> String {
+        var parts = [heading, ""]
+        let deletions = plan.changes.filter { $0.action == .delete }
+        if !deletions.isEmpty {
+            let list = deletions.prefix(20).map { Markdown.code($0.address.description) }.joined(separator: ", ")
+            let more = deletions.count > 20 ? " and \(deletions.count - 20) more" : ""
+            parts += ["> [!WARNING]", "> \(deletions.count.counted("secret")) will be deleted: \(list)\(more)", ""]
+        }
+        let unknown = plan.count(.unknown)
+        if unknown > 0 {
+            parts += [
+                "> [!CAUTION]",
+                "> \(unknown == 1 ? "1 value" : "\(unknown) values") could not be read; this plan cannot be applied.", "",
+            ]
+        }
+        let footer = [
+            "",
+            "<sub>\(Markdown.code(saved.manifestPath)) @ \(saved.manifestDigest.prefix(7)) · state serial \(saved.serial) · "
+                + "\(saved.mode.map { "\($0.rawValue) mode" } ?? "no apply yet") · no secret values are shown</sub>",
+        ]
+        var budget = Self.limit - (parts + footer).reduce(0) { $0 + $1.count + 1 } - 400
+        if !plan.isEmpty {
+            parts += ["| | address | why |", "|---|---|---|"]
+            budget -= 40
+            parts += rows(plan.changes.map(row), budget: &budget, noun: "change")
+        }
+        if !plan.unchanged.isEmpty {
+            let names = plan.unchanged.map { Markdown.code($0.description) }
+            parts += ["", "<details><summary>\(plan.unchanged.count) unchanged</summary>", ""]
+            parts.append(joined(names, budget: &budget))
+            parts.append("</details>")
+        }
+        return (parts + footer).joined(separator: "\n") + "\n"
+    }
+
+    private var heading: String {
+        if plan.isEmpty { return "### stripe-secrets plan: no changes, \(plan.unchanged.count) unchanged" }
+        let delete = plan.count(.delete)
+        let deleteText = delete > 0 ? "**\(delete) to delete**" : "0 to delete"
+        var text = "### stripe-secrets plan: \(plan.count(.create)) to create, \(plan.count(.replace)) to replace, "
+            + "\(deleteText), \(plan.unchanged.count) unchanged"
+        let unknown = plan.count(.unknown)
+        if unknown > 0 { text += ", \(unknown) unknown" }
+        return text
+    }
+
+    private func row(_ change: Plan.Change) -> String {
+        let symbol =
+            switch change.action {
+            case .create: "+"
+            case .replace: "~"
+            case .delete: "-"
+            case .unknown: "?"
+            }
+        let reason = PlanReasonText(change: change, manifestPath: saved.manifestPath, style: .markdown).text
+        return "| \(symbol) | \(Markdown.code(change.address.description)) | \(Markdown.cell(reason)) |"
+    }
+
+    /// As many rows as fit in `budget`, then one line that says how many were left out.
+    private func rows(_ all: [String], budget: inout Int, noun: String) -> [String] {
+        var kept: [String] = []
+        for row in all {
+            guard row.count + 1 <= budget else {
+                let left = all.count - kept.count
+                let whereToLook = planFile.map { "; see them all with `stripe-secrets show \($0)`" } ?? ""
+                kept.append("| … | \(left.counted("more \(noun)")) not shown\(Markdown.cell(whereToLook)) | |")
+                budget -= 120
+                return kept
+            }
+            budget -= row.count + 1
+            kept.append(row)
+        }
+        return kept
+    }
+
+    private func joined(_ names: [String], budget: inout Int) -> String {
+        var text = ""
+        for (index, name) in names.enumerated() {
+            guard text.count + name.count + 2 <= budget else {
+                text += ", … and \(names.count - index) more"
+                break
+            }
+            text += (index == 0 ? "" : ", ") + name
+        }
+        budget -= text.count
+        return text
+    }
+}
+
+/// Markdown escaping for text we did not write (secret names may hold any printable character).
+enum Markdown {
+    /// An inline code span that survives backticks in `text` and sits safely in a table cell.
+    static func code(_ text: String) -> String {
+        var longest = 0
+        var run = 0
+        for character in text {
+            run = character == "`" ? run + 1 : 0
+            longest = max(longest, run)
+        }
+        let fence = String(repeating: "`", count: longest + 1)
+        let padded = text.hasPrefix("`") || text.hasSuffix("`") ? " \(text) " : text
+        return fence + padded.replacing("|", with: "\\|") + fence
+    }
+
+    /// Text for a table cell: pipes escaped.
+    static func cell(_ text: String) -> String {
+        text.replacing("|", with: "\\|")
+    }
+
+    /// Plain text with Markdown's active characters escaped.
+    static func escape(_ text: String) -> String {
+        var out = ""
+        for character in text {
+            if "\\`*_{}[]()<>#+-.!|~".contains(character) { out.append("\\") }
+            out.append(character)
+        }
+        return out
+    }
+}
