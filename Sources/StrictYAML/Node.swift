@@ -25,24 +25,22 @@ public enum ScalarStyle: Sendable {
 }
 
 /// A scalar exactly as written: its text is never converted behind the caller's back,
-/// so `no` stays the string "no" and `0123` stays "0123".
+/// so `no` stays the string "no" and `0123` stays "0123". (Tags are refused by the parser,
+/// so the style alone says how a scalar was meant.)
 public struct Scalar: Sendable {
     public let value: String
     public let style: ScalarStyle
-    /// The core-schema tag when one was written (`!!str`), else nil.
-    public let tag: Tag?
     public let mark: Mark
 
-    public init(value: String, style: ScalarStyle, tag: Tag? = nil, mark: Mark) {
+    public init(value: String, style: ScalarStyle, mark: Mark) {
         self.value = value
         self.style = style
-        self.tag = tag
         self.mark = mark
     }
 
-    /// True for a plain, untagged `~`, `null` or empty scalar (YAML 1.2 core schema).
+    /// True for a plain `~`, `null` or empty scalar (YAML 1.2 core schema).
     public var isNull: Bool {
-        guard style == .plain, tag == nil || tag == .null else { return false }
+        guard style == .plain else { return false }
         switch value {
         case "", "~", "null", "Null", "NULL": return true
         default: return false
@@ -83,17 +81,5 @@ public enum Node: Sendable {
         case .sequence(let sequence): sequence.mark
         case .invalid(let mark): mark
         }
-    }
-}
-
-/// The standard tags of the YAML core schema, the only ones the strict layer accepts.
-public enum Tag: String, Sendable {
-    case str, int, float, bool, null, timestamp, map, seq
-
-    /// The tag `!!str` and its kin resolve to, e.g. `tag:yaml.org,2002:str`.
-    init?(resolved: String) {
-        let prefix = "tag:yaml.org,2002:"
-        guard resolved.hasPrefix(prefix) else { return nil }
-        self.init(rawValue: String(resolved.dropFirst(prefix.count)))
     }
 }

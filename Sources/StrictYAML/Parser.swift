@@ -31,11 +31,13 @@ public struct ParseLimits: Sendable {
 
 /// Strict YAML: one document read through libyaml's event API into a `Node` tree.
 ///
-/// Refused, each as a `YAMLProblem`: anchors, aliases, tags outside the core schema, duplicate
-/// mapping keys, non-scalar keys, a second document, input over `maxBytes`, nesting over
-/// `maxDepth`, and everything libyaml itself rejects (with libyaml's own words). A UTF-8 BOM
-/// is accepted. Problems that leave the tree intact do not stop the parse, so a caller sees
-/// them all at once; libyaml syntax errors and exceeded limits do.
+/// Refused, each as a `YAMLProblem`: anchors, aliases, tags, duplicate mapping keys (compared
+/// byte for byte), non-scalar keys, a second document, input over `maxBytes`, nesting over
+/// `maxDepth`, line breaks that editors do not show (NEL, U+2028, U+2029, a lone CR), UTF-16
+/// text, and everything libyaml itself rejects (with libyaml's own words). A UTF-8 BOM is
+/// accepted. Problems that leave the tree intact do not stop the parse, so a caller sees them
+/// all at once; libyaml syntax errors, unreadable text and exceeded limits do. No message
+/// quotes a key or a value: a secret pasted into the wrong place is never echoed.
 public enum StrictYAMLParser {
     public static func parse(_ bytes: [UInt8], limits: ParseLimits = ParseLimits()) -> ParsedDocument {
         guard bytes.count <= limits.maxBytes else {
@@ -47,9 +49,13 @@ public enum StrictYAMLParser {
         let bom: [UInt8] = [0xEF, 0xBB, 0xBF]
         let start = bytes.starts(with: bom) ? bom.count : 0
         return bytes.withUnsafeBufferPointer { buffer in
+            // The reader below points into `buffer`; it must not outlive this closure.
             let text = UnsafeBufferPointer(rebasing: buffer[start...])
             guard let base = text.baseAddress, !text.isEmpty else {
                 return ParsedDocument(root: nil, problems: [])
+            }
+            if let problem = TextCheck.firstProblem(in: text) {
+                return ParsedDocument(root: nil, problems: [problem])
             }
             let reader = EventReader(start: base, count: text.count)
             var builder = TreeBuilder(maxDepth: limits.maxDepth)
@@ -93,11 +99,15 @@ private final class EventReader {
         let problem = state.problem.map { String(cString: $0) } ?? "unreadable YAML"
         switch state.error {
         case YAML_READER_ERROR:
-            let byte = state.problem_value >= 0 ? String(state.problem_value, radix: 16, uppercase: true) : nil
-            let detail = byte.map { " (byte 0x\($0.count == 1 ? "0" + $0 : $0))" } ?? ""
-            return YAMLProblem(
-                "the file is not valid UTF-8 text: \(problem)\(detail)",
-                at: mark(ofByteOffset: state.problem_offset))
+            let at = TextCheck.mark(ofByteOffset: state.problem_offset, in: text)
+            if problem == "control characters are not allowed" {
+                return YAMLProblem(
+                    "the file holds a control character (\(TextCheck.codePoint(state.problem_value))); remove it",
+                    at: at)
+            }
+            let byte = String(state.problem_value, radix: 16, uppercase: true)
+            let detail = state.problem_value >= 0 ? " (byte 0x\(byte.count == 1 ? "0" + byte : byte))" : ""
+            return YAMLProblem("the file is not valid UTF-8 text: \(problem)\(detail)", at: at)
         case YAML_MEMORY_ERROR:
             return YAMLProblem("libyaml ran out of memory", at: Mark(line: 1, column: 1))
         default:
@@ -108,27 +118,12 @@ private final class EventReader {
                     message += " (which starts at \(Mark(state.context_mark)))"
                 }
             }
-            let index = Int(state.problem_mark.index)
-            if index < text.count, text[index] == UInt8(ascii: "\t") {
+            let at = Mark(state.problem_mark)
+            if TextCheck.byte(at: at, in: text) == UInt8(ascii: "\t") {
                 message += "; indent with spaces: YAML does not allow tabs here"
             }
-            return YAMLProblem(message, at: Mark(state.problem_mark))
+            return YAMLProblem(message, at: at)
         }
-    }
-
-    /// libyaml gives reader errors as a byte offset; count lines and characters up to it.
-    private func mark(ofByteOffset offset: Int) -> Mark {
-        var line = 1
-        var column = 1
-        for byte in text.prefix(offset) {
-            if byte == UInt8(ascii: "\n") {
-                line += 1
-                column = 1
-            } else if byte & 0xC0 != 0x80 {
-                column += 1
-            }
-        }
-        return Mark(line: line, column: column)
     }
 }
 
@@ -152,7 +147,7 @@ private struct TreeBuilder {
         var dropsNextValue = false
         var expectsKey = true
         /// Built once a mapping is large enough that scanning `entries` would be slow.
-        var keyMarks: [String: Mark] = [:]
+        var keyMarks: [KeyBytes: Mark] = [:]
 
         private static let indexThreshold = 8
 
@@ -168,7 +163,7 @@ private struct TreeBuilder {
             }
             if let key = pendingKey, !dropsNextValue {
                 entries.append(MappingEntry(key: key, value: node))
-                if !keyMarks.isEmpty { keyMarks[key.value] = key.mark }
+                if !keyMarks.isEmpty { keyMarks[KeyBytes(key.value)] = key.mark }
             }
             pendingKey = nil
             dropsNextValue = false
@@ -185,21 +180,22 @@ private struct TreeBuilder {
             }
             if let first = firstMark(of: key.value) {
                 dropsNextValue = true
-                return YAMLProblem("duplicate key '\(key.value)' (first at \(first))", at: key.mark)
+                return YAMLProblem("duplicate key (first at \(first))", at: key.mark)
             }
             pendingKey = key
             return nil
         }
 
-        /// Where `key` already appears: small mappings are scanned, large ones indexed.
+        /// Where `key` already appears, byte for byte (`"é"` and `"e\u{301}"` are two keys):
+        /// small mappings are scanned, large ones indexed.
         private mutating func firstMark(of key: String) -> Mark? {
             if entries.count < Self.indexThreshold {
-                return entries.first(where: { $0.key.value == key })?.key.mark
+                return entries.first(where: { $0.key.value.utf8.elementsEqual(key.utf8) })?.key.mark
             }
             if keyMarks.isEmpty {
-                for entry in entries { keyMarks[entry.key.value] = entry.key.mark }
+                for entry in entries { keyMarks[KeyBytes(entry.key.value)] = entry.key.mark }
             }
-            return keyMarks[key]
+            return keyMarks[KeyBytes(key)]
         }
     }
 
@@ -250,19 +246,19 @@ private struct TreeBuilder {
         case YAML_SCALAR_EVENT:
             let data = event.data.scalar
             checkAnchor(data.anchor, at: mark)
-            let tag = checkedTag(data.tag, at: mark)
+            checkTag(data.tag, at: mark)
             let value =
                 data.value.map {
                     String(decoding: UnsafeBufferPointer(start: $0, count: data.length), as: UTF8.self)
                 } ?? ""
-            attach(.scalar(Scalar(value: value, style: ScalarStyle(data.style), tag: tag, mark: mark)))
+            attach(.scalar(Scalar(value: value, style: ScalarStyle(data.style), mark: mark)))
         case YAML_SEQUENCE_START_EVENT:
             checkAnchor(event.data.sequence_start.anchor, at: mark)
-            _ = checkedTag(event.data.sequence_start.tag, at: mark)
+            checkTag(event.data.sequence_start.tag, at: mark)
             return open(Frame(isMapping: false, mark: mark))
         case YAML_MAPPING_START_EVENT:
             checkAnchor(event.data.mapping_start.anchor, at: mark)
-            _ = checkedTag(event.data.mapping_start.tag, at: mark)
+            checkTag(event.data.mapping_start.tag, at: mark)
             return open(Frame(isMapping: true, mark: mark))
         case YAML_SEQUENCE_END_EVENT, YAML_MAPPING_END_EVENT:
             let frame = stack.removeLast()
@@ -302,13 +298,11 @@ private struct TreeBuilder {
         problems.append(YAMLProblem("anchors (&\(name)) are not allowed; write each value out in full", at: mark))
     }
 
-    private mutating func checkedTag(_ pointer: UnsafeMutablePointer<yaml_char_t>?, at mark: Mark) -> Tag? {
-        guard let written = string(pointer) else { return nil }
-        guard let tag = Tag(resolved: written) else {
-            problems.append(YAMLProblem("custom tag '\(written)' is not allowed; remove it", at: mark))
-            return nil
-        }
-        return tag
+    /// Tags are refused: the schema decides types, and `!!str 1` or `!!int a` would only
+    /// make a manifest mean something other than it reads.
+    private mutating func checkTag(_ pointer: UnsafeMutablePointer<yaml_char_t>?, at mark: Mark) {
+        guard pointer != nil else { return }
+        problems.append(YAMLProblem("tags (such as !!str or !name) are not allowed; remove the tag", at: mark))
     }
 
     private func string(_ pointer: UnsafeMutablePointer<yaml_char_t>?) -> String? {
@@ -325,5 +319,15 @@ extension ScalarStyle {
         case YAML_FOLDED_SCALAR_STYLE: self = .folded
         default: self = .plain
         }
+    }
+}
+
+/// Text compared and hashed by its UTF-8 bytes, unlike `String`, which treats canonically
+/// equivalent spellings (`"é"`, `"e\u{301}"`) as equal. YAML keys and Stripe names are bytes.
+public struct KeyBytes: Hashable, Sendable {
+    public let bytes: [UInt8]
+
+    public init(_ text: String) {
+        bytes = Array(text.utf8)
     }
 }

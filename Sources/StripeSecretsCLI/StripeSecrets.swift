@@ -3,7 +3,7 @@ import SecretsCore
 
 /// The `stripe-secrets` command: the root that every subcommand hangs off.
 public struct StripeSecrets: AsyncParsableCommand {
-    
+
     public static let configuration = CommandConfiguration(
         commandName: "stripe-secrets",
         abstract: "Manage the Stripe Apps Secret Store declaratively, from a reviewed YAML manifest.",

@@ -81,7 +81,7 @@ import Testing
         #expect(output.status == 1)
         #expect(
             output.stderr
-                == "error: secrets.yaml does not exist; pass the manifest with -f FILE\n1 error in secrets.yaml\n")
+                == "error: secrets.yaml does not exist (pass the manifest with -f FILE)\n1 error in secrets.yaml\n")
     }
 
     @Test func versionAndHelp() throws {

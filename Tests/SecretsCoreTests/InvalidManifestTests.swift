@@ -76,12 +76,23 @@ import Testing
         #expect(output.contains("the document nests deeper than 64 levels"))
     }
 
+    @Test func onlyTheFirstFiftyProblemsArePrinted() throws {
+        let folder = try TemporaryFolder()
+        let keys = (0..<60).map { "    unknown_\($0): x\n" }.joined()
+        let path = try folder.write(
+            "many.yaml", "version: 1\nsecrets:\n  - name: a\n    value: {env: OPENAI_API_KEY}\n" + keys)
+        let lines = try #require(validationOutput(path: path)).split(separator: "\n")
+        #expect(lines.count == 52)
+        #expect(lines[50] == "… and 10 more")
+        #expect(lines[51] == "60 errors in \(path)")
+    }
+
     @Test func missingManifestNamesTheFlag() throws {
         let folder = try TemporaryFolder()
         let path = folder.path + "/nope.yaml"
         #expect(
             validationOutput(path: path) == """
-                error: \(path) does not exist; pass the manifest with -f FILE
+                error: \(path) does not exist (pass the manifest with -f FILE)
                 1 error in \(path)
                 """)
     }

@@ -7,7 +7,7 @@ let fixedNow: Int64 = 1_800_000_000
 
 /// Values the tests put into the environment. None may ever appear in output.
 let canaryValue = "sk-canary-openai-value"
-let fixtureEnvironment = [
+let fixtureEnvironment: Environment = [
     "OPENAI_API_KEY": canaryValue,
     "SHARED_KEY": "shared-canary-value",
     "EMPTY_VAR": "",
@@ -63,7 +63,7 @@ final class TemporaryFolder {
 }
 
 /// Checks a manifest as `validate` does; the diagnostics text, or nil when it is valid.
-func validationOutput(path: String, environment: [String: String] = fixtureEnvironment) -> String? {
+func validationOutput(path: String, environment: Environment = fixtureEnvironment) -> String? {
     do {
         _ = try ManifestLoader.check(path: path, now: fixedNow, environment: environment, values: .required)
         return nil

@@ -59,6 +59,17 @@ import Testing
         #expect(SecretAddress("account/") == nil)
     }
 
+    @Test func namesThatDifferOnlyInNormalisationAreTwoSecrets() throws {
+        let folder = try TemporaryFolder()
+        let path = try folder.write(
+            "secrets.yaml",
+            "version: 1\nsecrets:\n  - name: \"caf\u{E9}\"\n    value: {env: A}\n  - name: \"cafe\u{301}\"\n    value: {env: A}\n"
+        )
+        let manifest = try ManifestLoader.load(path: path, now: fixedNow)
+        #expect(manifest.secrets.count == 2)
+        #expect(manifest.secrets[0].address != manifest.secrets[1].address)
+    }
+
     @Test func secretValuesNeverPrint() {
         let value = SecretValue(canaryValue)
         #expect("\(value)" == "<redacted>")

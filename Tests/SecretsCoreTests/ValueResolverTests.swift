@@ -11,7 +11,8 @@ import Testing
     }
 
     private func resolve(env value: String?) -> Result<SecretValue, ValueProblem> {
-        ValueResolver(environment: value.map { ["KEY": $0] } ?? [:], directory: ".").resolve(.environment("KEY"))
+        ValueResolver(environment: Environment(values: value.map { ["KEY": $0] } ?? [:]), directory: ".").resolve(
+            .environment("KEY"))
     }
 
     @Test(arguments: [
@@ -60,11 +61,33 @@ import Testing
         let resolver = ValueResolver(environment: [:], directory: folder.path)
         #expect(
             resolver.resolve(.file(path: "keys", trimNewline: true))
-                == .failure(ValueProblem("keys is a directory; 'file' must name a file")))
+                == .failure(ValueProblem("keys is a directory, not a file")))
         #expect(
             resolver.resolve(.file(path: "keys/none.pem", trimNewline: true))
                 == .failure(
                     ValueProblem("keys/none.pem does not exist (relative paths start at the manifest's folder)")))
+    }
+
+    @Test func aFIFOIsRefusedWithoutWaitingForAWriter() throws {
+        let folder = try TemporaryFolder()
+        try #require(mkfifo(folder.path + "/pipe", 0o600) == 0)
+        let resolver = ValueResolver(environment: [:], directory: folder.path)
+        #expect(
+            resolver.resolve(.file(path: "pipe", trimNewline: true))
+                == .failure(ValueProblem("pipe is not a regular file")))
+    }
+
+    @Test func environmentValuesThatAreNotUTF8AreReportedNotRepaired() throws {
+        let name = "STRIPE_SECRETS_TEST_NOT_UTF8"
+        let bytes: [CChar] = [CChar(bitPattern: 0xFF), CChar(bitPattern: 0xFE), 0]
+        try #require(setenv(name, bytes, 1) == 0)
+        defer { unsetenv(name) }
+        let environment = Environment.process
+        #expect(environment.notUTF8.contains(name))
+        #expect(environment.values[name] == nil)
+        #expect(
+            ValueResolver(environment: environment, directory: ".").resolve(.environment(name))
+                == .failure(ValueProblem("environment variable \(name) is not UTF-8 text")))
     }
 
     @Test func unreadableFilesSayWhy() throws {

@@ -48,19 +48,28 @@ public struct DiagnosticsError: Error, Sendable, CustomStringConvertible {
 
     /// Keeps the diagnostics in file order (by line, then column; unplaced ones first).
     public init(_ diagnostics: [Diagnostic], in file: String) {
-        self.diagnostics = diagnostics.enumerated().sorted {
-            let (a, b) = ($0.element.location, $1.element.location)
-            guard let a, let b, (a.line, a.column) != (b.line, b.column) else {
-                return $0.element.location == nil && $1.element.location != nil || $0.offset < $1.offset
+        self.diagnostics = diagnostics.enumerated().sorted { first, second in
+            switch (first.element.location, second.element.location) {
+            case (nil, .some): return true
+            case (.some, nil): return false
+            case (let a?, let b?) where (a.line, a.column) != (b.line, b.column):
+                return (a.line, a.column) < (b.line, b.column)
+            default: return first.offset < second.offset
             }
-            return (a.line, a.column) < (b.line, b.column)
         }.map(\.element)
         self.file = file
     }
 
-    /// Each diagnostic on its own line, then `N errors in FILE`.
+    /// At most this many are printed; the rest are counted.
+    public static let shownLimit = 50
+
+    /// Each diagnostic on its own line (the first 50), then `N errors in FILE`.
     public var description: String {
-        let count = diagnostics.count == 1 ? "1 error" : "\(diagnostics.count) errors"
-        return (diagnostics.map(\.description) + ["\(count) in \(file)"]).joined(separator: "\n")
+        var lines = diagnostics.prefix(Self.shownLimit).map(\.description)
+        if diagnostics.count > Self.shownLimit {
+            lines.append("… and \(diagnostics.count - Self.shownLimit) more")
+        }
+        let count = diagnostics.count == 1 ? "1 error" : "\(diagnostics.count.grouped) errors"
+        return (lines + ["\(count) in \(file)"]).joined(separator: "\n")
     }
 }

@@ -93,10 +93,10 @@ struct ManifestDecoder {
         _ node: Node, defaults: Defaults, into secrets: inout [SecretDeclaration]
     ) {
         guard let mapping = reader.mapping(node, "each secret") else { return }
-        let fields = Fields(entries: mapping.entries)
-        let name = fields["name"].flatMap { decodeName($0) }
-        if fields["name"] == nil { reader.report("secret is missing 'name'", at: mapping.mark) }
-        _ = reader.fields(of: mapping, allowed: Self.secretKeys, in: "in \(Self.label(name))")
+        let nameNode = mapping.entries.first { $0.key.value == "name" }?.value
+        let name = nameNode.flatMap { decodeName($0) }
+        if nameNode == nil { reader.report("secret is missing 'name'", at: mapping.mark) }
+        let fields = reader.fields(of: mapping, allowed: Self.secretKeys, in: "in \(Self.label(name))")
 
         let source: ValueSource?
         if let value = fields["value"] {
@@ -120,6 +120,9 @@ struct ManifestDecoder {
         }
     }
 
+    private static let pastedHint =
+        "put the value in an environment variable or a file and name that here (it is not shown)"
+
     private static let sourceHint =
         "reference an environment variable ({env: NAME}) or a file ({file: PATH})"
 
@@ -127,21 +130,27 @@ struct ManifestDecoder {
         guard let scalar = reader.text(node, "'name'") else { return nil }
         let name = scalar.value
         var length = 0
-        var hasControl = false
-        var previous: UInt8 = 0
-        for byte in name.utf8 {
-            if byte & 0xC0 != 0x80 { length += 1 }
-            // C0 controls and DEL, and C1 controls (U+0080...U+009F, encoded C2 80...C2 9F).
-            if byte < 0x20 || byte == 0x7F || (previous == 0xC2 && byte >= 0x80 && byte <= 0x9F) { hasControl = true }
-            previous = byte
+        var hasInvisible = false
+        for byte in name.utf8 where byte & 0xC0 != 0x80 {
+            length += 1
+            if byte < 0x20 || byte == 0x7F { hasInvisible = true }
+        }
+        if !hasInvisible, length != name.utf8.count {
+            // Outside ASCII: controls, format characters (zero-width, bidi, BOM) and separators.
+            hasInvisible = name.unicodeScalars.contains { scalar in
+                switch scalar.properties.generalCategory {
+                case .control, .format, .lineSeparator, .paragraphSeparator: true
+                default: false
+                }
+            }
         }
         if name.isEmpty {
             reader.report("'name' must not be empty", at: node.mark)
         } else if length > Self.maxNameLength {
             reader.report("'name' is \(length.grouped) characters; Stripe allows at most 5,000", at: node.mark)
-        } else if hasControl {
+        } else if hasInvisible {
             reader.report(
-                "'name' contains a control character (such as a tab or newline); use printable characters",
+                "'name' contains an invisible or control character (such as a tab, newline or zero-width space); use printable characters",
                 at: node.mark)
         } else {
             return name
@@ -168,7 +177,9 @@ struct ManifestDecoder {
             break
         }
         guard let mapping = reader.mapping(node, "'value'") else { return nil }
-        let fields = reader.fields(of: mapping, allowed: Self.valueKeys, in: "in the value of \(Self.label(name))")
+        // A key here may be a value pasted in by mistake (`value: {hunter2}`): never quote it.
+        let fields = reader.fields(
+            of: mapping, allowed: Self.valueKeys, in: "in the value of \(Self.label(name))", quotingKeys: false)
         switch (fields["env"], fields["file"]) {
         case (nil, nil):
             reader.report("the value of \(Self.label(name)) needs a source: 'env' or 'file'", at: mapping.mark)
@@ -177,11 +188,16 @@ struct ManifestDecoder {
             reader.report("the value of \(Self.label(name)) has both 'env' and 'file'; keep one", at: mapping.mark)
             return nil
         case (.some(let env), nil):
-            if let trim = fields.keyMark("trim_newline") {
-                reader.report("'trim_newline' applies to 'file' values only; remove it", at: trim)
+            if let trim = fields.entry("trim_newline") {
+                reader.report("'trim_newline' applies to 'file' values only; remove it", at: trim.key.mark)
                 return nil
             }
             guard let variable = reader.text(env, "'env'") else { return nil }
+            guard !CredentialShape.matches(variable.value) else {
+                reader.report(
+                    "'env' holds what looks like a secret, not a variable name; \(Self.pastedHint)", at: env.mark)
+                return nil
+            }
             guard Self.isVariableName(variable.value) else {
                 reader.report(
                     "'env' must name an environment variable: letters, digits and '_', not starting with a digit",
@@ -192,6 +208,10 @@ struct ManifestDecoder {
         case (nil, .some(let file)):
             let trim = fields["trim_newline"].map { reader.boolean($0, "'trim_newline'") } ?? .some(true)
             guard let path = reader.text(file, "'file'") else { return nil }
+            guard !CredentialShape.matches(path.value) else {
+                reader.report("'file' holds what looks like a secret, not a path; \(Self.pastedHint)", at: file.mark)
+                return nil
+            }
             if path.value.isEmpty {
                 reader.report("'file' must be a path", at: file.mark)
                 return nil
@@ -229,8 +249,8 @@ struct ManifestDecoder {
         guard let type = reader.text(typeNode, "scope 'type'") else { return nil }
         switch type.value {
         case "account":
-            if let user = fields.keyMark("user") {
-                reader.report("an account scope takes no 'user'; remove it, or use type: user", at: user)
+            if let user = fields.entry("user") {
+                reader.report("an account scope takes no 'user'; remove it, or use type: user", at: user.key.mark)
                 return nil
             }
             return .account
@@ -253,15 +273,14 @@ struct ManifestDecoder {
 
     /// The accounts a secret fans out to: `account`, `accounts`, or the default (nil: own account).
     private mutating func decodeAccounts(_ fields: Fields, default defaultAccount: String?) -> [String?]? {
-        switch (fields["account"], fields["accounts"]) {
-        case (.some, .some):
-            reader.report(
-                "'account' and 'accounts' are mutually exclusive; keep one",
-                at: fields.keyMark("accounts") ?? Mark(line: 1, column: 1))
+        switch (fields["account"], fields.entry("accounts")) {
+        case (.some, .some(let accounts)):
+            reader.report("'account' and 'accounts' are mutually exclusive; keep one", at: accounts.key.mark)
             return nil
         case (.some(let account), nil):
             return accountID(account, "'account'").map { [$0] }
-        case (nil, .some(let list)):
+        case (nil, .some(let entry)):
+            let list = entry.value
             guard let sequence = reader.sequence(list, "'accounts'") else { return nil }
             if sequence.items.isEmpty {
                 reader.report("'accounts' is empty; list at least one acct_… id, or remove it", at: list.mark)
@@ -295,18 +314,13 @@ struct ManifestDecoder {
     }
 
     /// `prefix` followed by 1 to 255 ASCII letters and digits.
-    private static func isStripeID(_ text: String, prefix: StaticString) -> Bool {
-        let prefixBytes = UnsafeBufferPointer(start: prefix.utf8Start, count: prefix.utf8CodeUnitCount)
-        var count = 0
-        for byte in text.utf8 {
-            if count < prefixBytes.count {
-                guard byte == prefixBytes[count] else { return false }
-            } else if !((48...57).contains(byte) || (65...90).contains(byte) || (97...122).contains(byte)) {
-                return false
-            }
-            count += 1
+    /// `prefix` followed by 1 to 255 ASCII letters and digits.
+    private static func isStripeID(_ text: String, prefix: String) -> Bool {
+        let bytes = text.utf8
+        guard bytes.count > prefix.utf8.count, bytes.count <= 255, bytes.starts(with: prefix.utf8) else { return false }
+        return bytes.dropFirst(prefix.utf8.count).allSatisfy { byte in
+            (48...57).contains(byte) || (65...90).contains(byte) || (97...122).contains(byte)
         }
-        return count > prefixBytes.count && count <= 255
     }
 
     /// `.some(seconds)` for a valid future expiry, nil after reporting a problem.
@@ -316,7 +330,11 @@ struct ManifestDecoder {
             scalar.style == .plain
             ? Timestamp.parseUnixSeconds(scalar.value) ?? Timestamp.parseRFC3339(scalar.value)
             : Timestamp.parseRFC3339(scalar.value)
-        guard let seconds, seconds <= Timestamp.latest else {
+        if let seconds, seconds > Timestamp.latest {
+            reader.report("'expires_at' is after the year 9999; write a nearer time", at: node.mark)
+            return nil
+        }
+        guard let seconds else {
             reader.report(
                 "'expires_at' must be an RFC 3339 time with an offset, like 2027-06-30T00:00:00Z, or whole unix seconds",
                 at: node.mark)
@@ -336,32 +354,51 @@ struct ManifestDecoder {
     /// Names are kept per scope, where at most ten live, so a scan beats hashing each address;
     /// a scope past its cap is reported once and not tracked further.
     private mutating func checkUniqueness(_ secrets: [SecretDeclaration]) {
-        var scopes: [ScopeKey: [Int]] = [:]
+        var scopes: [ScopeKey: ScopeNames] = [:]
         for (index, secret) in secrets.enumerated() {
             let address = secret.address
-            var problem: String?
-            scopes[address.scopeKey, default: []].modify { declared in
-                guard declared.count <= Self.maxSecretsPerScope else { return }
-                if let first = declared.first(where: { secrets[$0].address.name == address.name }) {
-                    problem =
-                        "secret '\(address.name)' is declared twice in scope \(address.scopeDescription) (first at \(secrets[first].location.position))"
-                    return
-                }
-                declared.append(index)
-                if declared.count > Self.maxSecretsPerScope {
-                    problem =
-                        "scope \(address.scopeDescription) gets an 11th secret here; Stripe allows at most \(Self.maxSecretsPerScope) secrets per scope"
+            var names = scopes.removeValue(forKey: address.scopeKey) ?? ScopeNames()
+            if let first = names.index(of: address.name, in: secrets) {
+                reader.report(
+                    Diagnostic(
+                        "secret '\(address.name)' is declared twice in scope \(address.scopeDescription) "
+                            + "(first at \(secrets[first].location.position))",
+                        at: secret.location))
+            } else {
+                names.add(address.name, index: index, in: secrets)
+                if names.count == Self.maxSecretsPerScope + 1 {
+                    reader.report(
+                        Diagnostic(
+                            "scope \(address.scopeDescription) gets an 11th secret here; "
+                                + "Stripe allows at most \(Self.maxSecretsPerScope) secrets per scope",
+                            at: secret.location))
                 }
             }
-            if let problem { reader.report(Diagnostic(problem, at: secret.location)) }
+            scopes[address.scopeKey] = names
         }
     }
 }
 
-extension Array {
-    /// Lets a closure change a dictionary's value in place: `dict[key, default: []].modify { … }`.
-    fileprivate mutating func modify(_ body: (inout Self) -> Void) {
-        body(&self)
+/// The names declared in one scope, by their index in the declarations. A valid scope holds at
+/// most 10, which a scan handles best; an over-full one switches to an index.
+private struct ScopeNames {
+    private var indices: [Int] = []
+    private var byName: [KeyBytes: Int] = [:]
+
+    var count: Int { indices.count }
+
+    func index(of name: String, in secrets: [SecretDeclaration]) -> Int? {
+        guard byName.isEmpty else { return byName[KeyBytes(name)] }
+        return indices.first { secrets[$0].address.name.utf8.elementsEqual(name.utf8) }
+    }
+
+    mutating func add(_ name: String, index: Int, in secrets: [SecretDeclaration]) {
+        indices.append(index)
+        if !byName.isEmpty {
+            byName[KeyBytes(name)] = index
+        } else if indices.count > 16 {
+            for declared in indices { byName[KeyBytes(secrets[declared].address.name)] = declared }
+        }
     }
 }
 
@@ -369,18 +406,5 @@ extension Node {
     fileprivate var isNullScalar: Bool {
         if case .scalar(let scalar) = self { return scalar.isNull }
         return false
-    }
-}
-
-extension Int {
-    /// `6,112`: thousands separated by commas, as in messages.
-    var grouped: String {
-        let digits = String(magnitude)
-        var result = ""
-        for (index, digit) in digits.enumerated() {
-            if index > 0, (digits.count - index) % 3 == 0 { result.append(",") }
-            result.append(digit)
-        }
-        return self < 0 ? "-" + result : result
     }
 }

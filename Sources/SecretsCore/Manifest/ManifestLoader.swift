@@ -17,13 +17,19 @@ public enum ManifestLoader {
     /// What `validate` and `plan` check: the manifest and, as `values` says, every value of
     /// the secrets whose declarations are sound, so that one run reports every problem.
     public static func check(
-        path: String, now: Int64, environment: [String: String], values: ValueReading
+        path: String, now: Int64, environment: Environment, values: ValueReading
     ) throws(DiagnosticsError) -> CheckedManifest {
         let bytes: [UInt8]
         do {
             bytes = try FileReader.contents(of: path, maxBytes: maxBytes)
         } catch {
-            throw DiagnosticsError([Diagnostic(describe(error, path: path))], in: path)
+            throw DiagnosticsError(
+                [
+                    Diagnostic(
+                        error.describe(
+                            path, notFoundHint: "pass the manifest with -f FILE",
+                            limit: "manifests are limited to \(maxBytes.grouped) bytes"))
+                ], in: path)
         }
         return try check(bytes, path: path, now: now, environment: environment, values: values)
     }
@@ -31,7 +37,7 @@ public enum ManifestLoader {
     /// `check` for manifest text already in memory; `path` names it in messages and locates
     /// relative `file:` values.
     public static func check(
-        _ bytes: [UInt8], path: String, now: Int64, environment: [String: String], values: ValueReading
+        _ bytes: [UInt8], path: String, now: Int64, environment: Environment, values: ValueReading
     ) throws(DiagnosticsError) -> CheckedManifest {
         let document = StrictYAMLParser.parse(bytes, limits: ParseLimits(maxBytes: maxBytes))
         var (secrets, diagnostics) = ManifestDecoder.decode(document, file: path, now: now)
@@ -53,17 +59,6 @@ public enum ManifestLoader {
     static func directory(of path: String) -> String {
         guard let slash = path.lastIndex(of: "/") else { return "." }
         return slash == path.startIndex ? "/" : String(path[..<slash])
-    }
-
-    private static func describe(_ error: FileReadError, path: String) -> String {
-        switch error {
-        case .notFound: "\(path) does not exist; pass the manifest with -f FILE"
-        case .isDirectory: "\(path) is a directory; pass the manifest file with -f FILE"
-        case .notRegularFile: "\(path) is not a regular file"
-        case .tooLarge(let bytes):
-            "\(path) is \(bytes.grouped) bytes; manifests are limited to \(maxBytes.grouped) bytes"
-        case .unreadable(let reason): "\(path) cannot be read: \(reason)"
-        }
     }
 }
 
@@ -96,7 +91,7 @@ public struct ValueResolution: Sendable {
 extension Manifest {
     /// Reads every secret's value. Each source is read once, even when fanned out to many
     /// accounts.
-    public func resolveValues(environment: [String: String]) -> [ValueResolution] {
+    public func resolveValues(environment: Environment) -> [ValueResolution] {
         let resolver = ValueResolver(environment: environment, directory: directory)
         var results: [ValueSource: Result<SecretValue, ValueProblem>] = [:]
         return secrets.map { secret in
@@ -108,7 +103,7 @@ extension Manifest {
 }
 
 extension [ValueResolution] {
-    /// One diagnostic per unreadable source, at the secret's `value:`.
+    /// One diagnostic per `value:` whose source could not be read (fanned-out secrets share one).
     public var diagnostics: [Diagnostic] {
         var reported: Set<SourceLocation> = []
         return compactMap { resolution in

@@ -24,12 +24,22 @@ struct SchemaReader {
     }
 
     /// The mapping's entries, after reporting every key not in `allowed` (with a suggestion).
-    mutating func fields(of mapping: MappingNode, allowed: [String], in context: @autoclosure () -> String) -> Fields {
+    ///
+    /// A key is quoted in the message only when `quotingKeys` is true and it does not look
+    /// like a credential, so a value typed where a key belongs is never echoed.
+    mutating func fields(
+        of mapping: MappingNode, allowed: [String], in context: @autoclosure () -> String, quotingKeys: Bool = true
+    ) -> Fields {
         for entry in mapping.entries where !allowed.contains(entry.key.value) {
             let key = entry.key.value
-            let hint =
-                Suggestion.closest(to: key, among: allowed).map { " (did you mean '\($0)'?)" }
-                ?? " (expected one of: \(allowed.joined(separator: ", ")))"
+            let expected = " (expected one of: \(allowed.joined(separator: ", ")))"
+            guard quotingKeys, !CredentialShape.matches(key) else {
+                report(
+                    "unknown key \(context())\(expected); the key is not shown in case it is a value",
+                    at: entry.key.mark)
+                continue
+            }
+            let hint = Suggestion.closest(to: key, among: allowed).map { " (did you mean '\($0)'?)" } ?? expected
             report("unknown key '\(key)' \(context())\(hint)", at: entry.key.mark)
         }
         return Fields(entries: mapping.entries)
@@ -98,10 +108,10 @@ struct Fields {
     let entries: [MappingEntry]
 
     subscript(key: String) -> Node? {
-        entries.first(where: { $0.key.value == key })?.value
+        entry(key)?.value
     }
 
-    func keyMark(_ key: String) -> Mark? {
-        entries.first(where: { $0.key.value == key })?.key.mark
+    func entry(_ key: String) -> MappingEntry? {
+        entries.first(where: { $0.key.value == key })
     }
 }

@@ -64,7 +64,14 @@ public struct SecretAddress: Hashable, Comparable, Sendable, CustomStringConvert
 
     public var description: String { "\(scopeDescription)/\(name)" }
 
-    /// Sorts by account (own account first), then scope, then name: the order of every listing.
+    /// Names are compared byte for byte: Stripe does not normalise Unicode, so `"é"` and
+    /// `"e\u{301}"` are two secrets. (Hashing stays `String`'s: equal bytes hash equally.)
+    public static func == (lhs: SecretAddress, rhs: SecretAddress) -> Bool {
+        lhs.account == rhs.account && lhs.scope == rhs.scope && lhs.name.utf8.elementsEqual(rhs.name.utf8)
+    }
+
+    /// Sorts by account (own account first), then scope, then name by bytes: the order of
+    /// every listing.
     public static func < (lhs: SecretAddress, rhs: SecretAddress) -> Bool {
         if lhs.account != rhs.account {
             guard let left = lhs.account else { return true }
@@ -72,6 +79,6 @@ public struct SecretAddress: Hashable, Comparable, Sendable, CustomStringConvert
             return left < right
         }
         if lhs.scope != rhs.scope { return lhs.scope < rhs.scope }
-        return lhs.name < rhs.name
+        return lhs.name.utf8.lexicographicallyPrecedes(rhs.name.utf8)
     }
 }

@@ -45,10 +45,11 @@ public enum Planner {
             }
         }
         for (address, entry) in state.secrets where !wanted.contains(address) {
-            changes.append(Plan.Change(
-                action: .delete, address: address, reason: .removedFromManifest, source: nil,
-                fingerprintBefore: entry.fingerprint, fingerprintAfter: nil,
-                expiresBefore: entry.expiresAt, expiresAfter: nil, remoteID: entry.id))
+            changes.append(
+                Plan.Change(
+                    action: .delete, address: address, reason: .removedFromManifest, source: nil,
+                    fingerprintBefore: entry.fingerprint, fingerprintAfter: nil,
+                    expiresBefore: entry.expiresAt, expiresAfter: nil, remoteID: entry.id))
         }
         return Plan(changes: changes.sorted { $0.address < $1.address }, unchanged: unchanged.sorted())
     }

@@ -42,7 +42,9 @@ public struct State: Equatable, Sendable {
 
     /// A new, empty state with a fresh lineage and key.
     public init() {
-        self.init(lineage: UUID().uuidString.lowercased(), serial: 0, mode: nil, fingerprintKey: FingerprintKey(), secrets: [:])
+        self.init(
+            lineage: UUID().uuidString.lowercased(), serial: 0, mode: nil, fingerprintKey: FingerprintKey(),
+            secrets: [:])
     }
 
     public init(

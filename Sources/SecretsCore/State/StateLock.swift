@@ -1,11 +1,11 @@
 import Foundation
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// Who holds a state's lock, as written into the lock file by the holder.
@@ -46,7 +46,8 @@ public enum StateLockError: Error, Equatable, Sendable, CustomStringConvertible 
         switch self {
         case .held(let statePath, let holder, let waited):
             let who = holder.map { "by \($0.description)" } ?? "by another process"
-            let advice = waited
+            let advice =
+                waited
                 ? "Wait longer with a larger --lock-timeout, or"
                 : "Wait with --lock-timeout 2m, or,"
             return """

@@ -50,7 +50,8 @@ extension StateStore {
     /// is only read.
     public func loadOrCreate(lockTimeout: Double, now: Int64) throws -> State {
         if let state = try load() { return state }
-        let lock = try StateLock.acquire(self, operation: "plan (creating the state)", timeout: lockTimeout, now: { now })
+        let lock = try StateLock.acquire(
+            self, operation: "plan (creating the state)", timeout: lockTimeout, now: { now })
         defer { withExtendedLifetime(lock) {} }
         if let state = try load() { return state }
         let state = State()

@@ -18,7 +18,8 @@ public enum FileReadError: Error, Equatable, Sendable {
 /// Reads whole files with POSIX calls, refusing anything over a size bound before reading it.
 public enum FileReader {
     public static func contents(of path: String, maxBytes: Int) throws(FileReadError) -> [UInt8] {
-        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        // O_NONBLOCK: opening a FIFO must not wait for a writer; it is refused below.
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
         guard descriptor >= 0 else {
             let code = errno
             if code == ENOENT || code == ENOTDIR { throw .notFound }
@@ -54,5 +55,19 @@ public enum FileReader {
     /// The system's words for an `errno` value.
     public static func message(_ code: Int32) -> String {
         String(cString: strerror(code))
+    }
+}
+
+extension FileReadError {
+    /// The error in words, naming `path`; `notFoundHint` says where the path was looked for
+    /// and `limit` what the size bound is.
+    public func describe(_ path: String, notFoundHint: String, limit: String) -> String {
+        switch self {
+        case .notFound: "\(path) does not exist (\(notFoundHint))"
+        case .isDirectory: "\(path) is a directory, not a file"
+        case .notRegularFile: "\(path) is not a regular file"
+        case .tooLarge(let bytes): "\(path) is \(bytes.grouped) bytes; \(limit)"
+        case .unreadable(let reason): "\(path) cannot be read: \(reason)"
+        }
     }
 }

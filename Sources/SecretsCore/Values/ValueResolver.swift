@@ -6,14 +6,15 @@
 public struct ValueResolver: Sendable {
     /// Stripe's limit on a payload, in characters (counted as Unicode scalars).
     public static let maxLength = 5000
-    /// Larger files cannot hold a valid value (5,000 characters are at most 20,000 bytes).
+    /// Files are read whole up to this size; a valid value (5,000 characters) is at most
+    /// 20,000 bytes, so anything larger is refused unread.
     static let maxFileBytes = 1 << 20
 
-    public let environment: [String: String]
+    public let environment: Environment
     /// The folder relative `file:` paths start from: the manifest's folder.
     public let directory: String
 
-    public init(environment: [String: String], directory: String) {
+    public init(environment: Environment, directory: String) {
         self.environment = environment
         self.directory = directory
     }
@@ -26,7 +27,10 @@ public struct ValueResolver: Sendable {
     }
 
     private func resolveVariable(_ name: String) -> Result<SecretValue, ValueProblem> {
-        guard let value = environment[name] else {
+        if environment.notUTF8.contains(name) {
+            return .failure(ValueProblem("environment variable \(name) is not UTF-8 text"))
+        }
+        guard let value = environment.values[name] else {
             return .failure(ValueProblem("environment variable \(name) is not set"))
         }
         return checked(value, "environment variable \(name)", emptyHint: "")
@@ -38,7 +42,11 @@ public struct ValueResolver: Sendable {
         do {
             bytes = try FileReader.contents(of: fullPath, maxBytes: Self.maxFileBytes)
         } catch {
-            return .failure(ValueProblem(Self.describe(error, path: path)))
+            return .failure(
+                ValueProblem(
+                    error.describe(
+                        path, notFoundHint: "relative paths start at the manifest's folder",
+                        limit: "Stripe allows at most \(Self.maxLength.grouped) characters")))
         }
         if bytes.contains(0) {
             return .failure(ValueProblem("\(path) is binary (it holds a NUL byte); secret files must be UTF-8 text"))
@@ -64,19 +72,7 @@ public struct ValueResolver: Sendable {
         }
         return .success(SecretValue(value))
     }
-
-    private static func describe(_ error: FileReadError, path: String) -> String {
-        switch error {
-        case .notFound: "\(path) does not exist (relative paths start at the manifest's folder)"
-        case .isDirectory: "\(path) is a directory; 'file' must name a file"
-        case .notRegularFile: "\(path) is not a regular file"
-        case .tooLarge(let bytes):
-            "\(path) is \(bytes.grouped) bytes; Stripe allows at most \(maxLength.grouped) characters"
-        case .unreadable(let reason): "\(path) cannot be read: \(reason)"
-        }
-    }
 }
-
 /// Why a value could not be resolved; the message never contains the value.
 public struct ValueProblem: Error, Equatable, Sendable {
     public let message: String

@@ -81,7 +81,8 @@ extension StripeSecrets {
                     }
                     let parsed = addresses.compactMap(SecretAddress.init)
                     for address in parsed where state.secrets[address] == nil {
-                        let hint = Self.closest(to: address, in: Array(state.secrets.keys))
+                        let hint =
+                            Self.closest(to: address, in: Array(state.secrets.keys))
                             .map { " (did you mean \($0)?)" } ?? ""
                         throw Console.fail("\(address) is not in \(store.path)\(hint); see stripe-secrets state list")
                     }

@@ -25,7 +25,8 @@ struct PlanMarkdownView {
         if unknown > 0 {
             parts += [
                 "> [!CAUTION]",
-                "> \(unknown == 1 ? "1 value" : "\(unknown) values") could not be read; this plan cannot be applied.", "",
+                "> \(unknown == 1 ? "1 value" : "\(unknown) values") could not be read; this plan cannot be applied.",
+                "",
             ]
         }
         let footer = [
@@ -52,7 +53,8 @@ struct PlanMarkdownView {
         if plan.isEmpty { return "### stripe-secrets plan: no changes, \(plan.unchanged.count) unchanged" }
         let delete = plan.count(.delete)
         let deleteText = delete > 0 ? "**\(delete) to delete**" : "0 to delete"
-        var text = "### stripe-secrets plan: \(plan.count(.create)) to create, \(plan.count(.replace)) to replace, "
+        var text =
+            "### stripe-secrets plan: \(plan.count(.create)) to create, \(plan.count(.replace)) to replace, "
             + "\(deleteText), \(plan.unchanged.count) unchanged"
         let unknown = plan.count(.unknown)
         if unknown > 0 { text += ", \(unknown) unknown" }
@@ -120,15 +122,5 @@ enum Markdown {
     /// Text for a table cell: pipes escaped.
     static func cell(_ text: String) -> String {
         text.replacing("|", with: "\\|")
-    }
-
-    /// Plain text with Markdown's active characters escaped.
-    static func escape(_ text: String) -> String {
-        var out = ""
-        for character in text {
-            if "\\`*_{}[]()<>#+-.!|~".contains(character) { out.append("\\") }
-            out.append(character)
-        }
-        return out
     }
 }

@@ -34,12 +34,14 @@ struct PlanTextView {
 
     private var header: String {
         let mode = saved.mode.map { "\($0.rawValue) mode" } ?? "no apply yet"
-        return "stripe-secrets \(title): \(saved.manifestPath) against \(saved.statePath) (serial \(saved.serial), \(mode))"
+        return
+            "stripe-secrets \(title): \(saved.manifestPath) against \(saved.statePath) (serial \(saved.serial), \(mode))"
     }
 
     /// `Plan: 2 to create, 2 to replace, 1 to delete, 7 unchanged.`
     var summary: String {
-        var text = "Plan: \(plan.count(.create)) to create, \(plan.count(.replace)) to replace, "
+        var text =
+            "Plan: \(plan.count(.create)) to create, \(plan.count(.replace)) to replace, "
             + "\(plan.count(.delete)) to delete, \(plan.unchanged.count) unchanged"
         let unknown = plan.count(.unknown)
         if unknown > 0 { text += ", \(unknown) unknown (a plan with unknown values cannot be saved or applied)" }

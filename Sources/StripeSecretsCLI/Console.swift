@@ -2,26 +2,13 @@ import ArgumentParser
 import SecretsCore
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// The process's surroundings, read in one place: environment, clock, terminal, stderr.
 enum Console {
-    static var environment: [String: String] {
-        var result: [String: String] = [:]
-        var pointer = environ
-        while let entry = pointer.pointee {
-            let text = String(cString: entry)
-            if let equals = text.firstIndex(of: "=") {
-                result[String(text[..<equals])] = String(text[text.index(after: equals)...])
-            }
-            pointer += 1
-        }
-        return result
-    }
-
     /// Unix seconds now.
     static var now: Int64 {
         Int64(time(nil))
@@ -65,7 +52,7 @@ enum Console {
     /// Checks a manifest (and its values as asked), or prints every problem and fails.
     static func check(_ path: String, values: ValueReading) throws -> CheckedManifest {
         do {
-            return try ManifestLoader.check(path: path, now: now, environment: environment, values: values)
+            return try ManifestLoader.check(path: path, now: now, environment: .process, values: values)
         } catch {
             throw fail(error)
         }
