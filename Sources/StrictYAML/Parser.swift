@@ -190,7 +190,7 @@ private struct TreeBuilder {
         /// small mappings are scanned, large ones indexed.
         private mutating func firstMark(of key: String) -> Mark? {
             if entries.count < Self.indexThreshold {
-                return entries.first(where: { $0.key.value.utf8.elementsEqual(key.utf8) })?.key.mark
+                return entries.first(where: { $0.key.value.hasSameBytes(as: key) })?.key.mark
             }
             if keyMarks.isEmpty {
                 for entry in entries { keyMarks[KeyBytes(entry.key.value)] = entry.key.mark }
@@ -329,5 +329,19 @@ public struct KeyBytes: Hashable, Sendable {
 
     public init(_ text: String) {
         bytes = Array(text.utf8)
+    }
+}
+
+extension String {
+    /// Byte-for-byte equality (`==` on `String` treats canonically equivalent text as equal).
+    public func hasSameBytes(as other: String) -> Bool {
+        guard utf8.count == other.utf8.count else { return false }
+        let fast = utf8.withContiguousStorageIfAvailable { mine in
+            other.utf8.withContiguousStorageIfAvailable { theirs in
+                guard let mine = mine.baseAddress, let theirs = theirs.baseAddress else { return true }
+                return memcmp(mine, theirs, other.utf8.count) == 0
+            }
+        }
+        return (fast ?? nil) ?? utf8.elementsEqual(other.utf8)
     }
 }

@@ -357,24 +357,22 @@ struct ManifestDecoder {
         var scopes: [ScopeKey: ScopeNames] = [:]
         for (index, secret) in secrets.enumerated() {
             let address = secret.address
-            var names = scopes.removeValue(forKey: address.scopeKey) ?? ScopeNames()
-            if let first = names.index(of: address.name, in: secrets) {
+            switch scopes[address.scopeKey, default: ScopeNames()].add(index, in: secrets) {
+            case .added:
+                break
+            case .duplicate(let first):
                 reader.report(
                     Diagnostic(
                         "secret '\(address.name)' is declared twice in scope \(address.scopeDescription) "
                             + "(first at \(secrets[first].location.position))",
                         at: secret.location))
-            } else {
-                names.add(address.name, index: index, in: secrets)
-                if names.count == Self.maxSecretsPerScope + 1 {
-                    reader.report(
-                        Diagnostic(
-                            "scope \(address.scopeDescription) gets an 11th secret here; "
-                                + "Stripe allows at most \(Self.maxSecretsPerScope) secrets per scope",
-                            at: secret.location))
-                }
+            case .overCap:
+                reader.report(
+                    Diagnostic(
+                        "scope \(address.scopeDescription) gets an 11th secret here; "
+                            + "Stripe allows at most \(Self.maxSecretsPerScope) secrets per scope",
+                        at: secret.location))
             }
-            scopes[address.scopeKey] = names
         }
     }
 }
@@ -382,23 +380,31 @@ struct ManifestDecoder {
 /// The names declared in one scope, by their index in the declarations. A valid scope holds at
 /// most 10, which a scan handles best; an over-full one switches to an index.
 private struct ScopeNames {
+    enum Outcome {
+        case added
+        /// The name is taken, by the declaration at this index.
+        case duplicate(Int)
+        /// Added as the 11th: one over Stripe's cap.
+        case overCap
+    }
+
     private var indices: [Int] = []
     private var byName: [KeyBytes: Int] = [:]
 
-    var count: Int { indices.count }
-
-    func index(of name: String, in secrets: [SecretDeclaration]) -> Int? {
-        guard byName.isEmpty else { return byName[KeyBytes(name)] }
-        return indices.first { secrets[$0].address.name.utf8.elementsEqual(name.utf8) }
-    }
-
-    mutating func add(_ name: String, index: Int, in secrets: [SecretDeclaration]) {
+    mutating func add(_ index: Int, in secrets: [SecretDeclaration]) -> Outcome {
+        let name = secrets[index].address.name
+        let first =
+            byName.isEmpty
+            ? indices.first { secrets[$0].address.name.hasSameBytes(as: name) }
+            : byName[KeyBytes(name)]
+        if let first { return .duplicate(first) }
         indices.append(index)
         if !byName.isEmpty {
             byName[KeyBytes(name)] = index
         } else if indices.count > 16 {
             for declared in indices { byName[KeyBytes(secrets[declared].address.name)] = declared }
         }
+        return indices.count == ManifestDecoder.maxSecretsPerScope + 1 ? .overCap : .added
     }
 }
 

@@ -48,7 +48,7 @@ public enum ManifestLoader {
             if values == .required { diagnostics += resolutions.diagnostics }
         }
         guard diagnostics.isEmpty else { throw DiagnosticsError(diagnostics, in: path) }
-        return CheckedManifest(manifest: manifest, values: resolutions, digest: SHA256Digest.hex(of: bytes))
+        return CheckedManifest(manifest: manifest, values: resolutions, bytes: bytes)
     }
 
     /// Checks manifest text that is already in memory, without reading values.
@@ -78,8 +78,11 @@ public struct CheckedManifest: Sendable {
     public let manifest: Manifest
     /// One per declared secret, in manifest order; empty when values were skipped.
     public let values: [ValueResolution]
+    /// The manifest's text as read.
+    let bytes: [UInt8]
+
     /// SHA-256 of the manifest's bytes, in hex: what a saved plan was made from.
-    public let digest: String
+    public var digest: String { SHA256Digest.hex(of: bytes) }
 }
 
 /// A declared secret and what reading its value gave.

@@ -108,7 +108,8 @@ struct Fields {
     let entries: [MappingEntry]
 
     subscript(key: String) -> Node? {
-        entry(key)?.value
+        for entry in entries where entry.key.value == key { return entry.value }
+        return nil
     }
 
     func entry(_ key: String) -> MappingEntry? {

@@ -67,7 +67,7 @@ public struct SecretAddress: Hashable, Comparable, Sendable, CustomStringConvert
     /// Names are compared byte for byte: Stripe does not normalise Unicode, so `"é"` and
     /// `"e\u{301}"` are two secrets. (Hashing stays `String`'s: equal bytes hash equally.)
     public static func == (lhs: SecretAddress, rhs: SecretAddress) -> Bool {
-        lhs.account == rhs.account && lhs.scope == rhs.scope && lhs.name.utf8.elementsEqual(rhs.name.utf8)
+        lhs.account == rhs.account && lhs.scope == rhs.scope && lhs.name.hasSameBytes(as: rhs.name)
     }
 
     /// Sorts by account (own account first), then scope, then name by bytes: the order of

@@ -46,11 +46,15 @@ public struct Environment: Sendable, ExpressibleByDictionaryLiteral {
 /// Recognises text that looks like a credential, so that a value pasted where a name belongs
 /// (a key, a variable name, a path) is refused without being echoed.
 enum CredentialShape {
-    private static let prefixes = [
+    private static let prefixes: [[UInt8]] = [
         "sk_", "rk_", "pk_", "whsec_", "ghp_", "gho_", "github_pat_", "xoxb-", "xoxp-", "AKIA", "-----BEGIN",
-    ]
+    ].map { Array($0.utf8) }
+    private static let firstBytes = Set(prefixes.compactMap(\.first))
 
     static func matches(_ text: String) -> Bool {
-        text.utf8.count > 64 || prefixes.contains { text.hasPrefix($0) }
+        let bytes = text.utf8
+        guard bytes.count <= 64 else { return true }
+        guard let first = bytes.first, firstBytes.contains(first) else { return false }
+        return prefixes.contains { bytes.starts(with: $0) }
     }
 }
