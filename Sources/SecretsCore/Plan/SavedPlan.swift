@@ -144,6 +144,12 @@ private struct PlanDocument: Codable {
     struct Scope: Codable {
         var type: String
         var user: String?
+
+        func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(type, forKey: .type)
+            try container.encode(user, forKey: .user)
+        }
     }
 
     struct Source: Codable {

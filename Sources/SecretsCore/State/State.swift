@@ -58,6 +58,22 @@ public struct State: Equatable, Sendable {
         self.secrets = secrets
     }
 
+    /// Records that Stripe carried out `change`: a create or replace now exists as `remoteID`
+    /// with the planned fingerprint and expiry; a delete is gone. Unknown changes are never
+    /// applied and change nothing.
+    public mutating func record(_ change: Plan.Change, remoteID: String, at time: Int64) {
+        switch change.action {
+        case .create, .replace:
+            guard let fingerprint = change.fingerprintAfter else { return }
+            secrets[change.address] = Entry(
+                id: remoteID, fingerprint: fingerprint, expiresAt: change.expiresAfter, appliedAt: time)
+        case .delete:
+            secrets.removeValue(forKey: change.address)
+        case .unknown:
+            break
+        }
+    }
+
     /// Records that `address` now exists in Stripe as `entry`.
     public mutating func record(_ entry: Entry, at address: SecretAddress) {
         secrets[address] = entry

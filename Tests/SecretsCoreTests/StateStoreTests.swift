@@ -1,0 +1,146 @@
+import Foundation
+import Testing
+@testable import SecretsCore
+
+@Suite struct StateStoreTests {
+    private func sampleState() -> State {
+        let key = FingerprintKey()
+        var state = State(lineage: "lineage-1", serial: 7, mode: .test, fingerprintKey: key, secrets: [:])
+        for (index, name) in ["b", "a", "c/d"].enumerated() {
+            let address = SecretAddress(account: index == 0 ? "acct_A1" : nil, scope: .account, name: name)
+            state.record(
+                State.Entry(
+                    id: "appsecret_\(index)", fingerprint: key.fingerprint(of: SecretValue(canaryValue), at: address),
+                    expiresAt: index == 1 ? 4_102_444_800 : nil, appliedAt: 1_800_000_000 + Int64(index)),
+                at: address)
+        }
+        return state
+    }
+
+    private func permissions(_ path: String) throws -> Int {
+        try (FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? Int) ?? -1
+    }
+
+    @Test func roundTripsSortedAndPrivate() throws {
+        let folder = try TemporaryFolder()
+        let store = StateStore(path: folder.path + "/secrets.state.json")
+        let state = sampleState()
+        try store.save(state)
+        #expect(try store.load() == state)
+        #expect(try permissions(store.path) == 0o600)
+        let text = try String(contentsOfFile: store.path, encoding: .utf8)
+        let addresses = text.split(separator: "\n").filter { $0.contains("\"address\"") }.map {
+            $0.trimmingCharacters(in: .whitespaces)
+        }
+        #expect(
+            addresses == [
+                "\"address\" : \"account/a\",", "\"address\" : \"account/c/d\",",
+                "\"address\" : \"acct_A1/account/b\",",
+            ])
+        #expect(!text.contains(canaryValue))
+        // Writing the same state again gives the same bytes: diffs show only real changes.
+        try store.save(state)
+        #expect(try String(contentsOfFile: store.path, encoding: .utf8) == text)
+    }
+
+    @Test func theFirstLoadOfAMissingStateIsNil() throws {
+        let folder = try TemporaryFolder()
+        #expect(try StateStore(path: folder.path + "/none.state.json").load() == nil)
+    }
+
+    @Test func everyWriteKeepsThePreviousVersionAsBackup() throws {
+        let folder = try TemporaryFolder()
+        let store = StateStore(path: folder.path + "/s.state.json")
+        var state = sampleState()
+        try store.save(state)
+        let first = try String(contentsOfFile: store.path, encoding: .utf8)
+        state.serial += 1
+        try store.save(state)
+        #expect(try String(contentsOfFile: store.backupPath, encoding: .utf8) == first)
+        #expect(try store.load()?.serial == 8)
+    }
+
+    @Test func aCrashBeforeTheRenameLeavesTheOldStateIntact() throws {
+        struct Crash: Error {}
+        let folder = try TemporaryFolder()
+        let store = StateStore(path: folder.path + "/s.state.json")
+        let old = sampleState()
+        try store.save(old)
+        var new = old
+        new.serial += 1
+        new.forget(SecretAddress(account: nil, scope: .account, name: "a"))
+        var temporaryFiles: [String] = []
+        #expect(throws: Crash.self) {
+            try store.save(new) {
+                temporaryFiles = try FileManager.default.contentsOfDirectory(atPath: folder.path).filter {
+                    $0.contains(".tmp-")
+                }
+                throw Crash()
+            }
+        }
+        #expect(temporaryFiles.count == 1)  // the new state was fully written before the "crash"
+        #expect(try store.load() == old)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: folder.path).allSatisfy { !$0.contains(".tmp-") })
+    }
+
+    @Test(arguments: [
+        (
+            "{not json",
+            "s.state.json is corrupt (not valid JSON); it was left untouched. The previous version is in s.state.json.backup"
+        ),
+        ("[1, 2]", "s.state.json is not a stripe-secrets state file; pass the right one with --state PATH"),
+        (
+            "{\"format\": \"other\"}",
+            "s.state.json is not a stripe-secrets state file; pass the right one with --state PATH"
+        ),
+        (
+            "{\"format\": \"stripe-secrets-state\", \"format_version\": 9}",
+            "s.state.json has format version 9, written by a newer stripe-secrets; this one reads version 1. Upgrade stripe-secrets"
+        ),
+        (
+            "{\"format\": \"stripe-secrets-state\", \"format_version\": 1, \"lineage\": \"x\"}",
+            "s.state.json is corrupt (no serial); it was left untouched. The previous version is in s.state.json.backup"
+        ),
+        (
+            "{\"format\": \"stripe-secrets-state\", \"format_version\": 1, \"lineage\": \"x\", \"serial\": 1, \"fingerprint_key\": \"AA==\", \"secrets\": []}",
+            "s.state.json is corrupt (fingerprint_key is not 32 bytes of base64); it was left untouched. The previous version is in s.state.json.backup"
+        ),
+    ])
+    func unusableFilesAreClearErrorsAndStayUntouched(content: String, message: String) throws {
+        let folder = try TemporaryFolder()
+        try folder.write("s.state.json", content)
+        let store = StateStore(path: folder.path + "/s.state.json")
+        #expect {
+            _ = try store.load()
+        } throws: { error in
+            (error as? StateFileError)?.description.replacing(folder.path + "/", with: "") == message
+        }
+        #expect(try String(contentsOfFile: store.path, encoding: .utf8) == content)
+    }
+
+    @Test func theLockIsExclusiveAndNamesItsHolder() throws {
+        let folder = try TemporaryFolder()
+        let store = StateStore(path: folder.path + "/s.state.json")
+        let held = try StateLock.acquire(store, operation: "apply", timeout: 0, now: { 1_800_000_000 })
+        #expect(StateLock.holder(of: store).held)
+        #expect {
+            _ = try StateLock.acquire(store, operation: "plan", timeout: 0.2)
+        } throws: { error in
+            guard case .held(_, let holder?, true) = error as? StateLockError else { return false }
+            return holder.operation == "apply" && holder.pid == getpid() && holder.since == 1_800_000_000
+        }
+        withExtendedLifetime(held) {}
+    }
+
+    @Test func aReleasedLockCanBeTakenAgain() throws {
+        let folder = try TemporaryFolder()
+        let store = StateStore(path: folder.path + "/s.state.json")
+        do {
+            let lock = try StateLock.acquire(store, operation: "first", timeout: 0)
+            withExtendedLifetime(lock) {}
+        }
+        #expect(!StateLock.holder(of: store).held)
+        let again = try StateLock.acquire(store, operation: "second", timeout: 0)
+        withExtendedLifetime(again) {}
+    }
+}
