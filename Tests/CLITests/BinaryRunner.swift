@@ -24,6 +24,19 @@ struct BinaryRunner {
     var directory: String
 
     func run(_ arguments: String...) throws -> Output {
+        try run(arguments)
+    }
+
+    func run(_ arguments: [String]) throws -> Output {
+        try start(arguments).wait()
+    }
+
+    /// Starts the binary without waiting, so several can run at once.
+    func start(_ arguments: String...) throws -> Running {
+        try start(arguments)
+    }
+
+    func start(_ arguments: [String]) throws -> Running {
         let process = Process()
         process.executableURL = Self.executable
         process.arguments = arguments
@@ -34,14 +47,35 @@ struct BinaryRunner {
         process.standardError = err
         process.standardInput = FileHandle.nullDevice
         try process.run()
-        let stdout = out.fileHandleForReading.readDataToEndOfFile()
-        let stderr = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return Output(
-            status: process.terminationStatus,
-            stdout: String(decoding: stdout, as: UTF8.self),
-            stderr: String(decoding: stderr, as: UTF8.self))
+        return Running(process: process, out: out, err: err)
     }
+
+    /// A started binary; `wait` collects its output.
+    struct Running {
+        let process: Process
+        let out: Pipe
+        let err: Pipe
+
+        func wait() -> Output {
+            // Read both pipes at once so that a full pipe cannot stall the child.
+            let stderr = Collected()
+            let group = DispatchGroup()
+            let errors = err.fileHandleForReading
+            DispatchQueue.global().async(group: group) { stderr.data = errors.readDataToEndOfFile() }
+            let stdout = out.fileHandleForReading.readDataToEndOfFile()
+            group.wait()
+            process.waitUntilExit()
+            return Output(
+                status: process.terminationStatus,
+                stdout: String(decoding: stdout, as: UTF8.self),
+                stderr: String(decoding: stderr.data, as: UTF8.self))
+        }
+    }
+}
+
+/// Bytes collected on another thread; read only after that thread is done.
+final class Collected: @unchecked Sendable {
+    var data = Data()
 }
 
 /// A fresh temporary folder, removed when the test is done with it.
