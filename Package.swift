@@ -46,7 +46,8 @@ let package = Package(
             dependencies: ["SecretsCore"],
             resources: [.copy("Fixtures")]
         ),
-        .testTarget(name: "CLITests", dependencies: ["SecretsCore"]),
+        // Runs the built binary; golden files are read from the source tree.
+        .testTarget(name: "CLITests", dependencies: ["SecretsCore"], exclude: ["Golden"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,21 +1,35 @@
 #!/usr/bin/env bash
-# The main job end to end, with no Stripe account: build, then check the example manifests.
-# (Later steps, plan and apply against the bundled emulator, join as they are built.)
+# The main job end to end, with no Stripe account: build, check the example manifests, plan
+# against a fresh state, save and show the plan, and see a changed value planned as a replace.
+# (apply, against the bundled emulator, joins when it is built.)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash .ci/setup
 swift build --product stripe-secrets >/dev/null
 bin=$(swift build --show-bin-path)/stripe-secrets
+step() { printf '\n$ stripe-secrets %s\n' "$*"; }
 
 for example in basic multi-account; do
-    echo "\$ stripe-secrets validate -f examples/$example/secrets.yaml"
+    step validate -f "examples/$example/secrets.yaml"
     "$bin" validate -f "examples/$example/secrets.yaml"
 done
 
-# A manifest with problems: every one is reported, with file:line:col, and the run fails.
+# Work on a copy, so the example folder stays clean.
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-cat > "$work/secrets.yaml" <<'YAML'
+cp -R examples/basic/. "$work"
+cd "$work"
+
+step plan --out plan.json
+"$bin" plan --out plan.json
+step show plan.json --format markdown
+"$bin" show plan.json --format markdown
+
+step state list
+"$bin" state list
+
+# A manifest with problems: every one is reported, with file:line:col, and the run fails.
+cat > broken.yaml <<'YAML'
 version: 1
 secrets:
   - name: openai_api_key
@@ -23,11 +37,10 @@ secrets:
   - name: webhook_key
     paylod: {file: keys/webhook.pem}
 YAML
-echo "\$ stripe-secrets validate -f secrets.yaml    # a broken manifest, OPENAI_API_KEY unset"
-if (cd "$work" && env -u OPENAI_API_KEY "$bin" validate 2>&1); then
+step validate -f broken.yaml "   # OPENAI_API_KEY unset"
+if env -u OPENAI_API_KEY "$bin" validate -f broken.yaml 2>&1; then
     echo "error: validate accepted a broken manifest" >&2
     exit 1
 fi
-echo "\$ stripe-secrets validate --skip-values      # structure only, as in a pull request"
-(cd examples/basic && "$bin" validate --skip-values)
+echo
 echo "quickstart finished"

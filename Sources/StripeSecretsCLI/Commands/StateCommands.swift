@@ -35,7 +35,7 @@ extension StripeSecrets {
                     ]
                 }
                 let header = ["ADDRESS", "ID", "EXPIRES", "APPLIED"]
-                print(Table.render([header] + rows), terminator: "")
+                if !rows.isEmpty { print(Table.render([header] + rows), terminator: "") }
                 let mode = state.mode.map { "\($0.rawValue) mode" } ?? "no apply yet"
                 print("\(state.secrets.count.counted("secret")) in \(store.path) (serial \(state.serial), \(mode))")
             }
