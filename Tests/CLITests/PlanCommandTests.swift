@@ -62,7 +62,7 @@ struct PlanScenario {
         let texts =
             try files.compactMap { file -> String? in
                 var isFolder: ObjCBool = false
-                FileManager.default.fileExists(atPath: folder.path + "/" + file, isDirectory: &isFolder)
+                _ = FileManager.default.fileExists(atPath: folder.path + "/" + file, isDirectory: &isFolder)
                 return isFolder.boolValue
                     ? nil
                     : String(
