@@ -10,6 +10,8 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
     ],
     targets: [
         // The system libyaml, seen only by StrictYAML.
@@ -25,11 +27,34 @@ let package = Package(
             name: "SecretsCore",
             dependencies: ["StrictYAML", .product(name: "Crypto", package: "swift-crypto")]
         ),
+        // The four Secret Store calls over HTTP: form encoding, retries, rate limits, typed errors.
+        .target(
+            name: "StripeAPI",
+            dependencies: [
+                "SecretsCore",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
+        ),
+        // Plan -> Stripe calls -> State: runs a plan's changes, journalling each completed call.
+        .target(name: "Apply", dependencies: ["SecretsCore", "StripeAPI"]),
+        // The Secret Store on loopback, for the quickstart, the tests and offline rehearsals.
+        .target(
+            name: "Emulator",
+            dependencies: [
+                "StripeAPI",
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
+        ),
         // Subcommands and views.
         .target(
             name: "StripeSecretsCLI",
             dependencies: [
-                "SecretsCore",
+                "SecretsCore", "StripeAPI", "Apply", "Emulator",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -41,6 +66,7 @@ let package = Package(
             path: "Benchmarks/ManifestLoad"
         ),
         .testTarget(name: "StrictYAMLTests", dependencies: ["StrictYAML"]),
+        .testTarget(name: "StripeAPITests", dependencies: ["StripeAPI"]),
         .testTarget(
             name: "SecretsCoreTests",
             dependencies: ["SecretsCore"],

@@ -20,8 +20,17 @@ enum Console {
     }
 
     static func printError(_ text: String) {
+        writeLine(text, to: STDERR_FILENO)
+    }
+
+    /// Writes a line to stdout at once, unbuffered (for lines another process waits for).
+    static func printLine(_ text: String) {
+        writeLine(text, to: STDOUT_FILENO)
+    }
+
+    private static func writeLine(_ text: String, to descriptor: Int32) {
         var line = text + "\n"
-        line.withUTF8 { bytes in _ = write(STDERR_FILENO, bytes.baseAddress, bytes.count) }
+        line.withUTF8 { bytes in _ = write(descriptor, bytes.baseAddress, bytes.count) }
     }
 
     /// Prints the problems on stderr and returns the failure exit code to throw.
@@ -40,12 +49,26 @@ enum Console {
     static func reportingErrors<T>(_ body: () throws -> T) throws -> T {
         do {
             return try body()
-        } catch let error as ExitCode {
-            throw error
-        } catch let error as DiagnosticsError {
-            throw fail(error)
-        } catch let error as CustomStringConvertible {
-            throw fail(error.description)
+        } catch {
+            throw failure(for: error)
+        }
+    }
+
+    /// `reportingErrors` for async work.
+    static func reportingErrors<T>(_ body: () async throws -> T) async throws -> T {
+        do {
+            return try await body()
+        } catch {
+            throw failure(for: error)
+        }
+    }
+
+    private static func failure(for error: any Error) -> any Error {
+        switch error {
+        case let error as ExitCode: error
+        case let error as DiagnosticsError: fail(error)
+        case let error as CustomStringConvertible: fail(error.description)
+        default: fail(String(describing: error))
         }
     }
 

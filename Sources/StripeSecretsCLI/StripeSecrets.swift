@@ -17,7 +17,9 @@ public struct StripeSecrets: AsyncParsableCommand {
               stripe-secrets show plan.json --format markdown
             """,
         version: ToolVersion.current,
-        subcommands: [Validate.self, Plan.self, Show.self, StateCommand.self, ForceUnlock.self]
+        subcommands: [
+            Validate.self, Plan.self, Show.self, StateCommand.self, ForceUnlock.self, EmulatorCommand.self,
+        ]
     )
 
     public init() {}

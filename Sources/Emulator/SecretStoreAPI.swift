@@ -1,0 +1,346 @@
+import Foundation
+import StripeAPI
+
+/// A request as the emulator sees it.
+struct EmulatorRequest: Sendable {
+    let method: String
+    let path: String
+    let query: String
+    /// Names lowercased.
+    let headers: [String: String]
+    let body: String
+}
+
+/// Stripe's Secret Store behaviour: validation and errors as the API answers them,
+/// create-or-replace, the 10-per-scope cap, expiry, pagination, `expand`, idempotency.
+struct SecretStoreAPI: Sendable {
+    static let maxLength = 5000
+    static let maxPerScope = 10
+
+    let store: SecretStore
+    let now: @Sendable () -> Int64
+
+    func respond(to request: EmulatorRequest) -> EmulatorResponse {
+        let livemode: Bool
+        switch authenticate(request.headers["authorization"]) {
+        case .success(let mode): livemode = mode
+        case .failure(let response): return response
+        }
+        let partition = SecretStore.Partition(livemode: livemode, account: request.headers["stripe-account"])
+        let endpoint: Endpoint
+        switch (request.method, request.path) {
+        case ("POST", "/v1/apps/secrets"): endpoint = .upsert
+        case ("GET", "/v1/apps/secrets/find"): endpoint = .find
+        case ("GET", "/v1/apps/secrets"): endpoint = .list
+        case ("POST", "/v1/apps/secrets/delete"): endpoint = .delete
+        default:
+            return .error(
+                404, message: "Unrecognized request URL (\(request.method): \(request.path)). Please see https://stripe.com/docs.")
+        }
+        if request.method == "GET", !request.body.isEmpty {
+            return .error(400, message: "GET requests take their parameters in the query string, not a body.")
+        }
+        guard let pairs = FormEncoding.decode(request.query + (request.query.isEmpty || request.body.isEmpty ? "" : "&") + request.body)
+        else {
+            return .error(400, message: "The request body or query string is not valid form encoding.")
+        }
+        let params: Params
+        switch Params.parse(pairs, allowed: endpoint.allowedParameters) {
+        case .success(let parsed): params = parsed
+        case .failure(let response): return response
+        }
+        guard request.method == "POST", let key = request.headers["idempotency-key"] else {
+            return endpoint.handle(params, in: partition, api: self)
+        }
+        guard key.count <= 255 else {
+            return .error(400, type: "idempotency_error", message: "Idempotency keys are at most 255 characters long.")
+        }
+        let fingerprint = request.path + "?" + params.canonical
+        if let earlier = store.remembered(key, in: partition) {
+            guard earlier.fingerprint == fingerprint else {
+                return .error(
+                    400, type: "idempotency_error",
+                    message: "Keys for idempotent requests can only be used with the same parameters they were first used with. Try using a key other than '\(key)' if you meant to execute a different request.")
+            }
+            var replay = earlier.response
+            replay.headers.append(("Idempotent-Replayed", "true"))
+            return replay
+        }
+        let response = endpoint.handle(params, in: partition, api: self)
+        // Like Stripe, remember only requests that got past validation and ran.
+        if response.status < 400 || response.status == 404 {
+            store.remember(key, SecretStore.Remembered(fingerprint: fingerprint, response: response), in: partition)
+        }
+        return response
+    }
+
+    /// Bearer or Basic auth with a well-formed key; test or live from its prefix.
+    private func authenticate(_ header: String?) -> Result<Bool, EmulatorResponse> {
+        guard let header, !header.isEmpty else {
+            return .failure(.error(
+                401,
+                message: "You did not provide an API key. You need to provide your API key in the Authorization header, using Bearer auth (e.g. 'Authorization: Bearer YOUR_SECRET_KEY')."))
+        }
+        var key = ""
+        if header.hasPrefix("Bearer ") {
+            key = String(header.dropFirst(7))
+        } else if header.hasPrefix("Basic "), let data = Data(base64Encoded: String(header.dropFirst(6))),
+            let decoded = String(data: data, encoding: .utf8)
+        {
+            key = String(decoded.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false).first ?? "")
+        }
+        for (prefix, live) in [("sk_test_", false), ("rk_test_", false), ("sk_live_", true), ("rk_live_", true)]
+        where key.hasPrefix(prefix) && key.count > prefix.count
+            && key.utf8.allSatisfy({ ($0 >= 48 && $0 <= 57) || ($0 >= 65 && $0 <= 90) || ($0 >= 97 && $0 <= 122) || $0 == 95 })
+        {
+            return .success(live)
+        }
+        let masked = key.count > 4 ? String(key.prefix(8)) + "****" + String(key.suffix(4)) : "****"
+        return .failure(.error(401, message: "Invalid API Key provided: \(masked)"))
+    }
+}
+
+/// The four endpoints.
+private enum Endpoint {
+    case upsert, find, list, delete
+
+    var allowedParameters: Set<String> {
+        switch self {
+        case .upsert: ["name", "payload", "scope[type]", "scope[user]", "expires_at", "expand[]"]
+        case .find: ["name", "scope[type]", "scope[user]", "expand[]"]
+        case .list: ["scope[type]", "scope[user]", "limit", "starting_after", "ending_before", "expand[]"]
+        case .delete: ["name", "scope[type]", "scope[user]", "expand[]"]
+        }
+    }
+
+    func handle(_ params: Params, in partition: SecretStore.Partition, api: SecretStoreAPI) -> EmulatorResponse {
+        switch self {
+        case .upsert: upsert(params, partition, api)
+        case .find: find(params, partition, api)
+        case .list: list(params, partition, api)
+        case .delete: delete(params, partition, api)
+        }
+    }
+
+    private func upsert(_ params: Params, _ partition: SecretStore.Partition, _ api: SecretStoreAPI) -> EmulatorResponse {
+        let name: String, payload: String, scope: SecretStore.Scope
+        switch (params.text("name", required: true), params.text("payload", required: true), params.scope()) {
+        case (.success(let n?), .success(let p?), .success(let s)): (name, payload, scope) = (n, p, s)
+        case (.failure(let error), _, _), (_, .failure(let error), _), (_, _, .failure(let error)): return error
+        default: return .error(400, message: "Missing required param.")
+        }
+        if let error = params.expansionError(allowed: ["payload", "scope"]) { return error }
+        var expiresAt: Int64?
+        if let text = params.values["expires_at"] {
+            guard let value = Int64(text) else {
+                return .error(400, code: "parameter_invalid_integer", message: "Invalid integer: \(text)", param: "expires_at")
+            }
+            guard value > api.now() else {
+                return .error(400, message: "expires_at must be in the future.", param: "expires_at")
+            }
+            expiresAt = value
+        }
+        let now = api.now()
+        return api.store.withSecrets(in: partition, now: now) { scopes, nextSequence in
+            var secrets = scopes[scope] ?? [:]
+            if var existing = secrets[name] {
+                existing.payload = payload
+                existing.expiresAt = expiresAt
+                secrets[name] = existing
+            } else {
+                guard secrets.count < SecretStoreAPI.maxPerScope else {
+                    return .error(
+                        400,
+                        message: "This scope already holds the maximum of \(SecretStoreAPI.maxPerScope) secrets. Delete one before adding another.",
+                        param: "name")
+                }
+                secrets[name] = SecretStore.Secret(
+                    id: "appsecret_" + EmulatorServer.randomID() + EmulatorServer.randomID(), name: name, scope: scope, payload: payload, expiresAt: expiresAt,
+                    created: now, sequence: nextSequence())
+            }
+            scopes[scope] = secrets
+            guard let stored = secrets[name] else { return .error(500, type: "api_error", message: "The secret was not stored.") }
+            return .json(200, Self.object(stored, livemode: partition.livemode, payload: params.expands("payload")))
+        }
+    }
+
+    private func find(_ params: Params, _ partition: SecretStore.Partition, _ api: SecretStoreAPI) -> EmulatorResponse {
+        let name: String, scope: SecretStore.Scope
+        switch (params.text("name", required: true), params.scope()) {
+        case (.success(let n?), .success(let s)): (name, scope) = (n, s)
+        case (.failure(let error), _), (_, .failure(let error)): return error
+        default: return .error(400, message: "Missing required param.")
+        }
+        if let error = params.expansionError(allowed: ["payload", "scope"]) { return error }
+        return api.store.withSecrets(in: partition, now: api.now()) { scopes, _ in
+            guard let secret = scopes[scope]?[name] else { return Self.noSuchSecret(name) }
+            return .json(200, Self.object(secret, livemode: partition.livemode, payload: params.expands("payload")))
+        }
+    }
+
+    private func list(_ params: Params, _ partition: SecretStore.Partition, _ api: SecretStoreAPI) -> EmulatorResponse {
+        let scope: SecretStore.Scope
+        switch params.scope() {
+        case .success(let s): scope = s
+        case .failure(let error): return error
+        }
+        if let error = params.expansionError(allowed: ["data.payload", "data.scope"]) { return error }
+        var limit = 10
+        if let text = params.values["limit"] {
+            guard let value = Int(text) else {
+                return .error(400, code: "parameter_invalid_integer", message: "Invalid integer: \(text)", param: "limit")
+            }
+            guard (1...100).contains(value) else {
+                return .error(400, message: "Invalid limit: must be between 1 and 100", param: "limit")
+            }
+            limit = value
+        }
+        let after = params.values["starting_after"], before = params.values["ending_before"]
+        if after != nil, before != nil {
+            return .error(400, message: "You may only specify one of these parameters: ending_before, starting_after.")
+        }
+        return api.store.withSecrets(in: partition, now: api.now()) { scopes, _ in
+            let all = (scopes[scope] ?? [:]).values.sorted { ($0.created, $0.sequence) > ($1.created, $1.sequence) }
+            var page: ArraySlice<SecretStore.Secret>
+            var hasMore: Bool
+            if let cursor = after ?? before {
+                guard let index = all.firstIndex(where: { $0.id == cursor }) else {
+                    return .error(
+                        400, code: "resource_missing", message: "No such secret: '\(cursor)'",
+                        param: after != nil ? "starting_after" : "ending_before")
+                }
+                if after != nil {
+                    page = all[(index + 1)...].prefix(limit)
+                    hasMore = index + 1 + page.count < all.count
+                } else {
+                    page = all[..<index].suffix(limit)
+                    hasMore = page.startIndex > 0
+                }
+            } else {
+                page = all.prefix(limit)
+                hasMore = all.count > limit
+            }
+            let data = page.map { Self.object($0, livemode: partition.livemode, payload: params.expands("data.payload")) }
+            return .json(200, ["object": "list", "data": data, "has_more": hasMore, "url": "/v1/apps/secrets"])
+        }
+    }
+
+    private func delete(_ params: Params, _ partition: SecretStore.Partition, _ api: SecretStoreAPI) -> EmulatorResponse {
+        let name: String, scope: SecretStore.Scope
+        switch (params.text("name", required: true), params.scope()) {
+        case (.success(let n?), .success(let s)): (name, scope) = (n, s)
+        case (.failure(let error), _), (_, .failure(let error)): return error
+        default: return .error(400, message: "Missing required param.")
+        }
+        if let error = params.expansionError(allowed: ["payload", "scope"]) { return error }
+        return api.store.withSecrets(in: partition, now: api.now()) { scopes, _ in
+            guard let secret = scopes[scope]?.removeValue(forKey: name) else { return Self.noSuchSecret(name) }
+            var object = Self.object(secret, livemode: partition.livemode, payload: params.expands("payload"))
+            object["deleted"] = true
+            return .json(200, object)
+        }
+    }
+
+    private static func noSuchSecret(_ name: String) -> EmulatorResponse {
+        .error(404, code: "resource_missing", message: "No such secret: '\(name)'", param: "name")
+    }
+
+    private static func object(_ secret: SecretStore.Secret, livemode: Bool, payload: Bool) -> [String: Any] {
+        var scope: [String: Any] = ["type": secret.scope.type]
+        if let user = secret.scope.user { scope["user"] = user }
+        var object: [String: Any] = [
+            "id": secret.id, "object": "apps.secret", "created": secret.created, "livemode": livemode,
+            "name": secret.name, "scope": scope, "expires_at": secret.expiresAt.map { $0 as Any } ?? NSNull(),
+        ]
+        if payload { object["payload"] = secret.payload }
+        return object
+    }
+}
+
+/// A request's parameters, checked against what an endpoint accepts.
+private struct Params {
+    var values: [String: String] = [:]
+    var expand: [String] = []
+
+    /// Every key in canonical order, for comparing idempotent requests.
+    var canonical: String {
+        (values.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" } + expand.sorted().map { "expand[]=\($0)" })
+            .joined(separator: "&")
+    }
+
+    static func parse(_ pairs: [(key: String, value: String)], allowed: Set<String>) -> Result<Params, EmulatorResponse> {
+        var params = Params()
+        for (key, value) in pairs {
+            // Arrays come as `expand[]=x` and, from Stripe's own libraries, as `expand[0]=x`.
+            if key == "expand[]" || (key.hasPrefix("expand[") && key.hasSuffix("]") && Int(key.dropFirst(7).dropLast()) != nil) {
+                guard allowed.contains("expand[]") else { return .failure(unknown(key)) }
+                params.expand.append(value)
+                continue
+            }
+            guard allowed.contains(key) else { return .failure(unknown(key)) }
+            params.values[key] = value
+        }
+        return .success(params)
+    }
+
+    private static func unknown(_ key: String) -> EmulatorResponse {
+        .error(400, code: "parameter_unknown", message: "Received unknown parameter: \(key)", param: key)
+    }
+
+    func expands(_ field: String) -> Bool {
+        expand.contains(field)
+    }
+
+    func expansionError(allowed: Set<String>) -> EmulatorResponse? {
+        guard let bad = expand.first(where: { !allowed.contains($0) }) else { return nil }
+        return .error(400, message: "This property cannot be expanded (\(bad)).", param: "expand")
+    }
+
+    /// A string parameter: nil when absent and optional; errors for missing, empty or too long.
+    func text(_ key: String, required: Bool) -> Result<String?, EmulatorResponse> {
+        guard let value = values[key] else {
+            return required
+                ? .failure(.error(400, code: "parameter_missing", message: "Missing required param: \(key).", param: key))
+                : .success(nil)
+        }
+        if value.isEmpty {
+            return .failure(.error(
+                400, code: "parameter_invalid_empty",
+                message: "You passed an empty string for '\(key)'. We assume empty values are an attempt to unset a parameter; however '\(key)' cannot be unset. You should remove '\(key)' from your request or supply a non-empty value.",
+                param: key))
+        }
+        if value.unicodeScalars.count > SecretStoreAPI.maxLength {
+            return .failure(.error(
+                400, code: "parameter_invalid_string_too_long",
+                message: "Invalid string: must be at most \(SecretStoreAPI.maxLength) characters", param: key))
+        }
+        return .success(value)
+    }
+
+    /// `scope[type]` (account or user) and `scope[user]`, which a user scope needs and an
+    /// account scope must not have.
+    func scope() -> Result<SecretStore.Scope, EmulatorResponse> {
+        guard let type = values["scope[type]"] else {
+            return .failure(.error(
+                400, code: "parameter_missing", message: "Missing required param: scope[type].", param: "scope[type]"))
+        }
+        switch type {
+        case "account":
+            guard values["scope[user]"] == nil else {
+                return .failure(.error(
+                    400, message: "scope[user] may only be set when scope[type] is user.", param: "scope[user]"))
+            }
+            return .success(SecretStore.Scope(type: "account", user: nil))
+        case "user":
+            switch text("scope[user]", required: true) {
+            case .success(let user?): return .success(SecretStore.Scope(type: "user", user: user))
+            case .success(nil): return .failure(.error(400, message: "Missing required param: scope[user].", param: "scope[user]"))
+            case .failure(let error): return .failure(error)
+            }
+        default:
+            return .failure(.error(
+                400, code: "parameter_invalid", message: "Invalid scope[type]: must be one of account or user",
+                param: "scope[type]"))
+        }
+    }
+}

@@ -1,0 +1,62 @@
+import SecretsCore
+
+/// Stripe's `apps.secret` object. Every field but `id` and `object` may be absent (a delete
+/// answers `{"id", "object", "deleted": true}`); `payload` only when expanded.
+public struct SecretObject: Decodable, Sendable {
+    public let id: String
+    public let object: String
+    public let name: String?
+    public let scope: Scope?
+    public let expiresAt: Int64?
+    public let created: Int64?
+    public let livemode: Bool?
+    public let deleted: Bool?
+    /// The value, only when asked for with `expand[]=payload`; redacted when printed.
+    public let payload: SecretValue?
+
+    public struct Scope: Decodable, Sendable, Equatable {
+        public let type: String
+        public let user: String?
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case id, object, name, scope, created, livemode, deleted, payload
+        case expiresAt = "expires_at"
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        id = try container.decode(String.self, forKey: .id)
+        object = try container.decode(String.self, forKey: .object)
+        name = try container.decodeIfPresent(String.self, forKey: .name)
+        scope = try container.decodeIfPresent(Scope.self, forKey: .scope)
+        expiresAt = try container.decodeIfPresent(Int64.self, forKey: .expiresAt)
+        created = try container.decodeIfPresent(Int64.self, forKey: .created)
+        livemode = try container.decodeIfPresent(Bool.self, forKey: .livemode)
+        deleted = try container.decodeIfPresent(Bool.self, forKey: .deleted)
+        payload = try container.decodeIfPresent(String.self, forKey: .payload).map(SecretValue.init)
+    }
+}
+
+/// A page of `GET /v1/apps/secrets`.
+struct SecretList: Decodable {
+    let data: [SecretObject]
+    let hasMore: Bool
+
+    enum CodingKeys: String, CodingKey {
+        case data
+        case hasMore = "has_more"
+    }
+}
+
+/// `{"error": {…}}`
+struct ErrorEnvelope: Decodable {
+    struct Body: Decodable {
+        let type: String?
+        let code: String?
+        let message: String?
+        let param: String?
+    }
+
+    let error: Body
+}

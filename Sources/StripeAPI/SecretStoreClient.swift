@@ -1,0 +1,233 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import NIOHTTP1
+import SecretsCore
+
+/// The four Secret Store calls, over a pooled HTTP client, with Stripe's conventions: form
+/// bodies, Bearer auth, a pinned `Stripe-Version`, `Stripe-Account` for connected accounts,
+/// `Idempotency-Key` on writes, retries and a client-side rate limit.
+public final class SecretStoreClient: Sendable {
+    /// The API version the requests are written for.
+    public static let defaultStripeVersion = "2024-06-20"
+
+    public struct Configuration: Sendable {
+        public var baseURL: BaseURL
+        public var apiKey: APIKey
+        public var stripeVersion: String
+        public var userAgent: String
+        public var connectTimeout: TimeAmount
+        public var requestTimeout: TimeAmount
+        public var retry: RetryPolicy
+        /// Requests per second; nil for the mode's limit (25 test, 100 live).
+        public var rateLimit: Double?
+
+        public init(
+            baseURL: BaseURL, apiKey: APIKey, stripeVersion: String = SecretStoreClient.defaultStripeVersion,
+            userAgent: String, connectTimeout: TimeAmount = .seconds(10), requestTimeout: TimeAmount = .seconds(30),
+            retry: RetryPolicy = RetryPolicy(), rateLimit: Double? = nil
+        ) {
+            self.baseURL = baseURL
+            self.apiKey = apiKey
+            self.stripeVersion = stripeVersion
+            self.userAgent = userAgent
+            self.connectTimeout = connectTimeout
+            self.requestTimeout = requestTimeout
+            self.retry = retry
+            self.rateLimit = rateLimit
+        }
+
+        /// The rate in force: the configured one, or Stripe's limit for the key's mode.
+        public var effectiveRateLimit: Double {
+            rateLimit ?? (apiKey.mode == .live ? 100 : 25)
+        }
+    }
+
+    public let configuration: Configuration
+    private let http: HTTPClient
+    private let limiter: RateLimiter
+
+    public init(configuration: Configuration) {
+        self.configuration = configuration
+        var settings = HTTPClient.Configuration(
+            timeout: .init(connect: configuration.connectTimeout, read: configuration.requestTimeout))
+        settings.httpVersion = .http1Only
+        http = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: settings)
+        limiter = RateLimiter(perSecond: configuration.effectiveRateLimit)
+    }
+
+    /// Closes the pooled connections. Call once, when done.
+    public func shutdown() async {
+        try? await http.shutdown()
+    }
+
+    // MARK: The calls
+
+    /// `POST /v1/apps/secrets`: creates the secret, or replaces it with a new value.
+    public func upsert(
+        name: String, scope: SecretScope, account: String?, payload: SecretValue, expiresAt: Int64?,
+        idempotencyKey: String
+    ) async throws(StripeError) -> SecretObject {
+        var form = FormEncoding()
+        form.append("name", name)
+        form.append("payload", payload.plaintext)
+        Self.append(scope, to: &form)
+        if let expiresAt { form.append("expires_at", String(expiresAt)) }
+        return try await send(
+            .POST, "/v1/apps/secrets", form, account: account, idempotencyKey: idempotencyKey,
+            hiding: payload.plaintext, as: SecretObject.self)
+    }
+
+    /// `POST /v1/apps/secrets/delete`: true when deleted, false when it was already gone (404).
+    public func delete(name: String, scope: SecretScope, account: String?, idempotencyKey: String)
+        async throws(StripeError) -> Bool
+    {
+        var form = FormEncoding()
+        form.append("name", name)
+        Self.append(scope, to: &form)
+        do {
+            _ = try await send(
+                .POST, "/v1/apps/secrets/delete", form, account: account, idempotencyKey: idempotencyKey,
+                hiding: nil, as: SecretObject.self)
+            return true
+        } catch {
+            if case .api(let api) = error, api.status == 404 { return false }
+            throw error
+        }
+    }
+
+    /// `GET /v1/apps/secrets/find`: the secret, or nil when there is none (404).
+    public func find(name: String, scope: SecretScope, account: String?, expandPayload: Bool)
+        async throws(StripeError) -> SecretObject?
+    {
+        var form = FormEncoding()
+        form.append("name", name)
+        Self.append(scope, to: &form)
+        if expandPayload { form.append("expand[]", "payload") }
+        do {
+            return try await send(.GET, "/v1/apps/secrets/find", form, account: account, hiding: nil, as: SecretObject.self)
+        } catch {
+            if case .api(let api) = error, api.status == 404 { return nil }
+            throw error
+        }
+    }
+
+    /// `GET /v1/apps/secrets`, every page: all secrets of a scope, newest first.
+    public func list(scope: SecretScope, account: String?) async throws(StripeError) -> [SecretObject] {
+        var all: [SecretObject] = []
+        var after: String?
+        repeat {
+            var form = FormEncoding()
+            Self.append(scope, to: &form)
+            form.append("limit", "100")
+            if let after { form.append("starting_after", after) }
+            let page = try await send(.GET, "/v1/apps/secrets", form, account: account, hiding: nil, as: SecretList.self)
+            all += page.data
+            after = page.hasMore ? page.data.last?.id : nil
+        } while after != nil
+        return all
+    }
+
+    private static func append(_ scope: SecretScope, to form: inout FormEncoding) {
+        switch scope {
+        case .account:
+            form.append("scope[type]", "account")
+        case .user(let user):
+            form.append("scope[type]", "user")
+            form.append("scope[user]", user)
+        }
+    }
+
+    // MARK: Sending, with retries
+
+    private func send<Answer: Decodable>(
+        _ method: HTTPMethod, _ path: String, _ form: FormEncoding, account: String?, idempotencyKey: String? = nil,
+        hiding secret: String?, as: Answer.Type
+    ) async throws(StripeError) -> Answer {
+        var attempt = 0
+        while true {
+            attempt += 1
+            await limiter.acquire()
+            let outcome = await attemptOnce(method, path, form, account: account, idempotencyKey: idempotencyKey)
+            let retryable: Bool
+            var retryAfter: Double?
+            switch outcome {
+            case .answer(let status, let headers, let body):
+                if (200..<300).contains(status) {
+                    guard let answer = try? JSONDecoder().decode(Answer.self, from: body) else {
+                        throw .unreadableResponse(status: status, requestID: headers.first(name: "Request-Id"))
+                    }
+                    return answer
+                }
+                let error = Self.apiError(status: status, headers: headers, body: body, hiding: secret)
+                if status == 429 { await limiter.slowDown() }
+                let shouldRetry = headers.first(name: "Stripe-Should-Retry").map { $0 == "true" }
+                retryable = RetryPolicy.shouldRetry(status: status, stripeShouldRetry: shouldRetry)
+                retryAfter = headers.first(name: "Retry-After").flatMap(Double.init)
+                guard retryable, attempt < configuration.retry.maxAttempts, !Task.isCancelled else { throw error }
+            case .transportFailure(let reason):
+                guard attempt < configuration.retry.maxAttempts, !Task.isCancelled else { throw .transport(reason) }
+            }
+            try? await Task.sleep(for: .seconds(configuration.retry.delay(after: attempt, retryAfter: retryAfter)))
+        }
+    }
+
+    private enum Outcome {
+        case answer(status: Int, headers: HTTPHeaders, body: Data)
+        case transportFailure(String)
+    }
+
+    private func attemptOnce(
+        _ method: HTTPMethod, _ path: String, _ form: FormEncoding, account: String?, idempotencyKey: String?
+    ) async -> Outcome {
+        let encoded = form.encoded
+        let base = configuration.baseURL.description
+        var request = HTTPClientRequest(url: method == .GET && !encoded.isEmpty ? "\(base)\(path)?\(encoded)" : base + path)
+        request.method = method
+        request.headers.add(name: "Authorization", value: "Bearer \(configuration.apiKey.secret)")
+        request.headers.add(name: "Stripe-Version", value: configuration.stripeVersion)
+        request.headers.add(name: "User-Agent", value: configuration.userAgent)
+        request.headers.add(name: "Accept", value: "application/json")
+        if let account { request.headers.add(name: "Stripe-Account", value: account) }
+        if let idempotencyKey { request.headers.add(name: "Idempotency-Key", value: idempotencyKey) }
+        if method == .POST {
+            request.headers.add(name: "Content-Type", value: "application/x-www-form-urlencoded")
+            request.body = .bytes(ByteBuffer(string: encoded))
+        }
+        do {
+            let response = try await http.execute(request, timeout: configuration.requestTimeout)
+            let body = try await response.body.collect(upTo: 8 << 20)
+            return .answer(status: Int(response.status.code), headers: response.headers, body: Data(body.readableBytesView))
+        } catch {
+            return .transportFailure(Self.describe(error))
+        }
+    }
+
+    private static func apiError(status: Int, headers: HTTPHeaders, body: Data, hiding secret: String?) -> StripeError {
+        let requestID = headers.first(name: "Request-Id")
+        guard let envelope = try? JSONDecoder().decode(ErrorEnvelope.self, from: body) else {
+            return .unreadableResponse(status: status, requestID: requestID)
+        }
+        // Stripe does not echo payloads, but a message must never carry one, whatever answered.
+        func clean(_ text: String?) -> String? {
+            guard let text, let secret, !secret.isEmpty else { return text }
+            return text.replacingOccurrences(of: secret, with: "[redacted]")
+        }
+        let error = envelope.error
+        return .api(APIError(
+            status: status, type: error.type, code: error.code, message: clean(error.message),
+            param: clean(error.param), requestID: requestID))
+    }
+
+    private static func describe(_ error: any Error) -> String {
+        if let error = error as? HTTPClientError {
+            switch error {
+            case .connectTimeout: return "connection timed out"
+            case .readTimeout, .deadlineExceeded: return "no answer in time"
+            case .remoteConnectionClosed: return "the connection was closed before an answer"
+            default: return String(describing: error)
+            }
+        }
+        return String(describing: error)
+    }
+}

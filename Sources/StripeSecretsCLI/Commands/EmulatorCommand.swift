@@ -1,0 +1,57 @@
+import ArgumentParser
+import Emulator
+
+extension StripeSecrets {
+    /// `emulator`: the Secret Store on loopback, for the quickstart, tests and rehearsals.
+    struct EmulatorCommand: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "emulator",
+            abstract: "Serve an in-memory Stripe Secret Store on loopback (no account needed).",
+            discussion: """
+                Its first line on stdout is `listening on http://HOST:PORT`. Any well-formed test \
+                or live key is accepted (sk_test_…, sk_live_…, rk_test_…, rk_live_…); each mode and \
+                each Stripe-Account has its own store. GET /_emulator/stats counts /v1 requests.
+
+                Examples:
+                  stripe-secrets emulator --port 0
+                  STRIPE_API_BASE=http://127.0.0.1:12111 STRIPE_API_KEY=sk_test_123 stripe-secrets apply
+                  stripe-secrets emulator --latency 50ms --fail-rate 0.2 --drop-rate 0.05 --rate-limit 25
+                """
+        )
+
+        @Option(help: "The address to listen on.")
+        var host = "127.0.0.1"
+
+        @Option(help: "The port; 0 picks a free one.")
+        var port = 12111
+
+        @Option(help: ArgumentHelp("Delay before each answer, e.g. 50ms.", valueName: "duration"))
+        var latency = LockTimeout(seconds: 0)
+
+        @Option(help: ArgumentHelp("Fraction of requests answered 500 or 429 (retryable).", valueName: "fraction"))
+        var failRate = 0.0
+
+        @Option(help: ArgumentHelp("Fraction of connections closed after the request ran, unanswered.", valueName: "fraction"))
+        var dropRate = 0.0
+
+        @Option(help: ArgumentHelp("Answer 429 above this many requests per second.", valueName: "n"))
+        var rateLimit: Double?
+
+        func validate() throws {
+            for (name, value) in [("--fail-rate", failRate), ("--drop-rate", dropRate)] where !(0...1).contains(value) {
+                throw ValidationError("\(name) must be between 0 and 1")
+            }
+            if let rateLimit, rateLimit <= 0 { throw ValidationError("--rate-limit must be positive") }
+            guard (0...65535).contains(port) else { throw ValidationError("--port must be between 0 and 65535") }
+        }
+
+        func run() async throws {
+            let faults = FaultOptions(latency: latency.seconds, failRate: failRate, dropRate: dropRate, rateLimit: rateLimit)
+            let server = try await Console.reportingErrors {
+                try await EmulatorServer.bind(host: host, port: port, faults: faults)
+            }
+            Console.printLine("listening on \(server.url)")
+            try await server.run()
+        }
+    }
+}
