@@ -48,7 +48,9 @@ public final class EmulatorServer: Sendable {
     }
 
     /// Binds `host:port` (port 0 picks a free one).
-    public static func bind(host: String, port: Int, faults: FaultOptions = FaultOptions()) async throws -> EmulatorServer {
+    public static func bind(host: String, port: Int, faults: FaultOptions = FaultOptions()) async throws
+        -> EmulatorServer
+    {
         let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -109,25 +111,32 @@ public final class EmulatorServer: Sendable {
         if head.method == .GET, path == "/_emulator/stats" {
             return .json(200, ["requests": api.store.requestCount])
         }
-        guard path.hasPrefix("/v1/") else { return .error(404, message: "Unrecognized request URL (\(head.method): \(path)).") }
+        guard path.hasPrefix("/v1/") else {
+            return .error(404, message: "Unrecognized request URL (\(head.method): \(path)).")
+        }
         api.store.countRequest()
         if faults.latency > 0 { try? await Task.sleep(for: .seconds(faults.latency)) }
         if let limit = faults.rateLimit, overRate(limit) {
-            return .error(429, type: "invalid_request_error", code: "rate_limit", message: "Too many requests hit the API too quickly.")
+            return .error(
+                429, type: "invalid_request_error", code: "rate_limit",
+                message: "Too many requests hit the API too quickly.")
         }
         if faults.failRate > 0, Double.random(in: 0..<1) < faults.failRate {
             if Bool.random() {
-                var response = EmulatorResponse.error(500, type: "api_error", message: "An unknown error occurred (injected).")
+                var response = EmulatorResponse.error(
+                    500, type: "api_error", message: "An unknown error occurred (injected).")
                 response.headers.append(("Stripe-Should-Retry", "true"))
                 return response
             }
-            var response = EmulatorResponse.error(429, code: "lock_timeout", message: "This object cannot be accessed right now (injected).")
+            var response = EmulatorResponse.error(
+                429, code: "lock_timeout", message: "This object cannot be accessed right now (injected).")
             response.headers.append(("Stripe-Should-Retry", "true"))
             return response
         }
         var headers: [String: String] = [:]
         for (name, value) in head.headers { headers[name.lowercased()] = value }
-        let request = EmulatorRequest(method: head.method.rawValue, path: path, query: query, headers: headers, body: body)
+        let request = EmulatorRequest(
+            method: head.method.rawValue, path: path, query: query, headers: headers, body: body)
         let response = api.respond(to: request)
         if faults.dropRate > 0, Double.random(in: 0..<1) < faults.dropRate { return nil }
         return response
@@ -143,7 +152,8 @@ public final class EmulatorServer: Sendable {
     }
 
     private func write(
-        _ response: EmulatorResponse, for head: HTTPRequestHead, to outbound: NIOAsyncChannelOutboundWriter<HTTPServerResponsePart>
+        _ response: EmulatorResponse, for head: HTTPRequestHead,
+        to outbound: NIOAsyncChannelOutboundWriter<HTTPServerResponsePart>
     ) async throws {
         var headers = HTTPHeaders()
         for (name, value) in response.headers { headers.add(name: name, value: value) }

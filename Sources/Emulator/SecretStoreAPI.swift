@@ -35,12 +35,17 @@ struct SecretStoreAPI: Sendable {
         case ("POST", "/v1/apps/secrets/delete"): endpoint = .delete
         default:
             return .error(
-                404, message: "Unrecognized request URL (\(request.method): \(request.path)). Please see https://stripe.com/docs.")
+                404,
+                message:
+                    "Unrecognized request URL (\(request.method): \(request.path)). Please see https://stripe.com/docs."
+            )
         }
         if request.method == "GET", !request.body.isEmpty {
             return .error(400, message: "GET requests take their parameters in the query string, not a body.")
         }
-        guard let pairs = FormEncoding.decode(request.query + (request.query.isEmpty || request.body.isEmpty ? "" : "&") + request.body)
+        guard
+            let pairs = FormEncoding.decode(
+                request.query + (request.query.isEmpty || request.body.isEmpty ? "" : "&") + request.body)
         else {
             return .error(400, message: "The request body or query string is not valid form encoding.")
         }
@@ -60,7 +65,9 @@ struct SecretStoreAPI: Sendable {
             guard earlier.fingerprint == fingerprint else {
                 return .error(
                     400, type: "idempotency_error",
-                    message: "Keys for idempotent requests can only be used with the same parameters they were first used with. Try using a key other than '\(key)' if you meant to execute a different request.")
+                    message:
+                        "Keys for idempotent requests can only be used with the same parameters they were first used with. Try using a key other than '\(key)' if you meant to execute a different request."
+                )
             }
             var replay = earlier.response
             replay.headers.append(("Idempotent-Replayed", "true"))
@@ -77,9 +84,12 @@ struct SecretStoreAPI: Sendable {
     /// Bearer or Basic auth with a well-formed key; test or live from its prefix.
     private func authenticate(_ header: String?) -> Result<Bool, EmulatorResponse> {
         guard let header, !header.isEmpty else {
-            return .failure(.error(
-                401,
-                message: "You did not provide an API key. You need to provide your API key in the Authorization header, using Bearer auth (e.g. 'Authorization: Bearer YOUR_SECRET_KEY')."))
+            return .failure(
+                .error(
+                    401,
+                    message:
+                        "You did not provide an API key. You need to provide your API key in the Authorization header, using Bearer auth (e.g. 'Authorization: Bearer YOUR_SECRET_KEY')."
+                ))
         }
         var key = ""
         if header.hasPrefix("Bearer ") {
@@ -91,7 +101,9 @@ struct SecretStoreAPI: Sendable {
         }
         for (prefix, live) in [("sk_test_", false), ("rk_test_", false), ("sk_live_", true), ("rk_live_", true)]
         where key.hasPrefix(prefix) && key.count > prefix.count
-            && key.utf8.allSatisfy({ ($0 >= 48 && $0 <= 57) || ($0 >= 65 && $0 <= 90) || ($0 >= 97 && $0 <= 122) || $0 == 95 })
+            && key.utf8.allSatisfy({
+                ($0 >= 48 && $0 <= 57) || ($0 >= 65 && $0 <= 90) || ($0 >= 97 && $0 <= 122) || $0 == 95
+            })
         {
             return .success(live)
         }
@@ -122,7 +134,8 @@ private enum Endpoint {
         }
     }
 
-    private func upsert(_ params: Params, _ partition: SecretStore.Partition, _ api: SecretStoreAPI) -> EmulatorResponse {
+    private func upsert(_ params: Params, _ partition: SecretStore.Partition, _ api: SecretStoreAPI) -> EmulatorResponse
+    {
         let name: String, payload: String, scope: SecretStore.Scope
         switch (params.text("name", required: true), params.text("payload", required: true), params.scope()) {
         case (.success(let n?), .success(let p?), .success(let s)): (name, payload, scope) = (n, p, s)
@@ -133,7 +146,8 @@ private enum Endpoint {
         var expiresAt: Int64?
         if let text = params.values["expires_at"] {
             guard let value = Int64(text) else {
-                return .error(400, code: "parameter_invalid_integer", message: "Invalid integer: \(text)", param: "expires_at")
+                return .error(
+                    400, code: "parameter_invalid_integer", message: "Invalid integer: \(text)", param: "expires_at")
             }
             guard value > api.now() else {
                 return .error(400, message: "expires_at must be in the future.", param: "expires_at")
@@ -151,15 +165,19 @@ private enum Endpoint {
                 guard secrets.count < SecretStoreAPI.maxPerScope else {
                     return .error(
                         400,
-                        message: "This scope already holds the maximum of \(SecretStoreAPI.maxPerScope) secrets. Delete one before adding another.",
+                        message:
+                            "This scope already holds the maximum of \(SecretStoreAPI.maxPerScope) secrets. Delete one before adding another.",
                         param: "name")
                 }
                 secrets[name] = SecretStore.Secret(
-                    id: "appsecret_" + EmulatorServer.randomID() + EmulatorServer.randomID(), name: name, scope: scope, payload: payload, expiresAt: expiresAt,
+                    id: "appsecret_" + EmulatorServer.randomID() + EmulatorServer.randomID(), name: name, scope: scope,
+                    payload: payload, expiresAt: expiresAt,
                     created: now, sequence: nextSequence())
             }
             scopes[scope] = secrets
-            guard let stored = secrets[name] else { return .error(500, type: "api_error", message: "The secret was not stored.") }
+            guard let stored = secrets[name] else {
+                return .error(500, type: "api_error", message: "The secret was not stored.")
+            }
             return .json(200, Self.object(stored, livemode: partition.livemode, payload: params.expands("payload")))
         }
     }
@@ -188,7 +206,8 @@ private enum Endpoint {
         var limit = 10
         if let text = params.values["limit"] {
             guard let value = Int(text) else {
-                return .error(400, code: "parameter_invalid_integer", message: "Invalid integer: \(text)", param: "limit")
+                return .error(
+                    400, code: "parameter_invalid_integer", message: "Invalid integer: \(text)", param: "limit")
             }
             guard (1...100).contains(value) else {
                 return .error(400, message: "Invalid limit: must be between 1 and 100", param: "limit")
@@ -220,12 +239,15 @@ private enum Endpoint {
                 page = all.prefix(limit)
                 hasMore = all.count > limit
             }
-            let data = page.map { Self.object($0, livemode: partition.livemode, payload: params.expands("data.payload")) }
+            let data = page.map {
+                Self.object($0, livemode: partition.livemode, payload: params.expands("data.payload"))
+            }
             return .json(200, ["object": "list", "data": data, "has_more": hasMore, "url": "/v1/apps/secrets"])
         }
     }
 
-    private func delete(_ params: Params, _ partition: SecretStore.Partition, _ api: SecretStoreAPI) -> EmulatorResponse {
+    private func delete(_ params: Params, _ partition: SecretStore.Partition, _ api: SecretStoreAPI) -> EmulatorResponse
+    {
         let name: String, scope: SecretStore.Scope
         switch (params.text("name", required: true), params.scope()) {
         case (.success(let n?), .success(let s)): (name, scope) = (n, s)
@@ -268,11 +290,14 @@ private struct Params {
             .joined(separator: "&")
     }
 
-    static func parse(_ pairs: [(key: String, value: String)], allowed: Set<String>) -> Result<Params, EmulatorResponse> {
+    static func parse(_ pairs: [(key: String, value: String)], allowed: Set<String>) -> Result<Params, EmulatorResponse>
+    {
         var params = Params()
         for (key, value) in pairs {
             // Arrays come as `expand[]=x` and, from Stripe's own libraries, as `expand[0]=x`.
-            if key == "expand[]" || (key.hasPrefix("expand[") && key.hasSuffix("]") && Int(key.dropFirst(7).dropLast()) != nil) {
+            if key == "expand[]"
+                || (key.hasPrefix("expand[") && key.hasSuffix("]") && Int(key.dropFirst(7).dropLast()) != nil)
+            {
                 guard allowed.contains("expand[]") else { return .failure(unknown(key)) }
                 params.expand.append(value)
                 continue
@@ -300,19 +325,23 @@ private struct Params {
     func text(_ key: String, required: Bool) -> Result<String?, EmulatorResponse> {
         guard let value = values[key] else {
             return required
-                ? .failure(.error(400, code: "parameter_missing", message: "Missing required param: \(key).", param: key))
+                ? .failure(
+                    .error(400, code: "parameter_missing", message: "Missing required param: \(key).", param: key))
                 : .success(nil)
         }
         if value.isEmpty {
-            return .failure(.error(
-                400, code: "parameter_invalid_empty",
-                message: "You passed an empty string for '\(key)'. We assume empty values are an attempt to unset a parameter; however '\(key)' cannot be unset. You should remove '\(key)' from your request or supply a non-empty value.",
-                param: key))
+            return .failure(
+                .error(
+                    400, code: "parameter_invalid_empty",
+                    message:
+                        "You passed an empty string for '\(key)'. We assume empty values are an attempt to unset a parameter; however '\(key)' cannot be unset. You should remove '\(key)' from your request or supply a non-empty value.",
+                    param: key))
         }
         if value.unicodeScalars.count > SecretStoreAPI.maxLength {
-            return .failure(.error(
-                400, code: "parameter_invalid_string_too_long",
-                message: "Invalid string: must be at most \(SecretStoreAPI.maxLength) characters", param: key))
+            return .failure(
+                .error(
+                    400, code: "parameter_invalid_string_too_long",
+                    message: "Invalid string: must be at most \(SecretStoreAPI.maxLength) characters", param: key))
         }
         return .success(value)
     }
@@ -321,26 +350,31 @@ private struct Params {
     /// account scope must not have.
     func scope() -> Result<SecretStore.Scope, EmulatorResponse> {
         guard let type = values["scope[type]"] else {
-            return .failure(.error(
-                400, code: "parameter_missing", message: "Missing required param: scope[type].", param: "scope[type]"))
+            return .failure(
+                .error(
+                    400, code: "parameter_missing", message: "Missing required param: scope[type].",
+                    param: "scope[type]"))
         }
         switch type {
         case "account":
             guard values["scope[user]"] == nil else {
-                return .failure(.error(
-                    400, message: "scope[user] may only be set when scope[type] is user.", param: "scope[user]"))
+                return .failure(
+                    .error(
+                        400, message: "scope[user] may only be set when scope[type] is user.", param: "scope[user]"))
             }
             return .success(SecretStore.Scope(type: "account", user: nil))
         case "user":
             switch text("scope[user]", required: true) {
             case .success(let user?): return .success(SecretStore.Scope(type: "user", user: user))
-            case .success(nil): return .failure(.error(400, message: "Missing required param: scope[user].", param: "scope[user]"))
+            case .success(nil):
+                return .failure(.error(400, message: "Missing required param: scope[user].", param: "scope[user]"))
             case .failure(let error): return .failure(error)
             }
         default:
-            return .failure(.error(
-                400, code: "parameter_invalid", message: "Invalid scope[type]: must be one of account or user",
-                param: "scope[type]"))
+            return .failure(
+                .error(
+                    400, code: "parameter_invalid", message: "Invalid scope[type]: must be one of account or user",
+                    param: "scope[type]"))
         }
     }
 }

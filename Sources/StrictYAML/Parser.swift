@@ -345,3 +345,14 @@ extension String {
         return (fast ?? nil) ?? utf8.elementsEqual(other.utf8)
     }
 }
+
+extension Optional where Wrapped == String {
+    /// Byte-for-byte equality of two optional strings.
+    public func hasSameBytes(as other: String?) -> Bool {
+        switch (self, other) {
+        case (nil, nil): true
+        case (let a?, let b?): a.hasSameBytes(as: b)
+        default: false
+        }
+    }
+}

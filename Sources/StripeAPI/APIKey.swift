@@ -16,9 +16,13 @@ public struct APIKey: Sendable, CustomStringConvertible, CustomDebugStringConver
     /// Accepts `sk_test_`, `sk_live_`, `rk_test_` and `rk_live_` keys.
     public init(_ text: String) throws(Problem) {
         let key = text.trimmingSuffix(while: { $0 == "\n" || $0 == "\r" || $0 == " " })
-        let kinds: [(String, StripeMode)] = [("sk_test_", .test), ("rk_test_", .test), ("sk_live_", .live), ("rk_live_", .live)]
+        let kinds: [(String, StripeMode)] = [
+            ("sk_test_", .test), ("rk_test_", .test), ("sk_live_", .live), ("rk_live_", .live),
+        ]
         guard let (_, mode) = kinds.first(where: { key.hasPrefix($0.0) && key.count > $0.0.count }) else {
-            throw Problem(description: "the API key is not a Stripe secret or restricted key (sk_test_…, sk_live_…, rk_test_…, rk_live_…)")
+            throw Problem(
+                description:
+                    "the API key is not a Stripe secret or restricted key (sk_test_…, sk_live_…, rk_test_…, rk_live_…)")
         }
         guard key.unicodeScalars.allSatisfy({ $0.isASCII && $0.value > 0x20 && $0.value < 0x7F }) else {
             throw Problem(description: "the API key holds spaces or other characters a Stripe key never has")

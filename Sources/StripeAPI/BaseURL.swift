@@ -34,7 +34,9 @@ public struct BaseURL: Sendable, Equatable, CustomStringConvertible {
         var host = String(rest)
         var port = scheme == "https" ? 443 : 80
         if host.hasPrefix("[") {  // [::1]:12111
-            guard let close = host.firstIndex(of: "]") else { throw Problem(description: "'\(text)' has an unclosed [") }
+            guard let close = host.firstIndex(of: "]") else {
+                throw Problem(description: "'\(text)' has an unclosed [")
+            }
             let after = host[host.index(after: close)...]
             if after.hasPrefix(":") {
                 guard let number = Int(after.dropFirst()), (1...65535).contains(number) else {

@@ -105,7 +105,8 @@ public final class SecretStoreClient: Sendable {
         Self.append(scope, to: &form)
         if expandPayload { form.append("expand[]", "payload") }
         do {
-            return try await send(.GET, "/v1/apps/secrets/find", form, account: account, hiding: nil, as: SecretObject.self)
+            return try await send(
+                .GET, "/v1/apps/secrets/find", form, account: account, hiding: nil, as: SecretObject.self)
         } catch {
             if case .api(let api) = error, api.status == 404 { return nil }
             throw error
@@ -121,7 +122,8 @@ public final class SecretStoreClient: Sendable {
             Self.append(scope, to: &form)
             form.append("limit", "100")
             if let after { form.append("starting_after", after) }
-            let page = try await send(.GET, "/v1/apps/secrets", form, account: account, hiding: nil, as: SecretList.self)
+            let page = try await send(
+                .GET, "/v1/apps/secrets", form, account: account, hiding: nil, as: SecretList.self)
             all += page.data
             after = page.hasMore ? page.data.last?.id : nil
         } while after != nil
@@ -182,7 +184,8 @@ public final class SecretStoreClient: Sendable {
     ) async -> Outcome {
         let encoded = form.encoded
         let base = configuration.baseURL.description
-        var request = HTTPClientRequest(url: method == .GET && !encoded.isEmpty ? "\(base)\(path)?\(encoded)" : base + path)
+        var request = HTTPClientRequest(
+            url: method == .GET && !encoded.isEmpty ? "\(base)\(path)?\(encoded)" : base + path)
         request.method = method
         request.headers.add(name: "Authorization", value: "Bearer \(configuration.apiKey.secret)")
         request.headers.add(name: "Stripe-Version", value: configuration.stripeVersion)
@@ -197,7 +200,8 @@ public final class SecretStoreClient: Sendable {
         do {
             let response = try await http.execute(request, timeout: configuration.requestTimeout)
             let body = try await response.body.collect(upTo: 8 << 20)
-            return .answer(status: Int(response.status.code), headers: response.headers, body: Data(body.readableBytesView))
+            return .answer(
+                status: Int(response.status.code), headers: response.headers, body: Data(body.readableBytesView))
         } catch {
             return .transportFailure(Self.describe(error))
         }
@@ -214,9 +218,10 @@ public final class SecretStoreClient: Sendable {
             return text.replacingOccurrences(of: secret, with: "[redacted]")
         }
         let error = envelope.error
-        return .api(APIError(
-            status: status, type: error.type, code: error.code, message: clean(error.message),
-            param: clean(error.param), requestID: requestID))
+        return .api(
+            APIError(
+                status: status, type: error.type, code: error.code, message: clean(error.message),
+                param: clean(error.param), requestID: requestID))
     }
 
     private static func describe(_ error: any Error) -> String {

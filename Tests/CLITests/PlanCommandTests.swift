@@ -173,6 +173,42 @@ func expectGolden(_ actual: String, _ name: String, sourceLocation: Testing.Sour
         try scenario.expectNoValueAnywhere([failed, unknown, notSaved])
     }
 
+    @Test(arguments: ["secrets.state.json", "secrets.yaml", "secrets.state.json.backup"])
+    func planOutNeverReplacesTheManifestOrTheState(target: String) throws {
+        let scenario = try PlanScenario()
+        try scenario.folder.write("secrets.state.json.backup", "{}")
+        let before = try String(contentsOfFile: scenario.folder.path + "/" + target, encoding: .utf8)
+        let output = try scenario.runner.run("plan", "--out", target)
+        #expect(output.status == 1)
+        #expect(output.stderr.contains("--out \(target)"))
+        #expect(try String(contentsOfFile: scenario.folder.path + "/" + target, encoding: .utf8) == before)
+    }
+
+    @Test func markdownAndTextEscapeWhatTheUserWrote() throws {
+        let folder = try WorkFolder()
+        try folder.write(
+            "secrets.yaml",
+            "version: 1\nsecrets:\n  - name: \"a|b`c\"\n    value: {file: \"<img src=x onerror=alert(1)>\\n# Injected.txt\"}\n"
+        )
+        let runner = BinaryRunner(directory: folder.path)
+        let markdown = try runner.run("plan", "--allow-unresolved", "--format", "markdown")
+        #expect(markdown.status == 0)
+        #expect(!markdown.stdout.contains("<img"))
+        #expect(!markdown.stdout.contains("\n# Injected"))
+        #expect(
+            markdown.stdout.contains(
+                "| ? | ``account/a\\|b`c`` | &lt;img src=x onerror=alert(1)&gt; \\# Injected.txt does not exist"))
+        let text = try runner.run("plan", "--allow-unresolved")
+        #expect(text.stdout.contains("(<img src=x onerror=alert(1)>\\u{a}# Injected.txt does not exist"))
+    }
+
+    @Test(arguments: ["1e3", "inf", "0x10", "1s1s", "1m1h", "-1s", "1h30", ""])
+    func lockTimeoutsMustBeDurations(value: String) throws {
+        let scenario = try PlanScenario()
+        let output = try scenario.runner.run("state", "rm", "account/legacy_api_key", "--lock-timeout", value)
+        #expect(output.status == 64)
+    }
+
     @Test func aPullRequestCommentStaysUnderGitHubsLimit() throws {
         let folder = try WorkFolder()
         let secrets = (0..<3000).map { index in

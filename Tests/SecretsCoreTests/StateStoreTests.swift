@@ -86,7 +86,7 @@ import Testing
     @Test(arguments: [
         (
             "{not json",
-            "s.state.json is corrupt (not valid JSON); it was left untouched. The previous version is in s.state.json.backup"
+            "s.state.json is corrupt (not valid JSON); it was left untouched. The previous version, if any, is in s.state.json.backup"
         ),
         ("[1, 2]", "s.state.json is not a stripe-secrets state file; pass the right one with --state PATH"),
         (
@@ -99,11 +99,11 @@ import Testing
         ),
         (
             "{\"format\": \"stripe-secrets-state\", \"format_version\": 1, \"lineage\": \"x\"}",
-            "s.state.json is corrupt (no serial); it was left untouched. The previous version is in s.state.json.backup"
+            "s.state.json is corrupt (no serial); it was left untouched. The previous version, if any, is in s.state.json.backup"
         ),
         (
             "{\"format\": \"stripe-secrets-state\", \"format_version\": 1, \"lineage\": \"x\", \"serial\": 1, \"fingerprint_key\": \"AA==\", \"secrets\": []}",
-            "s.state.json is corrupt (fingerprint_key is not 32 bytes of base64); it was left untouched. The previous version is in s.state.json.backup"
+            "s.state.json is corrupt (fingerprint_key is not 32 bytes of base64); it was left untouched. The previous version, if any, is in s.state.json.backup"
         ),
     ])
     func unusableFilesAreClearErrorsAndStayUntouched(content: String, message: String) throws {
@@ -116,6 +116,62 @@ import Testing
             (error as? StateFileError)?.description.replacing(folder.path + "/", with: "") == message
         }
         #expect(try String(contentsOfFile: store.path, encoding: .utf8) == content)
+    }
+
+    @Test(arguments: [
+        (
+            "",
+            "s.state.json is corrupt (it is empty); it was left untouched. The previous version, if any, is in s.state.json.backup"
+        ),
+        (
+            "{\"format\": \"stripe-secrets-state\", \"format_version\": 0}",
+            "s.state.json is corrupt (format_version is missing or not a positive number); it was left untouched. The previous version, if any, is in s.state.json.backup"
+        ),
+    ])
+    func emptyAndVersionlessFilesAreCorrupt(content: String, message: String) throws {
+        let folder = try TemporaryFolder()
+        try folder.write("s.state.json", content)
+        #expect {
+            _ = try StateStore(path: folder.path + "/s.state.json").load()
+        } throws: { error in
+            (error as? StateFileError)?.description.replacing(folder.path + "/", with: "") == message
+        }
+    }
+
+    @Test func invalidAddressesExpiriesAndSerialsInAStateAreCorrupt() throws {
+        let folder = try TemporaryFolder()
+        let store = StateStore(path: folder.path + "/s.state.json")
+        try store.save(sampleState())
+        let good = try String(contentsOfFile: store.path, encoding: .utf8)
+        for (bad, replacement) in [
+            ("\"address\" : \"account/a\"", "\"address\" : \"account/a\\u001b[31m\""),
+            ("\"expires_at\" : 4102444800", "\"expires_at\" : -9223372036854775808"),
+            ("\"serial\" : 7", "\"serial\" : 9223372036854775807"),
+        ] {
+            try folder.write("s.state.json", good.replacing(bad, with: replacement))
+            #expect(throws: StateFileError.self) { try store.load() }
+        }
+    }
+
+    @Test func aSymlinkedStateIsRefused() throws {
+        let folder = try TemporaryFolder()
+        let store = StateStore(path: folder.path + "/real.state.json")
+        try store.save(sampleState())
+        try FileManager.default.createSymbolicLink(
+            atPath: folder.path + "/link.state.json", withDestinationPath: store.path)
+        #expect(throws: StateFileError.self) { try StateStore(path: folder.path + "/link.state.json").load() }
+    }
+
+    @Test func backupsArePrivateAndAbandonedTemporariesAreRemoved() throws {
+        let folder = try TemporaryFolder()
+        let store = StateStore(path: folder.path + "/s.state.json")
+        try store.save(sampleState())
+        chmod(store.path, 0o644)
+        // A temporary file left by a process that no longer exists (no pid is this high).
+        try folder.write(".s.state.json.tmp-2147483000-1", "old copy")
+        try store.save(sampleState())
+        #expect(try permissions(store.backupPath) == 0o600)
+        #expect(!FileManager.default.fileExists(atPath: folder.path + "/.s.state.json.tmp-2147483000-1"))
     }
 
     @Test func theLockIsExclusiveAndNamesItsHolder() throws {

@@ -7,7 +7,6 @@ import StrictYAML
 struct ManifestDecoder {
     static let supportedVersion = 1
     static let maxSecretsPerScope = 10
-    static let maxNameLength = 5000
 
     private static let topLevelKeys = ["version", "defaults", "secrets"]
     private static let defaultsKeys = ["account", "scope"]
@@ -129,31 +128,15 @@ struct ManifestDecoder {
     private mutating func decodeName(_ node: Node) -> String? {
         guard let scalar = reader.text(node, "'name'") else { return nil }
         let name = scalar.value
-        var length = 0
-        var hasInvisible = false
-        for byte in name.utf8 where byte & 0xC0 != 0x80 {
-            length += 1
-            if byte < 0x20 || byte == 0x7F { hasInvisible = true }
-        }
-        if !hasInvisible, length != name.utf8.count {
-            // Outside ASCII: controls, format characters (zero-width, bidi, BOM) and separators.
-            hasInvisible = name.unicodeScalars.contains { scalar in
-                switch scalar.properties.generalCategory {
-                case .control, .format, .lineSeparator, .paragraphSeparator: true
-                default: false
-                }
-            }
-        }
-        if name.isEmpty {
-            reader.report("'name' must not be empty", at: node.mark)
-        } else if length > Self.maxNameLength {
+        switch SecretAddress.nameProblem(name) {
+        case nil: return name
+        case .empty: reader.report("'name' must not be empty", at: node.mark)
+        case .tooLong(let length):
             reader.report("'name' is \(length.grouped) characters; Stripe allows at most 5,000", at: node.mark)
-        } else if hasInvisible {
+        case .invisibleCharacter:
             reader.report(
                 "'name' contains an invisible or control character (such as a tab, newline or zero-width space); use printable characters",
                 at: node.mark)
-        } else {
-            return name
         }
         return nil
     }
@@ -208,7 +191,7 @@ struct ManifestDecoder {
         case (nil, .some(let file)):
             let trim = fields["trim_newline"].map { reader.boolean($0, "'trim_newline'") } ?? .some(true)
             guard let path = reader.text(file, "'file'") else { return nil }
-            guard !CredentialShape.matches(path.value) else {
+            guard !CredentialShape.matches(path.value, lengthCounts: false) else {
                 reader.report("'file' holds what looks like a secret, not a path; \(Self.pastedHint)", at: file.mark)
                 return nil
             }
@@ -260,7 +243,7 @@ struct ManifestDecoder {
                 return nil
             }
             guard let user = reader.text(userNode, "'user'") else { return nil }
-            guard Self.isStripeID(user.value, prefix: "usr_") else {
+            guard SecretAddress.isStripeID(user.value, prefix: "usr_") else {
                 reader.report("'user' must be a Stripe user id like usr_OkDR2bKzwpXu3s", at: userNode.mark)
                 return nil
             }
@@ -306,21 +289,11 @@ struct ManifestDecoder {
 
     private mutating func accountID(_ node: Node, _ what: String) -> String? {
         guard let scalar = reader.text(node, what) else { return nil }
-        guard Self.isStripeID(scalar.value, prefix: "acct_") else {
+        guard SecretAddress.isStripeID(scalar.value, prefix: "acct_") else {
             reader.report("\(what) must be a Stripe account id like acct_1Nv0FGQ9RKHgCVdK", at: node.mark)
             return nil
         }
         return scalar.value
-    }
-
-    /// `prefix` followed by 1 to 255 ASCII letters and digits.
-    /// `prefix` followed by 1 to 255 ASCII letters and digits.
-    private static func isStripeID(_ text: String, prefix: String) -> Bool {
-        let bytes = text.utf8
-        guard bytes.count > prefix.utf8.count, bytes.count <= 255, bytes.starts(with: prefix.utf8) else { return false }
-        return bytes.dropFirst(prefix.utf8.count).allSatisfy { byte in
-            (48...57).contains(byte) || (65...90).contains(byte) || (97...122).contains(byte)
-        }
     }
 
     /// `.some(seconds)` for a valid future expiry, nil after reporting a problem.

@@ -1,7 +1,15 @@
+import StrictYAML
+
 /// Whose secret it is within an account: the account's own, or one user's.
 public enum SecretScope: Hashable, Comparable, Sendable, CustomStringConvertible {
     case account
     case user(String)
+
+    /// The user of a user scope.
+    public var user: String? {
+        if case .user(let user) = self { return user }
+        return nil
+    }
 
     /// `account` or `user:usr_…`, as in an address.
     public var description: String {
@@ -64,10 +72,61 @@ public struct SecretAddress: Hashable, Comparable, Sendable, CustomStringConvert
 
     public var description: String { "\(scopeDescription)/\(name)" }
 
-    /// Names are compared byte for byte: Stripe does not normalise Unicode, so `"é"` and
-    /// `"e\u{301}"` are two secrets. (Hashing stays `String`'s: equal bytes hash equally.)
+    /// Compared byte for byte: Stripe does not normalise Unicode, so `"é"` and `"e\u{301}"` are
+    /// two secrets. (Hashing stays `String`'s: equal bytes hash equally.)
     public static func == (lhs: SecretAddress, rhs: SecretAddress) -> Bool {
-        lhs.account == rhs.account && lhs.scope == rhs.scope && lhs.name.hasSameBytes(as: rhs.name)
+        lhs.name.hasSameBytes(as: rhs.name) && lhs.account.hasSameBytes(as: rhs.account)
+            && lhs.scope.user.hasSameBytes(as: rhs.scope.user)
+    }
+
+    /// Why `name` cannot be a secret's name, or nil when it can.
+    public enum NameProblem: Equatable, Sendable {
+        case empty
+        case tooLong(Int)
+        /// Controls, format characters (zero-width, bidi, BOM) and line or paragraph separators.
+        case invisibleCharacter
+    }
+
+    /// Stripe's limit on a name, in characters.
+    public static let maxNameLength = 5000
+
+    public static func nameProblem(_ name: String) -> NameProblem? {
+        var length = 0
+        var invisible = false
+        for byte in name.utf8 where byte & 0xC0 != 0x80 {
+            length += 1
+            if byte < 0x20 || byte == 0x7F { invisible = true }
+        }
+        if !invisible, length != name.utf8.count {
+            invisible = name.unicodeScalars.contains { scalar in
+                switch scalar.properties.generalCategory {
+                case .control, .format, .lineSeparator, .paragraphSeparator: true
+                default: false
+                }
+            }
+        }
+        if name.isEmpty { return .empty }
+        if length > maxNameLength { return .tooLong(length) }
+        return invisible ? .invisibleCharacter : nil
+    }
+
+    /// `prefix` followed by 1 to 255 ASCII letters and digits: `acct_…`, `usr_…`.
+    public static func isStripeID(_ text: String, prefix: String) -> Bool {
+        let bytes = text.utf8
+        guard bytes.count > prefix.utf8.count, bytes.count <= 255, bytes.starts(with: prefix.utf8) else { return false }
+        return bytes.dropFirst(prefix.utf8.count).allSatisfy { byte in
+            (48...57).contains(byte) || (65...90).contains(byte) || (97...122).contains(byte)
+        }
+    }
+
+    /// Parses the written form and checks it by the manifest's rules (valid ids, a valid
+    /// name): for addresses read from files and the command line.
+    public init?(validating text: String) {
+        guard let address = SecretAddress(text), Self.nameProblem(address.name) == nil,
+            address.account.map({ Self.isStripeID($0, prefix: "acct_") }) ?? true,
+            address.scope.user.map({ Self.isStripeID($0, prefix: "usr_") }) ?? true
+        else { return nil }
+        self = address
     }
 
     /// Sorts by account (own account first), then scope, then name by bytes: the order of

@@ -60,8 +60,14 @@ public enum Timestamp {
         return Int64(text)
     }
 
-    /// `2027-06-30T00:00:00Z` for unix seconds, in UTC.
-    public static func format(_ seconds: Int64) -> String {
+    /// True for nil or a time from 1970 to the year 9999: what our files may hold.
+    public static func isInRange(_ seconds: Int64?) -> Bool {
+        seconds.map { (0...latest).contains($0) } ?? true
+    }
+
+    /// `2027-06-30T00:00:00Z` for unix seconds, in UTC (clamped to years 1 to 9999).
+    public static func format(_ unclamped: Int64) -> String {
+        let seconds = min(max(unclamped, -62_135_596_800), latest)
         let days = Int(seconds.floorDivided(by: 86_400))
         let rest = Int(seconds - Int64(days) * 86_400)
         let (year, month, day) = civilFromDays(days)

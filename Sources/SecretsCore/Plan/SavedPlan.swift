@@ -62,21 +62,22 @@ extension SavedPlan {
 
     /// The versioned JSON form, pretty-printed with sorted keys; absent values are `null`.
     public func encoded() -> [UInt8] {
-        let document = PlanDocument(self)
-        return Array((try? JSONCoding.encoder.encode(document)) ?? Data()) + [UInt8(ascii: "\n")]
+        // Strings and integers always encode; a failure here would be a bug, not bad input.
+        guard let bytes = try? JSONCoding.encodeDocument(PlanDocument(self)) else {
+            preconditionFailure("plan did not encode")
+        }
+        return bytes
     }
 
     /// Reads a plan file's bytes; `path` names it in errors.
     public static func decode(_ bytes: [UInt8], path: String) throws(PlanFileError) -> SavedPlan {
         let data = Data(bytes)
-        struct Header: Decodable {
-            var format: String?
-            var formatVersion: Int?
-        }
-        guard let header = try? JSONCoding.decoder.decode(Header.self, from: data), header.format == format else {
+        guard let header = try? JSONCoding.decoder.decode(FormatHeader.self, from: data), header.format == format else {
             throw .notAPlanFile(path: path)
         }
-        guard let version = header.formatVersion else { throw .corrupt(path: path, detail: "no format_version") }
+        guard let version = header.formatVersion, version >= 1 else {
+            throw .corrupt(path: path, detail: "format_version is missing or not a positive number")
+        }
         guard version <= formatVersion else { throw .futureVersion(path: path, version: version) }
         do {
             return try JSONCoding.decoder.decode(PlanDocument.self, from: data).savedPlan()
@@ -91,14 +92,19 @@ extension SavedPlan {
     public static func load(_ path: String) throws(PlanFileError) -> SavedPlan {
         let bytes: [UInt8]
         do {
-            bytes = try FileReader.contents(of: path, maxBytes: 256 << 20)
-        } catch {
+            guard let read = try DocumentRead.bytes(path) else {
+                throw PlanFileError.unreadable(path: path, reason: "no such file")
+            }
+            bytes = read
+        } catch let error as PlanFileError {
+            throw error
+        } catch let error as DocumentRead.FileReadProblem {
             switch error {
-            case .notFound: throw .unreadable(path: path, reason: "no such file")
-            case .isDirectory, .notRegularFile: throw .notAPlanFile(path: path)
-            case .tooLarge(let size): throw .unreadable(path: path, reason: "\(size.grouped) bytes is too large")
+            case .notAFile: throw .notAPlanFile(path: path)
             case .unreadable(let reason): throw .unreadable(path: path, reason: reason)
             }
+        } catch {
+            throw .unreadable(path: path, reason: String(describing: error))
         }
         return try decode(bytes, path: path)
     }
@@ -223,15 +229,23 @@ private struct PlanDocument: Codable {
             throw PlanFileError.Detail(text: "created_at is not an RFC 3339 time")
         }
         let unchangedAddresses = try unchanged.map { text in
-            guard let address = SecretAddress(text) else {
+            guard let address = SecretAddress(validating: text) else {
                 throw PlanFileError.Detail(text: "'\(text)' is not a secret address")
             }
             return address
         }
+        guard (0...State.maxSerial).contains(state.serial), !state.lineage.isEmpty else {
+            throw PlanFileError.Detail(text: "the state's lineage or serial is invalid")
+        }
+        let planned = try changes.map { try $0.change() }
+        var seen = Set<SecretAddress>()
+        for address in planned.map(\.address) + unchangedAddresses where !seen.insert(address).inserted {
+            throw PlanFileError.Detail(text: "\(address) is listed twice")
+        }
         return SavedPlan(
             toolVersion: toolVersion, createdAt: created, manifestPath: manifest.path, manifestDigest: manifest.sha256,
             statePath: state.path, lineage: state.lineage, serial: state.serial, mode: state.mode,
-            plan: Plan(changes: try changes.map { try $0.change() }, unchanged: unchangedAddresses))
+            plan: Plan(changes: planned.sorted { $0.address < $1.address }, unchanged: unchangedAddresses.sorted()))
     }
 }
 
@@ -272,13 +286,17 @@ extension PlanDocument.Change {
     }
 
     func change() throws -> Plan.Change {
-        guard let parsed = SecretAddress(address) else {
-            throw PlanFileError.Detail(text: "'\(address)' is not a secret address")
+        guard let parsed = SecretAddress(validating: address) else {
+            throw PlanFileError.Detail(text: "'\(address)' is not a valid secret address")
         }
         let reason: Plan.Reason
         switch self.reason {
         case "new": reason = .new
-        case "expired": reason = .expired(at: expiresAtBefore ?? 0)
+        case "expired":
+            guard let before = expiresAtBefore else {
+                throw PlanFileError.Detail(text: "\(address) expired, but when is missing")
+            }
+            reason = .expired(at: before)
         case "value_changed": reason = .valueChanged
         case "expiry_changed": reason = .expiryChanged
         case "value_and_expiry_changed": reason = .valueAndExpiryChanged
@@ -293,8 +311,22 @@ extension PlanDocument.Change {
         case (nil, nil): valueSource = nil
         default: throw PlanFileError.Detail(text: "the source of \(address) has both env and file")
         }
-        if action != .delete, action != .unknown, fingerprintAfter == nil || valueSource == nil {
-            throw PlanFileError.Detail(text: "\(address) has no planned fingerprint or source")
+        let consistent: Bool
+        switch (action, reason) {
+        case (.create, .new), (.create, .expired):
+            consistent = fingerprintAfter != nil && valueSource != nil
+        case (.replace, .valueChanged), (.replace, .expiryChanged), (.replace, .valueAndExpiryChanged):
+            consistent = fingerprintAfter != nil && valueSource != nil && fingerprintBefore != nil
+        case (.delete, .removedFromManifest):
+            consistent = fingerprintAfter == nil && valueSource == nil
+        case (.unknown, .unresolved):
+            consistent = fingerprintAfter == nil && valueSource != nil
+        default:
+            consistent = false
+        }
+        guard consistent, Timestamp.isInRange(expiresAtBefore), Timestamp.isInRange(expiresAtAfter) else {
+            throw PlanFileError.Detail(
+                text: "the change to \(address) does not hang together (\(action.rawValue), \(self.reason))")
         }
         return Plan.Change(
             action: action, address: parsed, reason: reason, source: valueSource,

@@ -11,6 +11,8 @@ public enum StripeMode: String, Codable, Sendable {
 /// without the state file; see docs/state.md for what the file does and does not reveal.
 public struct State: Equatable, Sendable {
     public static let formatVersion = 1
+    /// Serials beyond this are refused as corrupt (they could not be bumped safely).
+    public static let maxSerial = 1 << 53
 
     /// Random, fixed when the state is created: tells two states apart even at equal serials.
     public let lineage: String

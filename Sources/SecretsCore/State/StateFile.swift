@@ -16,7 +16,7 @@ public enum StateFileError: Error, Equatable, Sendable, CustomStringConvertible 
         case .futureVersion(let path, let version):
             "\(path) has format version \(version), written by a newer stripe-secrets; this one reads version \(State.formatVersion). Upgrade stripe-secrets"
         case .corrupt(let path, let detail):
-            "\(path) is corrupt (\(detail)); it was left untouched. The previous version is in \(path).backup"
+            "\(path) is corrupt (\(detail)); it was left untouched. The previous version, if any, is in \(path).backup"
         }
     }
 }
@@ -43,12 +43,6 @@ enum StateFile {
         var appliedAt: String
     }
 
-    /// Only the fields that say what kind of file this is, read before anything else.
-    private struct Header: Decodable {
-        var format: String?
-        var formatVersion: Int?
-    }
-
     static func encode(_ state: State) -> [UInt8] {
         let records = state.secrets.sorted { $0.key < $1.key }.map { address, entry in
             Record(
@@ -58,23 +52,27 @@ enum StateFile {
         let document = Document(
             format: format, formatVersion: State.formatVersion, lineage: state.lineage, serial: state.serial,
             mode: state.mode, fingerprintKey: state.fingerprintKey.base64, secrets: records)
-        // Encoding plain strings and numbers cannot fail.
-        return Array((try? JSONCoding.encoder.encode(document)) ?? Data()) + [UInt8(ascii: "\n")]
+        // Strings and integers always encode; a failure here would be a bug, not bad input.
+        guard let bytes = try? JSONCoding.encodeDocument(document) else { preconditionFailure("state did not encode") }
+        return bytes
     }
 
     static func decode(_ bytes: [UInt8], path: String) throws(StateFileError) -> State {
+        if DocumentRead.isBlank(bytes) { throw .corrupt(path: path, detail: "it is empty") }
         let data = Data(bytes)
-        let header: Header
+        let header: FormatHeader
         do {
-            header = try JSONCoding.decoder.decode(Header.self, from: data)
+            header = try JSONCoding.decoder.decode(FormatHeader.self, from: data)
         } catch {
             if bytes.first(where: { !" \n\r\t".utf8.contains($0) }) == UInt8(ascii: "{") {
-                throw .corrupt(path: path, detail: "not valid JSON")
+                throw .corrupt(path: path, detail: JSONCoding.describe(error))
             }
             throw .notAStateFile(path: path)
         }
         guard header.format == format else { throw .notAStateFile(path: path) }
-        guard let version = header.formatVersion else { throw .corrupt(path: path, detail: "no format_version") }
+        guard let version = header.formatVersion, version >= 1 else {
+            throw .corrupt(path: path, detail: "format_version is missing or not a positive number")
+        }
         guard version <= State.formatVersion else { throw .futureVersion(path: path, version: version) }
 
         let document: Document
@@ -86,17 +84,23 @@ enum StateFile {
         guard let key = FingerprintKey(base64: document.fingerprintKey) else {
             throw .corrupt(path: path, detail: "fingerprint_key is not 32 bytes of base64")
         }
-        guard document.serial >= 0 else { throw .corrupt(path: path, detail: "serial is negative") }
+        guard !document.lineage.isEmpty else { throw .corrupt(path: path, detail: "lineage is empty") }
+        guard (0...State.maxSerial).contains(document.serial) else {
+            throw .corrupt(path: path, detail: "serial is out of range")
+        }
         var secrets: [SecretAddress: State.Entry] = [:]
         for record in document.secrets {
-            guard let address = SecretAddress(record.address) else {
-                throw .corrupt(path: path, detail: "'\(record.address)' is not a secret address")
+            guard let address = SecretAddress(validating: record.address) else {
+                throw .corrupt(path: path, detail: "'\(record.address)' is not a valid secret address")
             }
             guard let appliedAt = Timestamp.parseRFC3339(record.appliedAt) else {
-                throw .corrupt(path: path, detail: "applied_at of \(record.address) is not an RFC 3339 time")
+                throw .corrupt(path: path, detail: "applied_at of \(address) is not an RFC 3339 time")
+            }
+            guard Timestamp.isInRange(record.expiresAt), !record.id.isEmpty else {
+                throw .corrupt(path: path, detail: "expires_at or id of \(address) is invalid")
             }
             guard secrets[address] == nil else {
-                throw .corrupt(path: path, detail: "\(record.address) is listed twice")
+                throw .corrupt(path: path, detail: "\(address) is listed twice")
             }
             secrets[address] = State.Entry(
                 id: record.id, fingerprint: record.fingerprint, expiresAt: record.expiresAt, appliedAt: appliedAt)
@@ -104,41 +108,5 @@ enum StateFile {
         return State(
             lineage: document.lineage, serial: document.serial, mode: document.mode, fingerprintKey: key,
             secrets: secrets)
-    }
-}
-
-/// The JSON settings every file of ours uses: snake_case keys, sorted, pretty, slashes unescaped.
-enum JSONCoding {
-    static var encoder: JSONEncoder {
-        let encoder = JSONEncoder()
-        encoder.keyEncodingStrategy = .convertToSnakeCase
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        return encoder
-    }
-
-    static var decoder: JSONDecoder {
-        let decoder = JSONDecoder()
-        decoder.keyDecodingStrategy = .convertFromSnakeCase
-        return decoder
-    }
-
-    /// A decoding error in a few words: which field and what was wrong.
-    static func describe(_ error: any Error) -> String {
-        guard let error = error as? DecodingError else { return "unreadable JSON" }
-        func path(_ context: DecodingError.Context) -> String {
-            let keys = context.codingPath.map { $0.intValue.map { "[\($0)]" } ?? ".\($0.stringValue)" }.joined()
-            return keys.isEmpty ? "the document" : String(keys.drop(while: { $0 == "." }))
-        }
-        switch error {
-        case .keyNotFound(let key, let context):
-            let parent = path(context)
-            return parent == "the document" ? "no \(key.stringValue)" : "no \(key.stringValue) in \(parent)"
-        case .typeMismatch(_, let context), .valueNotFound(_, let context):
-            return "\(path(context)) has the wrong type"
-        case .dataCorrupted(let context):
-            return context.codingPath.isEmpty ? "not valid JSON" : "\(path(context)) is invalid"
-        @unknown default:
-            return "unreadable JSON"
-        }
     }
 }

@@ -9,7 +9,7 @@ import Foundation
 #endif
 
 /// Who holds a state's lock, as written into the lock file by the holder.
-public struct LockHolder: Codable, Equatable, Sendable {
+public struct LockHolder: Codable, Equatable, Sendable, CustomStringConvertible {
     public let operation: String
     public let pid: Int32
     public let host: String
@@ -29,7 +29,7 @@ public struct LockHolder: Codable, Equatable, Sendable {
         return String(decoding: buffer.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
-    /// `apply (pid 4121 on ci-runner-7, since 12:04:31 UTC)`
+    /// `apply (pid 4121 on ci-runner-7, since 12:04:31 UTC on 2026-11-26)`
     public var description: String {
         let time = Timestamp.format(since)
         let clock = time.dropFirst(11).prefix(8)

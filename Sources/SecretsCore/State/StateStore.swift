@@ -1,4 +1,12 @@
-/// Where one state lives on disk, with its backup and lock beside it.
+import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+/// Where one state lives on disk, with its backup, lock and journal beside it.
 public struct StateStore: Sendable {
     public let path: String
 
@@ -10,6 +18,8 @@ public struct StateStore: Sendable {
     public var backupPath: String { path + ".backup" }
     /// The lock file (see `StateLock`).
     public var lockPath: String { path + ".lock" }
+    /// Calls an `apply` completed but has not yet folded into the state (see `Journal`).
+    public var journalPath: String { path + ".journal" }
 
     /// The state `validate`, `plan` and the rest default to: `NAME.state.json` beside
     /// `NAME.yaml` (or `.yml`).
@@ -20,16 +30,52 @@ public struct StateStore: Sendable {
         return manifest + ".state.json"
     }
 
-    /// The state, or nil when there is no file yet.
+    /// The state, or nil when there is no file yet. A journal left by an interrupted `apply` is
+    /// folded in (in memory: `recoverJournal` writes it), so a reader always sees every call
+    /// that completed.
     public func load() throws(StateFileError) -> State? {
+        guard var state = try loadFile() else { return nil }
+        if let (header, entries) = try Journal.read(for: self), header.lineage == state.lineage,
+            header.serial == state.serial
+        {
+            state.fold(entries, mode: header.mode)
+        }
+        return state
+    }
+
+    /// Writes a journal left by an interrupted `apply` into the state and removes it. A journal
+    /// already folded in (a crash after the save, before the removal) is just removed. Call
+    /// under the lock, before changing the state.
+    public func recoverJournal() throws {
+        guard FileManager.default.fileExists(atPath: journalPath) else { return }
+        if let (header, _) = try Journal.read(for: self), let onDisk = try loadFile(), header.lineage == onDisk.lineage,
+            header.serial == onDisk.serial, let folded = try load()
+        {
+            try save(folded)
+        }
+        try removeJournal()
+    }
+
+    /// Removes the journal once its calls are in the saved state.
+    public func removeJournal() throws {
+        guard unlink(journalPath) == 0 || errno == ENOENT else {
+            throw FileWriteError(path: journalPath, reason: FileReader.message(errno))
+        }
+        try AtomicFile.syncFolder(ManifestLoader.directory(of: path))
+    }
+
+    private func loadFile() throws(StateFileError) -> State? {
+        var info = stat()
+        if lstat(path, &info) == 0, info.st_mode & S_IFMT == S_IFLNK {
+            throw .unreadable(path: path, reason: "it is a symbolic link; pass the file it points to with --state")
+        }
         let bytes: [UInt8]
         do {
-            bytes = try FileReader.contents(of: path, maxBytes: 256 << 20)
+            guard let read = try DocumentRead.bytes(path) else { return nil }
+            bytes = read
         } catch {
             switch error {
-            case .notFound: return nil
-            case .isDirectory, .notRegularFile: throw .notAStateFile(path: path)
-            case .tooLarge(let size): throw .unreadable(path: path, reason: "\(size.grouped) bytes is too large")
+            case .notAFile: throw .notAStateFile(path: path)
             case .unreadable(let reason): throw .unreadable(path: path, reason: reason)
             }
         }

@@ -29,6 +29,7 @@ public enum AtomicFile {
         _ bytes: [UInt8], to path: String, backupPath: String? = nil, beforeRename: () throws -> Void = {}
     ) throws {
         let folder = ManifestLoader.directory(of: path)
+        removeAbandonedTemporaries(of: path, in: folder)
         let temporary = "\(folder)/.\(baseName(of: path)).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         let descriptor = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
         guard descriptor >= 0 else { throw failure(temporary) }
@@ -60,22 +61,45 @@ public enum AtomicFile {
         }
     }
 
-    /// Links the current file at a temporary name, then renames that over the backup, so an
-    /// existing backup is replaced atomically too.
+    /// Keeps the current file at `backupPath`: hard-linked at a temporary name (copied where the
+    /// file system has no hard links), made private, then renamed over the old backup.
     private static func keepBackup(of path: String, at backupPath: String, folder: String) throws {
         let temporary = "\(folder)/.\(baseName(of: backupPath)).tmp-\(getpid())"
         unlink(temporary)
-        guard link(path, temporary) == 0 else {
+        if link(path, temporary) != 0 {
             if errno == ENOENT { return }  // nothing to back up yet
-            throw failure(path)
+            guard let bytes = try? FileReader.contents(of: path, maxBytes: 256 << 20) else { throw failure(path) }
+            let descriptor = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+            guard descriptor >= 0 else { throw failure(temporary) }
+            defer { close(descriptor) }
+            try writeAll(bytes, to: descriptor, path: temporary)
         }
+        chmod(temporary, 0o600)
         guard rename(temporary, backupPath) == 0 else {
             unlink(temporary)
             throw failure(backupPath)
         }
     }
 
-    private static func syncFolder(_ folder: String) throws {
+    /// Temporary files of `path` left by a process that died before its rename: they hold an
+    /// old copy of the content, so they are removed rather than left lying around.
+    private static func removeAbandonedTemporaries(of path: String, in folder: String) {
+        let prefix = ".\(baseName(of: path)).tmp-"
+        guard let directory = opendir(folder) else { return }
+        defer { closedir(directory) }
+        while let entry = readdir(directory) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) {
+                String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self)
+            }
+            guard name.hasPrefix(prefix), let pid = Int32(name.dropFirst(prefix.count).prefix { $0 != "-" }),
+                pid != getpid(), kill(pid, 0) != 0, errno == ESRCH
+            else { continue }
+            unlink("\(folder)/\(name)")
+        }
+    }
+
+    /// fsyncs a folder, so that a rename or a new file in it survives a crash.
+    public static func syncFolder(_ folder: String) throws {
         let descriptor = open(folder, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         guard descriptor >= 0 else { throw failure(folder) }
         defer { close(descriptor) }

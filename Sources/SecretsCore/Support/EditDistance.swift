@@ -1,5 +1,16 @@
 /// How far apart two strings are, for "did you mean" hints.
 public enum EditDistance {
+    /// The candidate nearest to `text`, if it is within a third of its length (at least 2).
+    public static func closest(to text: String, among candidates: [String]) -> String? {
+        var best: (text: String, distance: Int)?
+        for candidate in candidates.sorted() {
+            let distance = between(text, candidate)
+            if distance < best?.distance ?? Int.max { best = (candidate, distance) }
+        }
+        guard let best, best.distance <= max(2, text.count / 3) else { return nil }
+        return best.text
+    }
+
     /// Optimal string alignment distance: insertions, deletions, substitutions and swaps of
     /// neighbours each cost one.
     public static func between(_ a: String, _ b: String) -> Int {

@@ -51,9 +51,11 @@ enum CredentialShape {
     ].map { Array($0.utf8) }
     private static let firstBytes = Set(prefixes.compactMap(\.first))
 
-    static func matches(_ text: String) -> Bool {
+    /// - Parameter lengthCounts: whether over 64 characters alone looks like a value (true for
+    ///   keys and variable names; paths may be long).
+    static func matches(_ text: String, lengthCounts: Bool = true) -> Bool {
         let bytes = text.utf8
-        guard bytes.count <= 64 else { return true }
+        if lengthCounts, bytes.count > 64 { return true }
         guard let first = bytes.first, firstBytes.contains(first) else { return false }
         return prefixes.contains { bytes.starts(with: $0) }
     }

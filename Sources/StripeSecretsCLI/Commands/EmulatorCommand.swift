@@ -31,7 +31,9 @@ extension StripeSecrets {
         @Option(help: ArgumentHelp("Fraction of requests answered 500 or 429 (retryable).", valueName: "fraction"))
         var failRate = 0.0
 
-        @Option(help: ArgumentHelp("Fraction of connections closed after the request ran, unanswered.", valueName: "fraction"))
+        @Option(
+            help: ArgumentHelp(
+                "Fraction of connections closed after the request ran, unanswered.", valueName: "fraction"))
         var dropRate = 0.0
 
         @Option(help: ArgumentHelp("Answer 429 above this many requests per second.", valueName: "n"))
@@ -46,7 +48,8 @@ extension StripeSecrets {
         }
 
         func run() async throws {
-            let faults = FaultOptions(latency: latency.seconds, failRate: failRate, dropRate: dropRate, rateLimit: rateLimit)
+            let faults = FaultOptions(
+                latency: latency.seconds, failRate: failRate, dropRate: dropRate, rateLimit: rateLimit)
             let server = try await Console.reportingErrors {
                 try await EmulatorServer.bind(host: host, port: port, faults: faults)
             }

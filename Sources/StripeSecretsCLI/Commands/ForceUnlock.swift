@@ -34,7 +34,12 @@ extension StripeSecrets {
                 print("\(store.path) is not locked.")
                 return
             }
-            if let holder, holder.host == LockHolder.hostName, kill(holder.pid, 0) == 0 || errno == EPERM {
+            guard let holder else {
+                throw Console.fail(
+                    "\(store.path) is locked by a process that has not written who it is (it may be starting or "
+                        + "finishing); try again in a moment")
+            }
+            if holder.host == LockHolder.hostName, kill(holder.pid, 0) == 0 || errno == EPERM {
                 throw Console.fail(
                     "\(store.path) is locked by \(holder.description), which is still running; "
                         + "stop it (kill \(holder.pid)) and its lock ends with it")
@@ -42,8 +47,9 @@ extension StripeSecrets {
             guard unlink(store.lockPath) == 0 else {
                 throw Console.fail("cannot remove \(store.lockPath): \(FileReader.message(errno))")
             }
-            let who = holder.map { " held by \($0.description)" } ?? ""
-            print("Removed the lock on \(store.path)\(who). Make sure that process no longer writes the state.")
+            print(
+                "Removed the lock on \(store.path) held by \(holder). Make sure that process no longer writes the state."
+            )
         }
     }
 }

@@ -16,6 +16,10 @@ struct StateOptions: ParsableArguments {
             valueName: "path"))
     var path: String?
 
+    func validate() throws {
+        if let path, path.isEmpty { throw ValidationError("--state needs a path") }
+    }
+
     func store(manifest: String) -> StateStore {
         StateStore(path: path ?? StateStore.defaultPath(forManifest: manifest))
     }
@@ -30,7 +34,8 @@ struct LockOptions: ParsableArguments {
     var lockTimeout: LockTimeout = LockTimeout(seconds: 0)
 }
 
-/// A duration such as `500ms`, `30s`, `2m`, `1h` or `1m30s`; a bare number is seconds.
+/// A duration such as `500ms`, `30s`, `2m`, `1h` or `1m30s` (units largest first, each once),
+/// or whole seconds alone; at most a day.
 struct LockTimeout: ExpressibleByArgument {
     let seconds: Double
 
@@ -39,27 +44,28 @@ struct LockTimeout: ExpressibleByArgument {
     }
 
     init?(argument: String) {
-        if let plain = Double(argument), plain >= 0 {
-            seconds = plain
+        if !argument.isEmpty, argument.allSatisfy(\.isASCII), argument.allSatisfy(\.isNumber) {
+            guard let whole = Double(argument), whole <= 86_400 else { return nil }
+            seconds = whole
             return
         }
+        let units: [(String, Double)] = [("h", 3600), ("m", 60), ("s", 1), ("ms", 0.001)]
         var total = 0.0
-        var number = ""
         var rest = Substring(argument)
-        while let character = rest.first {
-            if character.isNumber || character == "." {
-                number.append(character)
-                rest = rest.dropFirst()
-                continue
-            }
-            guard let value = Double(number) else { return nil }
-            let units: [(String, Double)] = [("ms", 0.001), ("s", 1), ("m", 60), ("h", 3600)]
-            guard let (unit, scale) = units.first(where: { rest.hasPrefix($0.0) }) else { return nil }
-            total += value * scale
-            rest = rest.dropFirst(unit.count)
-            number = ""
+        var nextUnit = 0
+        while !rest.isEmpty {
+            let number = rest.prefix { $0.isASCII && ($0.isNumber || $0 == ".") }
+            rest = rest.dropFirst(number.count)
+            // "ms" before "m", so that 500ms is not read as 500 minutes and a stray "s".
+            guard let value = Double(number), !number.hasPrefix("."),
+                let index = units.indices.dropFirst(nextUnit).sorted(by: { units[$0].0.count > units[$1].0.count })
+                    .first(where: { rest.hasPrefix(units[$0].0) })
+            else { return nil }
+            total += value * units[index].1
+            rest = rest.dropFirst(units[index].0.count)
+            nextUnit = index + 1
         }
-        guard number.isEmpty, !argument.isEmpty else { return nil }
+        guard !argument.isEmpty, total <= 86_400 else { return nil }
         seconds = total
     }
 }

@@ -48,6 +48,7 @@ extension StripeSecrets {
                     plan: Planner.plan(desired: desired, state: state, now: now))
             }
             if let out {
+                try Self.checkOutputPath(out, manifest: manifestPath, store: store)
                 guard saved.plan.isComplete else {
                     throw Console.fail(
                         "some values could not be read, so the plan cannot be saved to \(out); "
@@ -61,6 +62,24 @@ extension StripeSecrets {
                 if format == .text { print(note) } else { Console.printError(note) }
             }
             if detailedExitcode, !saved.plan.isEmpty { throw ExitCode(2) }
+        }
+    }
+}
+
+extension StripeSecrets.Plan {
+    /// `--out` may replace an older plan, never the manifest, the state or its companions, nor
+    /// a file that is not a plan.
+    static func checkOutputPath(_ out: String, manifest: String, store: StateStore) throws {
+        let protected = [manifest, store.path, store.backupPath, store.lockPath, store.journalPath]
+        if protected.contains(where: { FileIdentity.same(out, $0) }) {
+            throw Console.fail("--out \(out) is the manifest or part of the state; write the plan to its own file")
+        }
+        if FileIdentity.exists(out) {
+            do {
+                _ = try SavedPlan.load(out)
+            } catch {
+                throw Console.fail("--out \(out) exists and is not a stripe-secrets plan; it was left untouched")
+            }
         }
     }
 }

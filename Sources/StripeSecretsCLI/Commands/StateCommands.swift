@@ -64,7 +64,7 @@ extension StripeSecrets {
 
             func validate() throws {
                 guard !addresses.isEmpty else { throw ValidationError("name at least one address to forget") }
-                for text in addresses where SecretAddress(text) == nil {
+                for text in addresses where SecretAddress(validating: text) == nil {
                     throw ValidationError(
                         "'\(text)' is not an address; write [acct_…/]account/NAME or [acct_…/]user:usr_…/NAME")
                 }
@@ -79,10 +79,14 @@ extension StripeSecrets {
                     guard var state = try store.load() else {
                         throw Console.fail("\(store.path) does not exist; nothing to forget")
                     }
-                    let parsed = addresses.compactMap(SecretAddress.init)
+                    var parsed: [SecretAddress] = []
+                    for address in addresses.compactMap({ SecretAddress(validating: $0) })
+                    where !parsed.contains(address) {
+                        parsed.append(address)
+                    }
                     for address in parsed where state.secrets[address] == nil {
                         let hint =
-                            Self.closest(to: address, in: Array(state.secrets.keys))
+                            EditDistance.closest(to: address.description, among: state.secrets.keys.map(\.description))
                             .map { " (did you mean \($0)?)" } ?? ""
                         throw Console.fail("\(address) is not in \(store.path)\(hint); see stripe-secrets state list")
                     }
@@ -93,17 +97,6 @@ extension StripeSecrets {
                         "Forgot \(parsed.count.counted("secret")) in \(store.path) (serial \(state.serial)); "
                             + "Stripe was not changed.")
                 }
-            }
-
-            private static func closest(to address: SecretAddress, in known: [SecretAddress]) -> String? {
-                let target = address.description
-                var best: (text: String, distance: Int)?
-                for candidate in known.map(\.description).sorted() {
-                    let distance = EditDistance.between(target, candidate)
-                    if distance < best?.distance ?? Int.max { best = (candidate, distance) }
-                }
-                guard let best, best.distance <= max(2, target.count / 3) else { return nil }
-                return best.text
             }
         }
     }

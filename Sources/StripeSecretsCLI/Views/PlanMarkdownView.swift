@@ -17,9 +17,9 @@ struct PlanMarkdownView {
         var parts = [heading, ""]
         let deletions = plan.changes.filter { $0.action == .delete }
         if !deletions.isEmpty {
-            let list = deletions.prefix(20).map { Markdown.code($0.address.description) }.joined(separator: ", ")
-            let more = deletions.count > 20 ? " and \(deletions.count - 20) more" : ""
-            parts += ["> [!WARNING]", "> \(deletions.count.counted("secret")) will be deleted: \(list)\(more)", ""]
+            var room = 2_000
+            let list = joined(deletions.map { Markdown.code($0.address.description, inTable: false) }, budget: &room)
+            parts += ["> [!WARNING]", "> \(deletions.count.counted("secret")) will be deleted: \(list)", ""]
         }
         let unknown = plan.count(.unknown)
         if unknown > 0 {
@@ -31,7 +31,7 @@ struct PlanMarkdownView {
         }
         let footer = [
             "",
-            "<sub>\(Markdown.code(saved.manifestPath)) @ \(saved.manifestDigest.prefix(7)) · state serial \(saved.serial) · "
+            "<sub>\(Markdown.code(String(saved.manifestPath.prefix(200)), inTable: false)) @ \(saved.manifestDigest.prefix(7)) · state serial \(saved.serial) · "
                 + "\(saved.mode.map { "\($0.rawValue) mode" } ?? "no apply yet") · no secret values are shown</sub>",
         ]
         var budget = Self.limit - (parts + footer).reduce(0) { $0 + $1.count + 1 } - 400
@@ -41,7 +41,7 @@ struct PlanMarkdownView {
             parts += rows(plan.changes.map(row), budget: &budget, noun: "change")
         }
         if !plan.unchanged.isEmpty {
-            let names = plan.unchanged.map { Markdown.code($0.description) }
+            let names = plan.unchanged.map { Markdown.code($0.description, inTable: false) }
             parts += ["", "<details><summary>\(plan.unchanged.count) unchanged</summary>", ""]
             parts.append(joined(names, budget: &budget))
             parts.append("</details>")
@@ -70,7 +70,7 @@ struct PlanMarkdownView {
             case .unknown: "?"
             }
         let reason = PlanReasonText(change: change, manifestPath: saved.manifestPath, style: .markdown).text
-        return "| \(symbol) | \(Markdown.code(change.address.description)) | \(Markdown.cell(reason)) |"
+        return "| \(symbol) | \(Markdown.code(change.address.description, inTable: true)) | \(reason) |"
     }
 
     /// As many rows as fit in `budget`, then one line that says how many were left out.
@@ -79,8 +79,10 @@ struct PlanMarkdownView {
         for row in all {
             guard row.count + 1 <= budget else {
                 let left = all.count - kept.count
-                let whereToLook = planFile.map { "; see them all with `stripe-secrets show \($0)`" } ?? ""
-                kept.append("| … | \(left.counted("more \(noun)")) not shown\(Markdown.cell(whereToLook)) | |")
+                let whereToLook =
+                    planFile.map { "; see them all with " + Markdown.code("stripe-secrets show \($0)", inTable: true) }
+                    ?? ""
+                kept.append("| … | \(left.counted("more \(noun)")) not shown\(whereToLook) | |")
                 budget -= 120
                 return kept
             }
@@ -104,10 +106,12 @@ struct PlanMarkdownView {
     }
 }
 
-/// Markdown escaping for text we did not write (secret names may hold any printable character).
+/// Markdown escaping for text we did not write (names, paths and messages may hold any
+/// printable character, and paths even line breaks).
 enum Markdown {
-    /// An inline code span that survives backticks in `text` and sits safely in a table cell.
-    static func code(_ text: String) -> String {
+    /// An inline code span that survives backticks in `text`; line breaks become spaces, and in
+    /// a table cell pipes are escaped (GitHub unescapes them there, and only there).
+    static func code(_ text: String, inTable: Bool) -> String {
         var longest = 0
         var run = 0
         for character in text {
@@ -115,12 +119,41 @@ enum Markdown {
             longest = max(longest, run)
         }
         let fence = String(repeating: "`", count: longest + 1)
-        let padded = text.hasPrefix("`") || text.hasSuffix("`") ? " \(text) " : text
-        return fence + padded.replacing("|", with: "\\|") + fence
+        var body = text.replacing("\r\n", with: " ").replacing("\n", with: " ").replacing("\r", with: " ")
+        if body.hasPrefix("`") || body.hasSuffix("`") { body = " \(body) " }
+        if inTable { body = body.replacing("|", with: "\\|") }
+        return fence + body + fence
     }
 
-    /// Text for a table cell: pipes escaped.
-    static func cell(_ text: String) -> String {
-        text.replacing("|", with: "\\|")
+    /// Plain text with every character Markdown or HTML would act on escaped, on one line.
+    static func text(_ text: String) -> String {
+        var out = ""
+        for character in text {
+            switch character {
+            case "<": out += "&lt;"
+            case ">": out += "&gt;"
+            case "&": out += "&amp;"
+            case "\n", "\r", "\r\n": out += " "
+            case "\\", "`", "*", "_", "[", "]", "#", "|", "!", "~": out += "\\\(character)"
+            default: out.append(character)
+            }
+        }
+        return out
+    }
+}
+
+/// Terminal-safe text: control characters (which could move the cursor, colour the screen or
+/// fake a line) shown as `\u{…}` escapes.
+enum TerminalText {
+    static func safe(_ text: String) -> String {
+        var out = ""
+        for scalar in text.unicodeScalars {
+            if scalar.value < 0x20 || (0x7F...0x9F).contains(scalar.value) {
+                out += "\\u{\(String(scalar.value, radix: 16))}"
+            } else {
+                out.unicodeScalars.append(scalar)
+            }
+        }
+        return out
     }
 }

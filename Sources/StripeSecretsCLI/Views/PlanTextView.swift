@@ -78,7 +78,7 @@ struct PlanReasonText {
         case .expiryChanged: expiryChanged
         case .valueAndExpiryChanged: "\(valueChanged), \(expiryChanged)"
         case .removedFromManifest: "removed from \(code(manifestPath))"
-        case .unresolved(let message): style == .text ? "(\(message))" : message
+        case .unresolved(let message): style == .text ? "(\(TerminalText.safe(message)))" : Markdown.text(message)
         }
     }
 
@@ -97,6 +97,6 @@ struct PlanReasonText {
     }
 
     private func code(_ text: String) -> String {
-        style == .markdown ? Markdown.code(text) : text
+        style == .markdown ? Markdown.code(text, inTable: true) : TerminalText.safe(text)
     }
 }
