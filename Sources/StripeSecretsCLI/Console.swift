@@ -28,9 +28,28 @@ enum Console {
         writeLine(text, to: STDOUT_FILENO)
     }
 
+    /// Writes to stdout at once, as is (for output interleaved with unbuffered lines).
+    static func writeOut(_ text: String) {
+        emit(text, to: STDOUT_FILENO)
+    }
+
+    /// Writes to stderr without a newline (progress that redraws itself).
+    static func writeError(_ text: String) {
+        emit(text, to: STDERR_FILENO)
+    }
+
     private static func writeLine(_ text: String, to descriptor: Int32) {
-        var line = text + "\n"
-        line.withUTF8 { bytes in _ = write(descriptor, bytes.baseAddress, bytes.count) }
+        emit(text + "\n", to: descriptor)
+    }
+
+    private static func emit(_ text: String, to descriptor: Int32) {
+        var text = text
+        text.withUTF8 { bytes in _ = write(descriptor, bytes.baseAddress, bytes.count) }
+    }
+
+    /// Whether stdin and stderr are a person's terminal (for prompts and progress bars).
+    static var isInteractive: Bool {
+        isatty(STDIN_FILENO) == 1 && isatty(STDERR_FILENO) == 1
     }
 
     /// Prints the problems on stderr and returns the failure exit code to throw.

@@ -56,7 +56,8 @@ public enum ManifestLoader {
         try check(bytes, path: path, now: now, environment: [:], values: .skip).manifest
     }
 
-    static func directory(of path: String) -> String {
+    /// The folder of `path`, for relative `file:` values and files beside it.
+    public static func directory(of path: String) -> String {
         guard let slash = path.lastIndex(of: "/") else { return "." }
         return slash == path.startIndex ? "/" : String(path[..<slash])
     }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import SecretsCore
+import StripeAPI
 
 /// `-f FILE`: which manifest to read.
 struct ManifestOptions: ParsableArguments {
@@ -73,4 +74,67 @@ struct LockTimeout: ExpressibleByArgument {
 /// How `plan` and `show` print a plan.
 enum PlanFormat: String, ExpressibleByArgument, CaseIterable {
     case text, json, markdown
+}
+
+/// How to reach Stripe: the key (from the environment or a file, never a flag value, which
+/// would show in `ps`), the base URL, the API version and the request rate.
+struct ConnectionOptions: ParsableArguments {
+    @Option(
+        help: ArgumentHelp(
+            "Read the API key from this file instead of STRIPE_API_KEY.", valueName: "path"))
+    var apiKeyFile: String?
+
+    @Option(
+        help: ArgumentHelp(
+            "Where the API answers; default STRIPE_API_BASE, else https://api.stripe.com. "
+                + "Plain http:// only to loopback (the emulator).", valueName: "url"))
+    var apiBase: String?
+
+    @Option(help: ArgumentHelp("Stripe-Version to send.", valueName: "version"))
+    var stripeVersion = SecretStoreClient.defaultStripeVersion
+
+    @Option(
+        help: ArgumentHelp(
+            "Requests per second; default Stripe's limit for the key's mode (25 test, 100 live).", valueName: "n"))
+    var rateLimit: Double?
+
+    func validate() throws {
+        if let rateLimit, !(rateLimit > 0 && rateLimit <= 1000) {
+            throw ValidationError("--rate-limit must be between 0 and 1000 requests per second")
+        }
+    }
+
+    /// The key and base URL, or an error that names where each came from.
+    func resolve(environment: Environment) throws -> (key: APIKey, base: BaseURL, keySource: String) {
+        let keyText: String
+        let keySource: String
+        if let apiKeyFile {
+            do {
+                let bytes = try FileReader.contents(of: apiKeyFile, maxBytes: 4096)
+                keyText = String(decoding: bytes, as: UTF8.self)
+            } catch {
+                throw Console.fail(
+                    "--api-key-file: "
+                        + error.describe(apiKeyFile, notFoundHint: "give the path of a file holding the key", limit: "too large for a key"))
+            }
+            keySource = apiKeyFile
+        } else if let text = environment.values["STRIPE_API_KEY"], !text.isEmpty {
+            keyText = text
+            keySource = "STRIPE_API_KEY"
+        } else {
+            throw Console.fail("set STRIPE_API_KEY to a Stripe secret or restricted key, or pass --api-key-file PATH")
+        }
+        let key: APIKey
+        do {
+            key = try APIKey(keyText)
+        } catch {
+            throw Console.fail("\(keySource): \(error.description)")
+        }
+        let baseText = apiBase ?? environment.values["STRIPE_API_BASE"] ?? BaseURL.stripe.description
+        do {
+            return (key, try BaseURL(baseText), keySource)
+        } catch {
+            throw Console.fail(error.description)
+        }
+    }
 }

@@ -1,0 +1,128 @@
+import SecretsCore
+import StripeAPI
+
+/// Why one change did not go through.
+public struct ChangeFailure: Error, Sendable, CustomStringConvertible {
+    public let description: String
+    /// Stripe's request id, when Stripe answered.
+    public let requestID: String?
+}
+
+/// One finished change, as it happened.
+public struct ApplyEvent: Sendable {
+    public let change: Plan.Change
+    /// Stripe's id of a created or replaced secret; nil for deletes.
+    public let result: Result<String?, ChangeFailure>
+    /// A delete of a secret that was already gone.
+    public let wasAlreadyGone: Bool
+    public let duration: Duration
+}
+
+/// Carries out a plan's changes through the Stripe API: deletes first (so a full scope has room),
+/// then creates and replaces, at most `parallelism` at a time. Each completed call is written to
+/// the journal before the next event is reported, so a crash loses nothing that Stripe did.
+public struct Applier: Sendable {
+    public let client: SecretStoreClient
+    public let journal: Journal
+    public let parallelism: Int
+    /// The state the plan was made against: part of every idempotency key.
+    public let lineage: String
+    public let serial: Int
+    public let now: @Sendable () -> Int64
+
+    public init(
+        client: SecretStoreClient, journal: Journal, parallelism: Int, lineage: String, serial: Int,
+        now: @escaping @Sendable () -> Int64
+    ) {
+        self.client = client
+        self.journal = journal
+        self.parallelism = max(1, parallelism)
+        self.lineage = lineage
+        self.serial = serial
+        self.now = now
+    }
+
+    /// Runs `changes` (creates and replaces need their value in `values`) and reports each as it
+    /// finishes. Returns every event, in the order they finished.
+    public func run(
+        _ changes: [Plan.Change], values: [SecretAddress: SecretValue], onEvent: (ApplyEvent) -> Void
+    ) async -> [ApplyEvent] {
+        var events: [ApplyEvent] = []
+        let deletes = changes.filter { $0.action == .delete }
+        let writes = changes.filter { $0.action == .create || $0.action == .replace }
+        for phase in [deletes, writes] {
+            await withTaskGroup(of: ApplyEvent.self) { group in
+                var pending = phase.makeIterator()
+                for _ in 0..<parallelism {
+                    guard let change = pending.next() else { break }
+                    group.addTask { await perform(change, value: values[change.address]) }
+                }
+                for await event in group {
+                    events.append(event)
+                    onEvent(event)
+                    if let change = pending.next() {
+                        group.addTask { await perform(change, value: values[change.address]) }
+                    }
+                }
+            }
+        }
+        return events
+    }
+
+    /// The `Idempotency-Key` of a change: the same change of the same plan always gets the same
+    /// key, so a retried or repeated call can never apply a different value. Derived from the
+    /// state's lineage and serial, the action, the address, the planned fingerprint and expiry.
+    public static func idempotencyKey(for change: Plan.Change, lineage: String, serial: Int) -> String {
+        let material = [
+            lineage, String(serial), change.action.rawValue, change.address.description,
+            change.fingerprintAfter?.hex ?? "-", change.expiresAfter.map { String($0) } ?? "-",
+        ].joined(separator: "\n")
+        return "stripe-secrets-" + SHA256Digest.hex(of: Array(material.utf8)).prefix(48)
+    }
+
+    private func perform(_ change: Plan.Change, value: SecretValue?) async -> ApplyEvent {
+        let clock = ContinuousClock()
+        let start = clock.now
+        let key = Self.idempotencyKey(for: change, lineage: lineage, serial: serial)
+        let address = change.address
+        var alreadyGone = false
+        let result: Result<String?, ChangeFailure>
+        do {
+            switch change.action {
+            case .delete:
+                alreadyGone = try await !client.delete(
+                    name: address.name, scope: address.scope, account: address.account, idempotencyKey: key)
+                result = record(change, id: nil)
+            case .create, .replace:
+                guard let value else {
+                    result = .failure(ChangeFailure(description: "its value was not read", requestID: nil))
+                    break
+                }
+                let secret = try await client.upsert(
+                    name: address.name, scope: address.scope, account: address.account, payload: value,
+                    expiresAt: change.expiresAfter, idempotencyKey: key)
+                result = record(change, id: secret.id)
+            case .unknown:
+                result = .failure(ChangeFailure(description: "its value is unknown", requestID: nil))
+            }
+        } catch {
+            result = .failure(ChangeFailure(description: error.description, requestID: error.requestID))
+        }
+        return ApplyEvent(change: change, result: result, wasAlreadyGone: alreadyGone, duration: clock.now - start)
+    }
+
+    /// Makes a completed call durable before it is reported.
+    private func record(_ change: Plan.Change, id: String?) -> Result<String?, ChangeFailure> {
+        let entry = Journal.Entry(
+            action: change.action, address: change.address, id: id, fingerprint: change.fingerprintAfter,
+            expiresAt: change.expiresAfter, appliedAt: now())
+        do {
+            try journal.append(entry)
+            return .success(id)
+        } catch {
+            return .failure(ChangeFailure(
+                description: "done in Stripe, but it could not be recorded (\(error)); the next plan will repeat it",
+                requestID: nil))
+        }
+    }
+}
