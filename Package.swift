@@ -73,7 +73,7 @@ let package = Package(
             resources: [.copy("Fixtures")]
         ),
         // Runs the built binary; golden files are read from the source tree.
-        .testTarget(name: "CLITests", dependencies: ["SecretsCore"], exclude: ["Golden"]),
+        .testTarget(name: "CLITests", dependencies: ["SecretsCore", "StripeAPI"], exclude: ["Golden"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -120,9 +120,11 @@ public struct Applier: Sendable {
             try journal.append(entry)
             return .success(id)
         } catch {
-            return .failure(ChangeFailure(
-                description: "done in Stripe, but it could not be recorded (\(error)); the next plan will repeat it",
-                requestID: nil))
+            return .failure(
+                ChangeFailure(
+                    description:
+                        "done in Stripe, but it could not be recorded (\(error)); the next plan will repeat it",
+                    requestID: nil))
         }
     }
 }

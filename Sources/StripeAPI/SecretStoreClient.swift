@@ -207,7 +207,8 @@ public final class SecretStoreClient: Sendable {
         }
     }
 
-    private static func apiError(status: Int, headers: HTTPHeaders, body: Data, hiding secret: String?) -> StripeError {
+    /// Stripe's error JSON as a typed error; `secret` (the payload sent) is blanked out of it.
+    static func apiError(status: Int, headers: HTTPHeaders, body: Data, hiding secret: String?) -> StripeError {
         let requestID = headers.first(name: "Request-Id")
         guard let envelope = try? JSONDecoder().decode(ErrorEnvelope.self, from: body) else {
             return .unreadableResponse(status: status, requestID: requestID)

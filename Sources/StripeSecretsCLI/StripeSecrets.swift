@@ -18,7 +18,8 @@ public struct StripeSecrets: AsyncParsableCommand {
             """,
         version: ToolVersion.current,
         subcommands: [
-            Validate.self, Plan.self, ApplyCommand.self, Show.self, StateCommand.self, ForceUnlock.self, EmulatorCommand.self,
+            Validate.self, Plan.self, ApplyCommand.self, Show.self, StateCommand.self, ForceUnlock.self,
+            EmulatorCommand.self,
         ]
     )
 

@@ -41,7 +41,9 @@ extension StripeSecrets {
         var parallelism = 8
 
         func validate() throws {
-            guard (1...64).contains(parallelism) else { throw ValidationError("--parallelism must be between 1 and 64") }
+            guard (1...64).contains(parallelism) else {
+                throw ValidationError("--parallelism must be between 1 and 64")
+            }
         }
 
         func run() async throws {
@@ -49,7 +51,8 @@ extension StripeSecrets {
             let (key, base, keySource) = try connection.resolve(environment: environment)
             let saved = try planFile.map { file in try Console.reportingErrors { try SavedPlan.load(file) } }
             let manifestPath = saved?.manifestPath ?? manifestOptions.file
-            let store = stateOptions.path.map(StateStore.init) ?? saved.map { StateStore(path: $0.statePath) }
+            let store =
+                stateOptions.path.map(StateStore.init) ?? saved.map { StateStore(path: $0.statePath) }
                 ?? stateOptions.store(manifest: manifestPath)
 
             let lock = try Console.reportingErrors {
@@ -85,19 +88,22 @@ extension StripeSecrets {
             if saved == nil, !autoApprove { try confirm(work.changes.count, mode: key.mode) }
 
             let journal = try Console.reportingErrors {
-                try Journal.start(for: store, header: Journal.Header(lineage: state.lineage, serial: state.serial, mode: key.mode))
+                try Journal.start(
+                    for: store, header: Journal.Header(lineage: state.lineage, serial: state.serial, mode: key.mode))
             }
             let client = SecretStoreClient(
                 configuration: .init(
                     baseURL: base, apiKey: key, stripeVersion: connection.stripeVersion,
                     userAgent: "stripe-secrets/\(ToolVersion.current)", rateLimit: connection.rateLimit))
-            Console.printLine(ApplyProgressView.header(
-                count: work.changes.count, mode: key.mode, parallelism: parallelism,
-                rate: client.configuration.effectiveRateLimit))
+            Console.printLine(
+                ApplyProgressView.header(
+                    count: work.changes.count, mode: key.mode, parallelism: parallelism,
+                    rate: client.configuration.effectiveRateLimit))
             let progress = ApplyProgressView(
                 total: work.changes.count, addresses: work.changes.map(\.address), terminal: Console.isInteractive)
             let applier = Applier(
-                client: client, journal: journal, parallelism: parallelism, lineage: state.lineage, serial: state.serial,
+                client: client, journal: journal, parallelism: parallelism, lineage: state.lineage,
+                serial: state.serial,
                 now: { Console.now })
             let events = await applier.run(work.changes, values: work.values) { progress.show($0) }
             progress.finish()
@@ -128,7 +134,8 @@ extension StripeSecrets {
             _ saved: SavedPlan, planFile: String, state: State, environment: Environment
         ) throws -> Work {
             guard saved.lineage == state.lineage else {
-                throw Console.fail("\(planFile) was made for another state than \(saved.statePath) (lineage differs). Plan again.")
+                throw Console.fail(
+                    "\(planFile) was made for another state than \(saved.statePath) (lineage differs). Plan again.")
             }
             guard saved.serial == state.serial else {
                 throw Console.fail(
@@ -136,13 +143,18 @@ extension StripeSecrets {
                         + "       Plan again: stripe-secrets plan --out \(planFile)")
             }
             guard saved.plan.isComplete else {
-                throw Console.fail("\(planFile) has unknown values and cannot be applied; plan again with every value readable")
+                throw Console.fail(
+                    "\(planFile) has unknown values and cannot be applied; plan again with every value readable")
             }
-            let manifest = try Console.reportingErrors { try FileReader.contents(of: saved.manifestPath, maxBytes: ManifestLoader.maxBytes) }
+            let manifest = try Console.reportingErrors {
+                try FileReader.contents(of: saved.manifestPath, maxBytes: ManifestLoader.maxBytes)
+            }
             guard SHA256Digest.hex(of: manifest) == saved.manifestDigest else {
-                throw Console.fail("\(saved.manifestPath) changed since \(planFile) was made. Plan again to review the change.")
+                throw Console.fail(
+                    "\(saved.manifestPath) changed since \(planFile) was made. Plan again to review the change.")
             }
-            let resolver = ValueResolver(environment: environment, directory: ManifestLoader.directory(of: saved.manifestPath))
+            let resolver = ValueResolver(
+                environment: environment, directory: ManifestLoader.directory(of: saved.manifestPath))
             var values: [SecretAddress: SecretValue] = [:]
             for change in saved.plan.changes where change.action == .create || change.action == .replace {
                 guard let source = change.source, let planned = change.fingerprintAfter else { continue }
@@ -162,13 +174,16 @@ extension StripeSecrets {
         }
 
         /// A plan made now from the manifest, shown before it is confirmed.
-        private func plannedWork(manifestPath: String, store: StateStore, state: State, environment: Environment) throws -> Work {
+        private func plannedWork(manifestPath: String, store: StateStore, state: State, environment: Environment) throws
+            -> Work
+        {
             let checked = try Console.check(manifestPath, values: .required)
             let desired = DesiredSecret.from(checked.values, key: state.fingerprintKey)
             let plan = Planner.plan(desired: desired, state: state, now: Console.now)
             if !plan.isEmpty {
                 let saved = SavedPlan(
-                    createdAt: Console.now, manifestPath: manifestPath, manifestDigest: checked.digest, statePath: store.path,
+                    createdAt: Console.now, manifestPath: manifestPath, manifestDigest: checked.digest,
+                    statePath: store.path,
                     lineage: state.lineage, serial: state.serial, mode: state.mode, plan: plan)
                 Console.writeOut(PlanTextView(saved: saved, colour: Console.usesColour, title: "plan").render() + "\n")
             }
@@ -184,7 +199,8 @@ extension StripeSecrets {
             guard Console.isInteractive else {
                 throw Console.fail(
                     "apply without a plan file needs --auto-approve when it is not run from a terminal "
-                        + "(or apply a reviewed plan: stripe-secrets plan --out plan.json, then stripe-secrets apply plan.json)")
+                        + "(or apply a reviewed plan: stripe-secrets plan --out plan.json, then stripe-secrets apply plan.json)"
+                )
             }
             Console.writeError("Apply \(count.counted("change")) in \(mode.rawValue) mode? Only 'yes' is accepted: ")
             guard readLine() == "yes" else { throw Console.fail("apply cancelled; nothing was changed") }

@@ -115,7 +115,9 @@ struct ConnectionOptions: ParsableArguments {
             } catch {
                 throw Console.fail(
                     "--api-key-file: "
-                        + error.describe(apiKeyFile, notFoundHint: "give the path of a file holding the key", limit: "too large for a key"))
+                        + error.describe(
+                            apiKeyFile, notFoundHint: "give the path of a file holding the key",
+                            limit: "too large for a key"))
             }
             keySource = apiKeyFile
         } else if let text = environment.values["STRIPE_API_KEY"], !text.isEmpty {

@@ -2,11 +2,11 @@ import Apply
 import SecretsCore
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// What `apply` shows while it runs: a progress bar on a terminal, one plain line per change
@@ -28,21 +28,24 @@ final class ApplyProgressView {
 
     static func header(count: Int, mode: StripeMode, parallelism: Int, rate: Double) -> String {
         let perSecond = rate == rate.rounded() ? String(Int(rate)) : String(rate)
-        return "Applying \(count.counted("change")) to \(mode.rawValue) mode (parallelism \(parallelism), ≤ \(perSecond) requests/s)"
+        return
+            "Applying \(count.counted("change")) to \(mode.rawValue) mode (parallelism \(parallelism), ≤ \(perSecond) requests/s)"
     }
 
     func show(_ event: ApplyEvent) {
         done += 1
         let address = TerminalText.safe(event.change.address.description)
         let padded = address + String(repeating: " ", count: max(0, width - address.count))
-        let milliseconds = Int(event.duration.components.seconds * 1000 + event.duration.components.attoseconds / 1_000_000_000_000_000)
+        let milliseconds = Int(
+            event.duration.components.seconds * 1000 + event.duration.components.attoseconds / 1_000_000_000_000_000)
         var line: String?
         switch event.result {
         case .success(let id):
             if !terminal {
                 let verb = event.wasAlreadyGone ? "gone" : Self.pastTense(event.change.action)
                 let shownID = id.map { $0.count > 16 ? String($0.prefix(14)) + "…" : $0 } ?? ""
-                line = "\(verb.padding(toLength: 9, withPad: " ", startingAt: 0)) \(padded)  "
+                line =
+                    "\(verb.padding(toLength: 9, withPad: " ", startingAt: 0)) \(padded)  "
                     + "\(shownID.padding(toLength: 16, withPad: " ", startingAt: 0))  \(milliseconds) ms"
             }
         case .failure(let failure):

@@ -1,0 +1,59 @@
+import Foundation
+import SecretsCore
+import StripeAPI
+import Testing
+
+#if canImport(FoundationNetworking)
+    import FoundationNetworking
+#endif
+
+/// The built binary's `emulator`, on a free loopback port, stopped when the value goes away.
+final class EmulatorProcess: @unchecked Sendable {
+    let process = Process()
+    let url: String
+
+    init(arguments options: [String]) throws {
+        process.executableURL = BinaryRunner.executable
+        process.arguments = ["emulator", "--port", "0"] + options
+        let out = Pipe()
+        process.standardOutput = out
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        var line = Data()
+        while !line.contains(UInt8(ascii: "\n")) {
+            let chunk = out.fileHandleForReading.availableData
+            guard !chunk.isEmpty else { break }
+            line.append(chunk)
+        }
+        let first = String(decoding: line, as: UTF8.self).split(separator: "\n").first.map(String.init) ?? ""
+        guard first.hasPrefix("listening on http://127.0.0.1:") else {
+            process.terminate()
+            throw EmulatorError(message: "the emulator said '\(first)'")
+        }
+        url = String(first.dropFirst("listening on ".count))
+    }
+
+    struct EmulatorError: Error {
+        let message: String
+    }
+
+    deinit {
+        process.terminate()
+        process.waitUntilExit()
+    }
+
+    /// `/v1` requests the emulator has received so far.
+    func requestCount() async throws -> Int {
+        let (data, _) = try await URLSession.shared.data(from: URL(string: url + "/_emulator/stats")!)
+        let stats = try JSONSerialization.jsonObject(with: data) as? [String: Any]
+        return try #require(stats?["requests"] as? Int)
+    }
+
+    /// A client for checking what the emulator holds.
+    func client(key: String = "sk_test_canaryKEY0123456789") throws -> SecretStoreClient {
+        SecretStoreClient(
+            configuration: .init(
+                baseURL: try BaseURL(url), apiKey: try APIKey(key), userAgent: "stripe-secrets-tests",
+                retry: RetryPolicy(maxAttempts: 1), rateLimit: 1000))
+    }
+}
