@@ -211,14 +211,22 @@ struct ApplyScenario {
         try scenario.expectNoSecretIn(outputs + [plan])
     }
 
-    @Test func aKilledApplyLosesNoCompletedCall() async throws {
-        let scenario = try ApplyScenario(emulatorOptions: ["--latency", "150ms"])
+    /// Synchronous on purpose: the poll below must not wait for a thread of the shared pool,
+    /// which the other tests' process waits may be holding.
+    @Test func aKilledApplyLosesNoCompletedCall() throws {
+        let scenario = try ApplyScenario(emulatorOptions: ["--latency", "300ms"])
         let running = try scenario.runner.start("apply", "--auto-approve", "--parallelism", "1")
-        try await Task.sleep(for: .milliseconds(550))
-        kill(running.process.processIdentifier, SIGKILL)
-        _ = running.wait()
         let journal = scenario.folder.path + "/secrets.state.json.journal"
-        #expect(FileManager.default.fileExists(atPath: journal))
+        // Kill it once at least one call is recorded (each takes at least 300 ms, so some are left).
+        let deadline = ContinuousClock.now + .seconds(30)
+        while ContinuousClock.now < deadline,
+            ((try? String(contentsOfFile: journal, encoding: .utf8))?.split(separator: "\n").count ?? 0) < 2
+        {
+            usleep(5_000)
+        }
+        kill(running.process.processIdentifier, SIGKILL)
+        let killed = running.wait()
+        try #require(FileManager.default.fileExists(atPath: journal), "\(killed.stdout) \(killed.stderr)")
         let journalLines = try String(contentsOfFile: journal, encoding: .utf8).split(separator: "\n").count - 1
         #expect(journalLines >= 1 && journalLines < 6)
 
