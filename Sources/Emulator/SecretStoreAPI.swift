@@ -137,12 +137,12 @@ private enum Endpoint {
     private func upsert(_ params: Params, _ partition: SecretStore.Partition, _ api: SecretStoreAPI) -> EmulatorResponse
     {
         let name: String, payload: String, scope: SecretStore.Scope
-        switch (params.text("name", required: true), params.text("payload", required: true), params.scope()) {
-        case (.success(let n?), .success(let p?), .success(let s)): (name, payload, scope) = (n, p, s)
-        case (.failure(let error), _, _), (_, .failure(let error), _), (_, _, .failure(let error)): return error
-        default: return .error(400, message: "Missing required param.")
+        switch (params.named(expanding: ["payload", "scope"]), params.text("payload", required: true)) {
+        case (.failure(let error), _), (_, .failure(let error)): return error
+        case (.success(let target), .success(let value?)): ((name, scope), payload) = (target, value)
+        case (.success, .success(nil)):
+            return .error(400, message: "Missing required param: payload.", param: "payload")
         }
-        if let error = params.expansionError(allowed: ["payload", "scope"]) { return error }
         var expiresAt: Int64?
         if let text = params.values["expires_at"] {
             guard let value = Int64(text) else {
@@ -184,12 +184,10 @@ private enum Endpoint {
 
     private func find(_ params: Params, _ partition: SecretStore.Partition, _ api: SecretStoreAPI) -> EmulatorResponse {
         let name: String, scope: SecretStore.Scope
-        switch (params.text("name", required: true), params.scope()) {
-        case (.success(let n?), .success(let s)): (name, scope) = (n, s)
-        case (.failure(let error), _), (_, .failure(let error)): return error
-        default: return .error(400, message: "Missing required param.")
+        switch params.named(expanding: ["payload", "scope"]) {
+        case .success(let target): (name, scope) = target
+        case .failure(let error): return error
         }
-        if let error = params.expansionError(allowed: ["payload", "scope"]) { return error }
         return api.store.withSecrets(in: partition, now: api.now()) { scopes, _ in
             guard let secret = scopes[scope]?[name] else { return Self.noSuchSecret(name) }
             return .json(200, Self.object(secret, livemode: partition.livemode, payload: params.expands("payload")))
@@ -249,12 +247,10 @@ private enum Endpoint {
     private func delete(_ params: Params, _ partition: SecretStore.Partition, _ api: SecretStoreAPI) -> EmulatorResponse
     {
         let name: String, scope: SecretStore.Scope
-        switch (params.text("name", required: true), params.scope()) {
-        case (.success(let n?), .success(let s)): (name, scope) = (n, s)
-        case (.failure(let error), _), (_, .failure(let error)): return error
-        default: return .error(400, message: "Missing required param.")
+        switch params.named(expanding: ["payload", "scope"]) {
+        case .success(let target): (name, scope) = target
+        case .failure(let error): return error
         }
-        if let error = params.expansionError(allowed: ["payload", "scope"]) { return error }
         return api.store.withSecrets(in: partition, now: api.now()) { scopes, _ in
             guard let secret = scopes[scope]?.removeValue(forKey: name) else { return Self.noSuchSecret(name) }
             var object = Self.object(secret, livemode: partition.livemode, payload: params.expands("payload"))
@@ -344,6 +340,17 @@ private struct Params {
                     message: "Invalid string: must be at most \(SecretStoreAPI.maxLength) characters", param: key))
         }
         return .success(value)
+    }
+
+    /// `name` and the scope, which find, upsert and delete all need, after checking `expand`.
+    func named(expanding allowed: Set<String>) -> Result<(String, SecretStore.Scope), EmulatorResponse> {
+        switch (text("name", required: true), scope()) {
+        case (.failure(let error), _), (_, .failure(let error)): return .failure(error)
+        case (.success(let name?), .success(let scope)):
+            if let error = expansionError(allowed: allowed) { return .failure(error) }
+            return .success((name, scope))
+        case (.success(nil), _): return .failure(.error(400, message: "Missing required param: name.", param: "name"))
+        }
     }
 
     /// `scope[type]` (account or user) and `scope[user]`, which a user scope needs and an
