@@ -6,6 +6,8 @@ public struct ChangeFailure: Error, Sendable, CustomStringConvertible {
     public let description: String
     /// Stripe's request id, when Stripe answered.
     public let requestID: String?
+    /// The key was refused: the remaining changes are not attempted.
+    public var stopsTheRun = false
 }
 
 /// One finished change, as it happened.
@@ -42,28 +44,42 @@ public struct Applier: Sendable {
         self.now = now
     }
 
-    /// Runs `changes` (creates and replaces need their value in `values`) and reports each as it
-    /// finishes. Returns every event, in the order they finished.
+    /// Runs the creates, replaces and deletes of `changes` (creates and replaces need their value
+    /// in `values`) and reports each as it finishes. A refused key (401, 403) stops the run: what
+    /// was not attempted is reported as failed. Returns every event, in the order reported.
     public func run(
         _ changes: [Plan.Change], values: [SecretAddress: SecretValue], onEvent: (ApplyEvent) -> Void
     ) async -> [ApplyEvent] {
         var events: [ApplyEvent] = []
+        var stopped: ChangeFailure?
         let deletes = changes.filter { $0.action == .delete }
         let writes = changes.filter { $0.action == .create || $0.action == .replace }
         for phase in [deletes, writes] {
             await withTaskGroup(of: ApplyEvent.self) { group in
                 var pending = phase.makeIterator()
                 for _ in 0..<parallelism {
-                    guard let change = pending.next() else { break }
+                    guard stopped == nil, let change = pending.next() else { break }
                     group.addTask { await perform(change, value: values[change.address]) }
                 }
                 for await event in group {
                     events.append(event)
                     onEvent(event)
-                    if let change = pending.next() {
+                    if case .failure(let failure) = event.result, failure.stopsTheRun { stopped = failure }
+                    if stopped == nil, let change = pending.next() {
                         group.addTask { await perform(change, value: values[change.address]) }
                     }
                 }
+            }
+        }
+        // Changes never attempted after the key was refused are failures too, so counts add up.
+        if let stopped {
+            let done = Set(events.map(\.change.address))
+            for change in changes where !done.contains(change.address) {
+                let skipped = ChangeFailure(description: "not attempted: \(stopped.description)", requestID: nil)
+                let event = ApplyEvent(
+                    change: change, result: .failure(skipped), wasAlreadyGone: false, duration: .zero)
+                events.append(event)
+                onEvent(event)
             }
         }
         return events
@@ -88,25 +104,23 @@ public struct Applier: Sendable {
         var alreadyGone = false
         let result: Result<String?, ChangeFailure>
         do {
-            switch change.action {
-            case .delete:
+            if change.action == .delete {
                 alreadyGone = try await !client.delete(
                     name: address.name, scope: address.scope, account: address.account, idempotencyKey: key)
                 result = record(change, id: nil)
-            case .create, .replace:
-                guard let value else {
-                    result = .failure(ChangeFailure(description: "its value was not read", requestID: nil))
-                    break
-                }
+            } else if let value {
                 let secret = try await client.upsert(
                     name: address.name, scope: address.scope, account: address.account, payload: value,
                     expiresAt: change.expiresAfter, idempotencyKey: key)
                 result = record(change, id: secret.id)
-            case .unknown:
-                result = .failure(ChangeFailure(description: "its value is unknown", requestID: nil))
+            } else {
+                result = .failure(ChangeFailure(description: "its value was not read", requestID: nil))
             }
         } catch {
-            result = .failure(ChangeFailure(description: error.description, requestID: error.requestID))
+            result = .failure(
+                ChangeFailure(
+                    description: error.description, requestID: error.requestID,
+                    stopsTheRun: error.isAuthenticationFailure))
         }
         return ApplyEvent(change: change, result: result, wasAlreadyGone: alreadyGone, duration: clock.now - start)
     }

@@ -26,10 +26,24 @@ final class SecretStore: Sendable {
         let account: String?
     }
 
-    struct Remembered {
+    /// What an idempotency key stands for: a request still running, or its answer.
+    private struct Remembered {
         let fingerprint: String
-        let response: EmulatorResponse
+        /// Nil while the first request runs.
+        var response: EmulatorResponse?
+        let since: Int64
     }
+
+    /// What to do with a request that carries an idempotency key.
+    enum Reservation {
+        case reserved
+        case replay(EmulatorResponse)
+        case otherParameters
+        case inFlight
+    }
+
+    /// Stripe keeps idempotency results for 24 hours.
+    static let idempotencyWindow: Int64 = 24 * 3600
 
     private struct Storage {
         var secrets: [Partition: [Scope: [String: Secret]]] = [:]
@@ -58,12 +72,29 @@ final class SecretStore: Sendable {
         }
     }
 
-    func remembered(_ key: String, in partition: Partition) -> Remembered? {
-        storage.withLockedValue { $0.idempotency[partition]?[key] }
+    /// Checks a key and claims it for this request, in one step, so two requests racing with
+    /// one key cannot both run.
+    func reserve(_ key: String, fingerprint: String, in partition: Partition, now: Int64) -> Reservation {
+        storage.withLockedValue { storage in
+            if let earlier = storage.idempotency[partition]?[key], now - earlier.since < Self.idempotencyWindow {
+                guard earlier.fingerprint == fingerprint else { return .otherParameters }
+                return earlier.response.map(Reservation.replay) ?? .inFlight
+            }
+            storage.idempotency[partition, default: [:]][key] = Remembered(
+                fingerprint: fingerprint, response: nil, since: now)
+            return .reserved
+        }
     }
 
-    func remember(_ key: String, _ value: Remembered, in partition: Partition) {
-        storage.withLockedValue { $0.idempotency[partition, default: [:]][key] = value }
+    /// Records the answer to a reserved key; nil forgets the key (the request did not run).
+    func finish(_ key: String, response: EmulatorResponse?, in partition: Partition) {
+        storage.withLockedValue { storage in
+            if let response {
+                storage.idempotency[partition]?[key]?.response = response
+            } else {
+                storage.idempotency[partition]?[key] = nil
+            }
+        }
     }
 
     /// Counts one `/v1` request; returns the count so far.
@@ -80,7 +111,8 @@ final class SecretStore: Sendable {
     }
 }
 
-/// What the emulator answers. An `Error` too, so that a check can end handling early with it.
+/// What the emulator answers. An `Error` too, so that a check's `Result` can carry the answer
+/// that ends handling.
 struct EmulatorResponse: Error, Sendable {
     var status: Int
     var headers: [(String, String)]

@@ -61,24 +61,29 @@ struct SecretStoreAPI: Sendable {
             return .error(400, type: "idempotency_error", message: "Idempotency keys are at most 255 characters long.")
         }
         let fingerprint = request.path + "?" + params.canonical
-        if let earlier = store.remembered(key, in: partition) {
-            guard earlier.fingerprint == fingerprint else {
-                return .error(
-                    400, type: "idempotency_error",
-                    message:
-                        "Keys for idempotent requests can only be used with the same parameters they were first used with. Try using a key other than '\(key)' if you meant to execute a different request."
-                )
-            }
-            var replay = earlier.response
-            replay.headers.append(("Idempotent-Replayed", "true"))
-            return replay
+        switch store.reserve(key, fingerprint: fingerprint, in: partition, now: now()) {
+        case .replay(var earlier):
+            earlier.headers.append(("Idempotent-Replayed", "true"))
+            return earlier
+        case .otherParameters:
+            return .error(
+                400, type: "idempotency_error",
+                message:
+                    "Keys for idempotent requests can only be used with the same parameters they were first used with. Try using a key other than '\(key)' if you meant to execute a different request."
+            )
+        case .inFlight:
+            return .error(
+                409, type: "idempotency_error", code: "idempotency_key_in_use",
+                message:
+                    "There is currently another in-progress request using this Idempotent Key (that probably means you submitted twice, and the other request is still going through): \(key). Please try again later."
+            )
+        case .reserved:
+            let response = endpoint.handle(params, in: partition, api: self)
+            // Like Stripe, remember only requests that got past validation and ran.
+            let ran = response.status < 400 || response.status == 404
+            store.finish(key, response: ran ? response : nil, in: partition)
+            return response
         }
-        let response = endpoint.handle(params, in: partition, api: self)
-        // Like Stripe, remember only requests that got past validation and ran.
-        if response.status < 400 || response.status == 404 {
-            store.remember(key, SecretStore.Remembered(fingerprint: fingerprint, response: response), in: partition)
-        }
-        return response
     }
 
     /// Bearer or Basic auth with a well-formed key; test or live from its prefix.
@@ -92,22 +97,18 @@ struct SecretStoreAPI: Sendable {
                 ))
         }
         var key = ""
-        if header.hasPrefix("Bearer ") {
-            key = String(header.dropFirst(7))
-        } else if header.hasPrefix("Basic "), let data = Data(base64Encoded: String(header.dropFirst(6))),
+        let scheme = header.prefix { $0 != " " }.lowercased()
+        let credentials = header.drop { $0 != " " }.drop { $0 == " " }
+        if scheme == "bearer" {
+            key = String(credentials)
+        } else if scheme == "basic", let data = Data(base64Encoded: String(credentials)),
             let decoded = String(data: data, encoding: .utf8)
         {
             key = String(decoded.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false).first ?? "")
         }
-        for (prefix, live) in [("sk_test_", false), ("rk_test_", false), ("sk_live_", true), ("rk_live_", true)]
-        where key.hasPrefix(prefix) && key.count > prefix.count
-            && key.utf8.allSatisfy({
-                ($0 >= 48 && $0 <= 57) || ($0 >= 65 && $0 <= 90) || ($0 >= 97 && $0 <= 122) || $0 == 95
-            })
-        {
-            return .success(live)
-        }
-        let masked = key.count > 4 ? String(key.prefix(8)) + "****" + String(key.suffix(4)) : "****"
+        if let mode = APIKey.mode(ofKey: key) { return .success(mode == .live) }
+        // Like Stripe, show little of a bad key: its prefix and last four characters, if it is long.
+        let masked = key.count >= 20 ? String(key.prefix(8)) + "****" + String(key.suffix(4)) : "****"
         return .failure(.error(401, message: "Invalid API Key provided: \(masked)"))
     }
 }
@@ -280,10 +281,12 @@ private struct Params {
     var values: [String: String] = [:]
     var expand: [String] = []
 
-    /// Every key in canonical order, for comparing idempotent requests.
+    /// Every parameter, encoded and in canonical order, for comparing idempotent requests.
     var canonical: String {
-        (values.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" } + expand.sorted().map { "expand[]=\($0)" })
-            .joined(separator: "&")
+        var form = FormEncoding()
+        for (key, value) in values.sorted(by: { $0.key < $1.key }) { form.append(key, value) }
+        for value in expand.sorted() { form.append("expand[]", value) }
+        return form.encoded
     }
 
     static func parse(_ pairs: [(key: String, value: String)], allowed: Set<String>) -> Result<Params, EmulatorResponse>
@@ -299,6 +302,8 @@ private struct Params {
                 continue
             }
             guard allowed.contains(key) else { return .failure(unknown(key)) }
+            // Stripe reads an empty optional parameter as unset; required ones are checked later.
+            if value.isEmpty, !["name", "payload", "scope[type]", "scope[user]"].contains(key) { continue }
             params.values[key] = value
         }
         return .success(params)
@@ -358,9 +363,7 @@ private struct Params {
     func scope() -> Result<SecretStore.Scope, EmulatorResponse> {
         guard let type = values["scope[type]"] else {
             return .failure(
-                .error(
-                    400, code: "parameter_missing", message: "Missing required param: scope[type].",
-                    param: "scope[type]"))
+                .error(400, code: "parameter_missing", message: "Missing required param: scope.", param: "scope"))
         }
         switch type {
         case "account":

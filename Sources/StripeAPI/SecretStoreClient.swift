@@ -52,6 +52,9 @@ public final class SecretStoreClient: Sendable {
         var settings = HTTPClient.Configuration(
             timeout: .init(connect: configuration.connectTimeout, read: configuration.requestTimeout))
         settings.httpVersion = .http1Only
+        // Never follow a redirect: it would resend the body (the payload) to another host,
+        // perhaps over plain http. Stripe does not redirect API calls.
+        settings.redirectConfiguration = .disallow
         http = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: settings)
         limiter = RateLimiter(perSecond: configuration.effectiveRateLimit)
     }
@@ -91,7 +94,7 @@ public final class SecretStoreClient: Sendable {
                 hiding: nil, as: SecretObject.self)
             return true
         } catch {
-            if case .api(let api) = error, api.status == 404 { return false }
+            if error.isNoSuchSecret { return false }
             throw error
         }
     }
@@ -108,7 +111,7 @@ public final class SecretStoreClient: Sendable {
             return try await send(
                 .GET, "/v1/apps/secrets/find", form, account: account, hiding: nil, as: SecretObject.self)
         } catch {
-            if case .api(let api) = error, api.status == 404 { return nil }
+            if error.isNoSuchSecret { return nil }
             throw error
         }
     }
@@ -161,9 +164,11 @@ public final class SecretStoreClient: Sendable {
                     }
                     return answer
                 }
-                let error = Self.apiError(status: status, headers: headers, body: body, hiding: secret)
+                let error = Self.apiError(
+                    status: status, headers: headers, body: body,
+                    hiding: [secret, configuration.apiKey.secret].compactMap { $0 })
                 if status == 429 { await limiter.slowDown() }
-                let shouldRetry = headers.first(name: "Stripe-Should-Retry").map { $0 == "true" }
+                let shouldRetry = headers.first(name: "Stripe-Should-Retry").map { $0.lowercased() == "true" }
                 retryable = RetryPolicy.shouldRetry(status: status, stripeShouldRetry: shouldRetry)
                 retryAfter = headers.first(name: "Retry-After").flatMap(Double.init)
                 guard retryable, attempt < configuration.retry.maxAttempts, !Task.isCancelled else { throw error }
@@ -207,16 +212,20 @@ public final class SecretStoreClient: Sendable {
         }
     }
 
-    /// Stripe's error JSON as a typed error; `secret` (the payload sent) is blanked out of it.
-    static func apiError(status: Int, headers: HTTPHeaders, body: Data, hiding secret: String?) -> StripeError {
+    /// Stripe's error JSON as a typed error; each of `secrets` (the payload sent, the key) is
+    /// blanked out of it, and so is anything after a key prefix (`sk_test_****1234`).
+    static func apiError(status: Int, headers: HTTPHeaders, body: Data, hiding secrets: [String]) -> StripeError {
         let requestID = headers.first(name: "Request-Id")
         guard let envelope = try? JSONDecoder().decode(ErrorEnvelope.self, from: body) else {
             return .unreadableResponse(status: status, requestID: requestID)
         }
-        // Stripe does not echo payloads, but a message must never carry one, whatever answered.
+        // Stripe does not echo payloads or keys, but a message must never carry one, whatever answered.
         func clean(_ text: String?) -> String? {
-            guard let text, let secret, !secret.isEmpty else { return text }
-            return text.replacingOccurrences(of: secret, with: "[redacted]")
+            guard var text else { return nil }
+            for secret in secrets where !secret.isEmpty {
+                text = text.replacingOccurrences(of: secret, with: "[redacted]")
+            }
+            return APIKey.maskingKeys(in: text)
         }
         let error = envelope.error
         return .api(

@@ -17,6 +17,19 @@ public enum StripeError: Error, Equatable, Sendable, CustomStringConvertible {
         }
     }
 
+    /// Stripe's "No such secret" (404 `resource_missing`), as opposed to any other 404 (a wrong
+    /// URL or a proxy's page), which must not be taken to mean the secret is gone.
+    public var isNoSuchSecret: Bool {
+        guard case .api(let error) = self else { return false }
+        return error.status == 404 && error.code == "resource_missing"
+    }
+
+    /// The key was refused (401) or lacks permission (403): no later call can succeed either.
+    public var isAuthenticationFailure: Bool {
+        guard case .api(let error) = self else { return false }
+        return error.status == 401 || error.status == 403
+    }
+
     /// Stripe's request id, when there was an answer.
     public var requestID: String? {
         switch self {

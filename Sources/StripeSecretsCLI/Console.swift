@@ -47,9 +47,14 @@ enum Console {
         text.withUTF8 { bytes in _ = write(descriptor, bytes.baseAddress, bytes.count) }
     }
 
-    /// Whether stdin and stderr are a person's terminal (for prompts and progress bars).
-    static var isInteractive: Bool {
-        isatty(STDIN_FILENO) == 1 && isatty(STDERR_FILENO) == 1
+    /// Whether stdin is a person's terminal, who can answer a prompt.
+    static var canAsk: Bool {
+        isatty(STDIN_FILENO) == 1
+    }
+
+    /// Whether stderr is a terminal, where a progress bar can redraw itself.
+    static var showsProgress: Bool {
+        isatty(STDERR_FILENO) == 1 && getenv("TERM").map { String(cString: $0) } != "dumb"
     }
 
     /// Prints the problems on stderr and returns the failure exit code to throw.

@@ -194,6 +194,18 @@ struct ApplyScenario {
         #expect(output.stdout.contains("\ngone      acct_1Partner/account/partner_token"))
     }
 
+    @Test func theClientListsAScopeNewestFirst() async throws {
+        let scenario = try ApplyScenario()
+        #expect(try scenario.runner.run("apply", "--auto-approve").status == 0)
+        let client = try scenario.emulator.client()
+        let own = try await client.list(scope: .account, account: nil)
+        let user = try await client.list(scope: .user("usr_OkDR2bKzwpXu3s"), account: nil)
+        await client.shutdown()
+        #expect(Set(own.compactMap(\.name)) == ["openai_api_key", "webhook_signing_key"])
+        #expect(own.allSatisfy { $0.payload == nil })
+        #expect(user.compactMap(\.name) == ["oauth_token"])
+    }
+
     @Test func applyConvergesUnderInjectedFaults() async throws {
         let scenario = try ApplyScenario(emulatorOptions: [
             "--fail-rate", "0.3", "--drop-rate", "0.1", "--latency", "5ms",

@@ -37,7 +37,7 @@ import Testing
         let body = Data(
             #"{"error":{"type":"invalid_request_error","code":"parameter_missing","message":"Missing required param: name.","param":"name"}}"#
                 .utf8)
-        let error = SecretStoreClient.apiError(status: 400, headers: headers, body: body, hiding: nil)
+        let error = SecretStoreClient.apiError(status: 400, headers: headers, body: body, hiding: [])
         #expect(
             error
                 == .api(
@@ -54,14 +54,39 @@ import Testing
     @Test func aPayloadEchoedInAMessageIsBlanked() {
         let body = Data(#"{"error":{"type":"invalid_request_error","message":"Invalid string: hunter2-canary"}}"#.utf8)
         let error = SecretStoreClient.apiError(
-            status: 400, headers: HTTPHeaders(), body: body, hiding: "hunter2-canary")
+            status: 400, headers: HTTPHeaders(), body: body, hiding: ["hunter2-canary"])
         #expect(!error.description.contains("hunter2"))
         #expect(error.description.contains("[redacted]"))
     }
 
+    @Test func keysInMessagesAreMasked() {
+        let body = Data(
+            #"{"error":{"type":"invalid_request_error","message":"Invalid API Key provided: sk_test_****abc%"}}"#.utf8)
+        let error = SecretStoreClient.apiError(status: 401, headers: HTTPHeaders(), body: body, hiding: ["sk_test_abc"])
+        #expect(error.description == "Stripe 401 invalid_request_error: Invalid API Key provided: sk_test_…")
+        #expect(error.isAuthenticationFailure)
+        #expect(!error.isNoSuchSecret)
+    }
+
+    @Test func onlyResourceMissingMeansNoSuchSecret() {
+        let missing = SecretStoreClient.apiError(
+            status: 404, headers: HTTPHeaders(),
+            body: Data(
+                #"{"error":{"type":"invalid_request_error","code":"resource_missing","message":"No such secret: 'a'"}}"#
+                    .utf8),
+            hiding: [])
+        let wrongURL = SecretStoreClient.apiError(
+            status: 404, headers: HTTPHeaders(),
+            body: Data(
+                #"{"error":{"type":"invalid_request_error","message":"Unrecognized request URL (POST: /v2/x)."}}"#.utf8),
+            hiding: [])
+        #expect(missing.isNoSuchSecret)
+        #expect(!wrongURL.isNoSuchSecret)
+    }
+
     @Test func aBodyThatIsNotStripesJSONIsSaidToBeSo() {
         let error = SecretStoreClient.apiError(
-            status: 502, headers: HTTPHeaders(), body: Data("<html>".utf8), hiding: nil)
+            status: 502, headers: HTTPHeaders(), body: Data("<html>".utf8), hiding: [])
         #expect(error == .unreadableResponse(status: 502, requestID: nil))
     }
 }
@@ -95,6 +120,7 @@ import Testing
         #expect(try APIKey("rk_test_abc").mode == .test)
         #expect(throws: APIKey.Problem.self) { try APIKey("pk_test_abc") }
         #expect(throws: APIKey.Problem.self) { try APIKey("sk_test_") }
+        #expect(throws: APIKey.Problem.self) { try APIKey("sk_test_abc%") }
     }
 
     @Test func retriesFollowStripesRules() {

@@ -6,7 +6,7 @@ import StrictYAML
 /// values are already past.
 struct ManifestDecoder {
     static let supportedVersion = 1
-    static let maxSecretsPerScope = 10
+    static let maxSecretsPerScope = StripeLimits.secretsPerScope
 
     private static let topLevelKeys = ["version", "defaults", "secrets"]
     private static let defaultsKeys = ["account", "scope"]

@@ -88,7 +88,7 @@ public struct SecretAddress: Hashable, Comparable, Sendable, CustomStringConvert
     }
 
     /// Stripe's limit on a name, in characters.
-    public static let maxNameLength = 5000
+    public static let maxNameLength = StripeLimits.maxLength
 
     public static func nameProblem(_ name: String) -> NameProblem? {
         var length = 0
@@ -140,4 +140,12 @@ public struct SecretAddress: Hashable, Comparable, Sendable, CustomStringConvert
         if lhs.scope != rhs.scope { return lhs.scope < rhs.scope }
         return lhs.name.utf8.lexicographicallyPrecedes(rhs.name.utf8)
     }
+}
+
+/// Stripe's documented limits on the Secret Store.
+public enum StripeLimits {
+    /// Characters in a name, a payload or a user id (counted as Unicode scalars).
+    public static let maxLength = 5000
+    /// Secrets in one scope of one account.
+    public static let secretsPerScope = 10
 }

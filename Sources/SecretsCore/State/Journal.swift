@@ -12,7 +12,7 @@ import Foundation
 /// runs: one JSON line per call, each made durable before `apply` goes on. At the end it is
 /// folded into the state and removed; if a crash leaves it behind, the next reader folds it in,
 /// so completed work is never lost.
-public final class Journal: Sendable {
+public final class Journal: @unchecked Sendable {
     /// The first line: which state the calls were made against.
     public struct Header: Codable, Equatable, Sendable {
         public let lineage: String
@@ -50,7 +50,9 @@ public final class Journal: Sendable {
 
     private let descriptor: Int32
     private let path: String
+    /// Guards appends and `length`, the size of the whole lines written so far.
     private let lock = NSLock()
+    private var length: off_t = 0
 
     private init(descriptor: Int32, path: String) {
         self.descriptor = descriptor
@@ -90,10 +92,16 @@ public final class Journal: Sendable {
                     write(descriptor, $0.baseAddress.map { $0 + written }, line.count - written)
                 }
                 if count < 0, errno == EINTR { continue }
-                guard count > 0 else { throw FileWriteError(path: path, reason: FileReader.message(errno)) }
+                guard count > 0 else {
+                    let reason = FileReader.message(errno)
+                    // Cut a half-written line off, so that later lines stay readable.
+                    ftruncate(descriptor, length)
+                    throw FileWriteError(path: path, reason: reason)
+                }
                 written += count
             }
             guard fsync(descriptor) == 0 else { throw FileWriteError(path: path, reason: FileReader.message(errno)) }
+            length += off_t(line.count)
         }
     }
 
@@ -115,7 +123,7 @@ public final class Journal: Sendable {
         var entries: [Entry] = []
         for line in lines.dropFirst() {
             guard let entry = try? decoder.decode(Entry.self, from: Data(line)) else {
-                throw .corrupt(path: store.journalPath, detail: "a line is not a journal entry")
+                throw .corruptJournal(path: store.journalPath)
             }
             entries.append(entry)
         }
@@ -124,7 +132,7 @@ public final class Journal: Sendable {
 }
 
 extension State {
-    /// Folds a journal's completed calls in. The serial is bumped as a save would.
+    /// Folds a journal's completed calls in (the serial is left to whoever saves the result).
     mutating func fold(_ entries: [Journal.Entry], mode journalMode: StripeMode?) {
         for entry in entries {
             guard let address = SecretAddress(entry.address) else { continue }
@@ -141,6 +149,5 @@ extension State {
             }
         }
         if mode == nil { mode = journalMode }
-        serial += 1
     }
 }

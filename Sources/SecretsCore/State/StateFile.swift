@@ -6,6 +6,10 @@ public enum StateFileError: Error, Equatable, Sendable, CustomStringConvertible 
     case notAStateFile(path: String)
     case futureVersion(path: String, version: Int)
     case corrupt(path: String, detail: String)
+    /// A journal with a line that is not an entry (not the last one, which a crash may cut).
+    case corruptJournal(path: String)
+    /// A journal that belongs to another state or serial.
+    case foreignJournal(path: String, statePath: String)
 
     public var description: String {
         switch self {
@@ -15,6 +19,12 @@ public enum StateFileError: Error, Equatable, Sendable, CustomStringConvertible 
             "\(path) is not a stripe-secrets state file; pass the right one with --state PATH"
         case .futureVersion(let path, let version):
             "\(path) has format version \(version), written by a newer stripe-secrets; this one reads version \(State.formatVersion). Upgrade stripe-secrets"
+        case .corruptJournal(let path):
+            "\(path), the record of an interrupted apply, has a damaged line; move it aside, and check "
+                + "the secrets it lists in Stripe against stripe-secrets state list"
+        case .foreignJournal(let path, let statePath):
+            "\(path) does not belong to \(statePath) as it is now (another lineage or serial); it was left "
+                + "in place. Move it aside once you have checked that its calls are in the state"
         case .corrupt(let path, let detail):
             "\(path) is corrupt (\(detail)); it was left untouched. The previous version, if any, is in \(path).backup"
         }

@@ -30,28 +30,45 @@ public struct StateStore: Sendable {
         return manifest + ".state.json"
     }
 
-    /// The state, or nil when there is no file yet. A journal left by an interrupted `apply` is
-    /// folded in (in memory: `recoverJournal` writes it), so a reader always sees every call
-    /// that completed.
+    /// The state, or nil when there is no file yet. The calls of a journal (an `apply` running,
+    /// or one that was interrupted) are folded in, in memory, so a reader sees every call that
+    /// completed; the serial stays the saved one, so that a plan made now is stale once that
+    /// journal is written (see `recoverJournal`).
     public func load() throws(StateFileError) -> State? {
         guard var state = try loadFile() else { return nil }
-        if let (header, entries) = try Journal.read(for: self), header.lineage == state.lineage,
-            header.serial == state.serial
+        if let journal = try Journal.read(for: self), journal.header.lineage == state.lineage,
+            journal.header.serial == state.serial
         {
-            state.fold(entries, mode: header.mode)
+            state.fold(journal.entries, mode: journal.header.mode)
         }
         return state
     }
 
-    /// Writes a journal left by an interrupted `apply` into the state and removes it. A journal
-    /// already folded in (a crash after the save, before the removal) is just removed. Call
-    /// under the lock, before changing the state.
+    /// Whether an `apply` is running, or was interrupted, on this state.
+    public var hasJournal: Bool {
+        FileManager.default.fileExists(atPath: journalPath)
+    }
+
+    /// Writes a journal left by an interrupted `apply` into the state (serial + 1) and removes
+    /// it. A journal already written (a crash after the save, before the removal: its serial is
+    /// one behind) is just removed; any other journal is refused, never dropped. Call under the
+    /// lock, before changing the state.
     public func recoverJournal() throws {
-        guard FileManager.default.fileExists(atPath: journalPath) else { return }
-        if let (header, _) = try Journal.read(for: self), let onDisk = try loadFile(), header.lineage == onDisk.lineage,
-            header.serial == onDisk.serial, let folded = try load()
-        {
+        guard hasJournal else { return }
+        guard let journal = try Journal.read(for: self) else { return try removeJournal() }
+        guard let onDisk = try loadFile(), journal.header.lineage == onDisk.lineage else {
+            throw StateFileError.foreignJournal(path: journalPath, statePath: path)
+        }
+        switch journal.header.serial {
+        case onDisk.serial:
+            var folded = onDisk
+            folded.fold(journal.entries, mode: journal.header.mode)
+            folded.serial += 1
             try save(folded)
+        case onDisk.serial - 1:
+            break
+        default:
+            throw StateFileError.foreignJournal(path: journalPath, statePath: path)
         }
         try removeJournal()
     }

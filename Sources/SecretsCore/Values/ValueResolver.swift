@@ -5,7 +5,7 @@
 /// A problem names the variable or the path, never the content.
 public struct ValueResolver: Sendable {
     /// Stripe's limit on a payload, in characters (counted as Unicode scalars).
-    public static let maxLength = 5000
+    public static let maxLength = StripeLimits.maxLength
     /// Files are read whole up to this size; a valid value (5,000 characters) is at most
     /// 20,000 bytes, so anything larger is refused unread.
     static let maxFileBytes = 1 << 20

@@ -100,7 +100,7 @@ extension StripeSecrets {
                     count: work.changes.count, mode: key.mode, parallelism: parallelism,
                     rate: client.configuration.effectiveRateLimit))
             let progress = ApplyProgressView(
-                total: work.changes.count, addresses: work.changes.map(\.address), terminal: Console.isInteractive)
+                total: work.changes.count, addresses: work.changes.map(\.address), terminal: Console.showsProgress)
             let applier = Applier(
                 client: client, journal: journal, parallelism: parallelism, lineage: state.lineage,
                 serial: state.serial,
@@ -196,7 +196,7 @@ extension StripeSecrets {
 
         /// Asks on a terminal; refuses anywhere else without --auto-approve.
         private func confirm(_ count: Int, mode: StripeMode) throws {
-            guard Console.isInteractive else {
+            guard Console.canAsk else {
                 throw Console.fail(
                     "apply without a plan file needs --auto-approve when it is not run from a terminal "
                         + "(or apply a reviewed plan: stripe-secrets plan --out plan.json, then stripe-secrets apply plan.json)"

@@ -19,7 +19,7 @@ extension StripeSecrets {
                 """
         )
 
-        @Option(help: "The address to listen on.")
+        @Option(help: "The loopback address to listen on.")
         var host = "127.0.0.1"
 
         @Option(help: "The port; 0 picks a free one.")
@@ -45,6 +45,10 @@ extension StripeSecrets {
             }
             if let rateLimit, rateLimit <= 0 { throw ValidationError("--rate-limit must be positive") }
             guard (0...65535).contains(port) else { throw ValidationError("--port must be between 0 and 65535") }
+            guard ["127.0.0.1", "::1", "localhost"].contains(host) || host.hasPrefix("127.") else {
+                throw ValidationError(
+                    "--host must be a loopback address (127.0.0.1, ::1): the emulator is for this machine only")
+            }
         }
 
         func run() async throws {

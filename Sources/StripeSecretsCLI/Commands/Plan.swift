@@ -47,6 +47,11 @@ extension StripeSecrets {
                     statePath: store.path, lineage: state.lineage, serial: state.serial, mode: state.mode,
                     plan: Planner.plan(desired: desired, state: state, now: now))
             }
+            if store.hasJournal {
+                Console.printError(
+                    "note: an apply is running on \(store.path), or was interrupted; its completed calls are shown, "
+                        + "and a plan saved now will be stale once they are recorded")
+            }
             if let out {
                 try Self.checkOutputPath(out, manifest: manifestPath, store: store)
                 guard saved.plan.isComplete else {

@@ -39,6 +39,7 @@ final class ApplyProgressView {
         let milliseconds = Int(
             event.duration.components.seconds * 1000 + event.duration.components.attoseconds / 1_000_000_000_000_000)
         var line: String?
+        var failed = false
         switch event.result {
         case .success(let id):
             if !terminal {
@@ -49,15 +50,13 @@ final class ApplyProgressView {
                     + "\(shownID.padding(toLength: 16, withPad: " ", startingAt: 0))  \(milliseconds) ms"
             }
         case .failure(let failure):
+            failed = true
             line = "failed    \(padded)  \(TerminalText.safe(failure.description))"
         }
-        if terminal {
-            Console.writeError("\r\u{1B}[2K")
-            if let line { Console.printLine(line) }
-            Console.writeError(bar())
-        } else if let line {
-            Console.printLine(line)
-        }
+        if terminal { Console.writeError("\r\u{1B}[2K") }
+        // Failures are errors: stderr, like every other error.
+        if let line { failed ? Console.printError(line) : Console.printLine(line) }
+        if terminal { Console.writeError(bar()) }
     }
 
     func finish() {
@@ -82,7 +81,7 @@ final class ApplyProgressView {
         case .create: "created"
         case .replace: "replaced"
         case .delete: "deleted"
-        case .unknown: "skipped"
+        case .unknown: "unknown"
         }
     }
 }
