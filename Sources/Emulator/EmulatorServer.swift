@@ -14,12 +14,18 @@ public struct FaultOptions: Sendable {
     public var dropRate: Double
     /// Requests per second above which the answer is 429 `rate_limit`.
     public var rateLimit: Double?
+    /// Keys answered 401 as if rolled in the Dashboard: rehearses a revoked key mid-deploy.
+    public var revokedKeys: Set<String>
 
-    public init(latency: Double = 0, failRate: Double = 0, dropRate: Double = 0, rateLimit: Double? = nil) {
+    public init(
+        latency: Double = 0, failRate: Double = 0, dropRate: Double = 0, rateLimit: Double? = nil,
+        revokedKeys: Set<String> = []
+    ) {
         self.latency = latency
         self.failRate = failRate
         self.dropRate = dropRate
         self.rateLimit = rateLimit
+        self.revokedKeys = revokedKeys
     }
 }
 
@@ -44,7 +50,8 @@ public final class EmulatorServer: Sendable {
         self.host = host
         self.port = port
         self.faults = faults
-        api = SecretStoreAPI(store: SecretStore(), now: { Int64(Date().timeIntervalSince1970) })
+        api = SecretStoreAPI(
+            store: SecretStore(), now: { Int64(Date().timeIntervalSince1970) }, revokedKeys: faults.revokedKeys)
     }
 
     /// Binds `host:port` (port 0 picks a free one).

@@ -19,6 +19,8 @@ struct SecretStoreAPI: Sendable {
 
     let store: SecretStore
     let now: @Sendable () -> Int64
+    /// Well-formed keys to refuse as expired (a fault option).
+    var revokedKeys: Set<String> = []
 
     func respond(to request: EmulatorRequest) -> EmulatorResponse {
         let livemode: Bool
@@ -105,6 +107,13 @@ struct SecretStoreAPI: Sendable {
             let decoded = String(data: data, encoding: .utf8)
         {
             key = String(decoded.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false).first ?? "")
+        }
+        if revokedKeys.contains(key) {
+            return .failure(
+                .error(
+                    401,
+                    message: "Expired API Key provided: \(String(key.prefix(8)))****. Roll a new key in the Dashboard.")
+            )
         }
         if let mode = APIKey.mode(ofKey: key) { return .success(mode == .live) }
         // Like Stripe, show little of a bad key: its prefix and last four characters, if it is long.

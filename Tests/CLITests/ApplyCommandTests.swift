@@ -206,6 +206,20 @@ struct ApplyScenario {
         #expect(user.compactMap(\.name) == ["oauth_token"])
     }
 
+    @Test func aRevokedKeyStopsTheRunAndEveryChangeIsCounted() async throws {
+        let scenario = try ApplyScenario(emulatorOptions: ["--revoked-key", ApplyScenario.key])
+        let output = try scenario.runner.run("apply", "--auto-approve", "--parallelism", "1")
+        #expect(output.status == 1)
+        #expect(
+            output.stdout.hasSuffix(
+                "\nApply finished: 0 of 6 changes applied, 6 failed. State saved (serial 1).\nRun `stripe-secrets plan` to see what is left.\n"
+            ))
+        #expect(output.stderr.contains("Stripe 401 invalid_request_error: Expired API Key provided: sk_test_…"))
+        #expect(output.stderr.components(separatedBy: "not attempted: Stripe 401").count - 1 == 5)
+        #expect(try await scenario.emulator.requestCount() == 1)
+        try scenario.expectNoSecretIn([output])
+    }
+
     @Test func applyConvergesUnderInjectedFaults() async throws {
         let scenario = try ApplyScenario(emulatorOptions: [
             "--fail-rate", "0.3", "--drop-rate", "0.1", "--latency", "5ms",

@@ -16,6 +16,7 @@ extension StripeSecrets {
                   stripe-secrets emulator --port 0
                   STRIPE_API_BASE=http://127.0.0.1:12111 STRIPE_API_KEY=sk_test_123 stripe-secrets apply
                   stripe-secrets emulator --latency 50ms --fail-rate 0.2 --drop-rate 0.05 --rate-limit 25
+                  stripe-secrets emulator --revoked-key sk_test_123    # rehearse a rolled key
                 """
         )
 
@@ -39,6 +40,9 @@ extension StripeSecrets {
         @Option(help: ArgumentHelp("Answer 429 above this many requests per second.", valueName: "n"))
         var rateLimit: Double?
 
+        @Option(help: ArgumentHelp("Answer 401 to this key, as if it were rolled (repeatable).", valueName: "key"))
+        var revokedKey: [String] = []
+
         func validate() throws {
             for (name, value) in [("--fail-rate", failRate), ("--drop-rate", dropRate)] where !(0...1).contains(value) {
                 throw ValidationError("\(name) must be between 0 and 1")
@@ -53,7 +57,8 @@ extension StripeSecrets {
 
         func run() async throws {
             let faults = FaultOptions(
-                latency: latency.seconds, failRate: failRate, dropRate: dropRate, rateLimit: rateLimit)
+                latency: latency.seconds, failRate: failRate, dropRate: dropRate, rateLimit: rateLimit,
+                revokedKeys: Set(revokedKey))
             let server = try await Console.reportingErrors {
                 try await EmulatorServer.bind(host: host, port: port, faults: faults)
             }
