@@ -65,15 +65,17 @@ let package = Package(
             dependencies: ["SecretsCore", "StrictYAML"],
             path: "Benchmarks/ManifestLoad"
         ),
+        // Helpers shared by the test targets.
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "StrictYAMLTests", dependencies: ["StrictYAML"]),
         .testTarget(name: "StripeAPITests", dependencies: ["StripeAPI"]),
         .testTarget(
             name: "SecretsCoreTests",
-            dependencies: ["SecretsCore"],
+            dependencies: ["SecretsCore", "TestSupport"],
             resources: [.copy("Fixtures")]
         ),
         // Runs the built binary; golden files are read from the source tree.
-        .testTarget(name: "CLITests", dependencies: ["SecretsCore", "StripeAPI"], exclude: ["Golden"]),
+        .testTarget(name: "CLITests", dependencies: ["SecretsCore", "StripeAPI", "TestSupport"], exclude: ["Golden"]),
     ],
     swiftLanguageModes: [.v6]
 )

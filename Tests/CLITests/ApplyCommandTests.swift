@@ -2,6 +2,7 @@ import Foundation
 import SecretsCore
 import StripeAPI
 import Testing
+import TestSupport
 
 #if canImport(Glibc)
     import Glibc
@@ -30,12 +31,12 @@ struct ApplyScenario {
 
         """
 
-    let folder: WorkFolder
+    let folder: TemporaryFolder
     let emulator: EmulatorProcess
     var runner: BinaryRunner
 
     init(emulatorOptions: [String] = []) throws {
-        folder = try WorkFolder()
+        folder = try TemporaryFolder()
         emulator = try EmulatorProcess(arguments: emulatorOptions)
         runner = BinaryRunner(
             environment: [

@@ -77,23 +77,3 @@ struct BinaryRunner {
 final class Collected: @unchecked Sendable {
     var data = Data()
 }
-
-/// A fresh temporary folder, removed when the test is done with it.
-final class WorkFolder {
-    let path: String
-
-    init() throws {
-        path =
-            FileManager.default.temporaryDirectory
-            .appendingPathComponent("stripe-secrets-cli-\(UUID().uuidString)").path
-        try FileManager.default.createDirectory(atPath: path + "/keys", withIntermediateDirectories: true)
-    }
-
-    deinit {
-        try? FileManager.default.removeItem(atPath: path)
-    }
-
-    func write(_ name: String, _ text: String) throws {
-        try text.write(toFile: path + "/" + name, atomically: true, encoding: .utf8)
-    }
-}

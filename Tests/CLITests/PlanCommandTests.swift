@@ -1,6 +1,7 @@
 import Foundation
 import SecretsCore
 import Testing
+import TestSupport
 
 /// A manifest and a state that together need every kind of change, with canary values.
 struct PlanScenario {
@@ -28,11 +29,11 @@ struct PlanScenario {
 
         """
 
-    let folder: WorkFolder
+    let folder: TemporaryFolder
     var runner: BinaryRunner
 
     init() throws {
-        folder = try WorkFolder()
+        folder = try TemporaryFolder()
         runner = BinaryRunner(environment: Self.values, directory: folder.path)
         try folder.write("secrets.yaml", Self.manifest)
         var state = State(lineage: "0f1e2d3c", serial: 14, mode: .test, fingerprintKey: Self.key, secrets: [:])
@@ -134,7 +135,7 @@ func expectGolden(_ actual: String, _ name: String, sourceLocation: Testing.Sour
     }
 
     @Test func noChangesAndDetailedExitCodes() throws {
-        let folder = try WorkFolder()
+        let folder = try TemporaryFolder()
         try folder.write("secrets.yaml", "version: 1\nsecrets: []\n")
         let runner = BinaryRunner(directory: folder.path)
         let output = try runner.run("plan", "--detailed-exitcode")
@@ -185,7 +186,7 @@ func expectGolden(_ actual: String, _ name: String, sourceLocation: Testing.Sour
     }
 
     @Test func markdownAndTextEscapeWhatTheUserWrote() throws {
-        let folder = try WorkFolder()
+        let folder = try TemporaryFolder()
         try folder.write(
             "secrets.yaml",
             "version: 1\nsecrets:\n  - name: \"a|b`c\"\n    value: {file: \"<img src=x onerror=alert(1)>\\n# Injected.txt\"}\n"
@@ -210,7 +211,7 @@ func expectGolden(_ actual: String, _ name: String, sourceLocation: Testing.Sour
     }
 
     @Test func aPullRequestCommentStaysUnderGitHubsLimit() throws {
-        let folder = try WorkFolder()
+        let folder = try TemporaryFolder()
         let secrets = (0..<3000).map { index in
             "  - name: a_rather_long_secret_name_to_fill_the_table_\(index)\n    account: acct_\(index / 10)LongAccountIdentifier\n    value: {env: V}\n"
         }.joined()

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 @Suite struct ValidateCommandTests {
     let canary = "cli-canary-secret-value"
@@ -22,7 +23,7 @@ import Testing
     }
 
     @Test func validManifestPrintsASummaryAndExitsZero() throws {
-        let folder = try WorkFolder()
+        let folder = try TemporaryFolder()
         try folder.write("secrets.yaml", manifest())
         try folder.write("keys/webhook.pem", canary + "\n")
         let runner = BinaryRunner(environment: ["OPENAI_API_KEY": canary], directory: folder.path)
@@ -33,7 +34,7 @@ import Testing
     }
 
     @Test func problemsGoToStderrWithExitOneAndNoValue() throws {
-        let folder = try WorkFolder()
+        let folder = try TemporaryFolder()
         try folder.write("deploy.yaml", manifest() + "\n  - name: inline\n    value: \"\(canary)\"\n")
         try folder.write("keys/webhook.pem", "x\n")
         let runner = BinaryRunner(environment: ["OPENAI_API_KEY": "set"], directory: folder.path)
@@ -50,7 +51,7 @@ import Testing
     }
 
     @Test func unresolvedValuesAreAllListed() throws {
-        let folder = try WorkFolder()
+        let folder = try TemporaryFolder()
         try folder.write("secrets.yaml", manifest())
         let output = try BinaryRunner(directory: folder.path).run("validate")
         #expect(output.status == 1)
@@ -66,7 +67,7 @@ import Testing
     }
 
     @Test func skipValuesChecksStructureOnly() throws {
-        let folder = try WorkFolder()
+        let folder = try TemporaryFolder()
         try folder.write("secrets.yaml", manifest())
         let output = try BinaryRunner(directory: folder.path).run("validate", "--skip-values")
         #expect(output.status == 0)
@@ -76,7 +77,7 @@ import Testing
     }
 
     @Test func missingManifestSaysHowToPointAtOne() throws {
-        let folder = try WorkFolder()
+        let folder = try TemporaryFolder()
         let output = try BinaryRunner(directory: folder.path).run("validate")
         #expect(output.status == 1)
         #expect(
@@ -85,7 +86,7 @@ import Testing
     }
 
     @Test func versionAndHelp() throws {
-        let folder = try WorkFolder()
+        let folder = try TemporaryFolder()
         let runner = BinaryRunner(directory: folder.path)
         let version = try runner.run("--version")
         #expect(version.status == 0)

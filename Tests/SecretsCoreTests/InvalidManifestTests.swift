@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 @testable import SecretsCore
 
 /// Each `Fixtures/invalid/NAME.yaml` must fail with exactly the text in `NAME.expected`.

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import SecretsCore
 
 /// 2027-01-15T08:00:00Z: a fixed "now", so expiry checks do not depend on the day tests run.
@@ -31,34 +32,6 @@ enum Fixtures {
 
     static func path(_ folder: String, _ name: String, _ ext: String = "yaml") -> String {
         root.appendingPathComponent(folder).appendingPathComponent("\(name).\(ext)").path
-    }
-}
-
-/// A fresh temporary folder, removed when the test is done with it.
-final class TemporaryFolder {
-    let path: String
-
-    init() throws {
-        path =
-            FileManager.default.temporaryDirectory
-            .appendingPathComponent("stripe-secrets-tests-\(UUID().uuidString)").path
-        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    }
-
-    deinit {
-        try? FileManager.default.removeItem(atPath: path)
-    }
-
-    @discardableResult
-    func write(_ name: String, _ bytes: [UInt8]) throws -> String {
-        let file = path + "/" + name
-        try Data(bytes).write(to: URL(fileURLWithPath: file))
-        return file
-    }
-
-    @discardableResult
-    func write(_ name: String, _ text: String) throws -> String {
-        try write(name, Array(text.utf8))
     }
 }
 
