@@ -106,6 +106,14 @@ import TestSupport
             "{\"format\": \"stripe-secrets-state\", \"format_version\": 1, \"lineage\": \"x\", \"serial\": 1, \"fingerprint_key\": \"AA==\", \"secrets\": []}",
             "s.state.json is corrupt (fingerprint_key is not 32 bytes of base64); it was left untouched. The previous version, if any, is in s.state.json.backup"
         ),
+        (
+            "",
+            "s.state.json is corrupt (it is empty); it was left untouched. The previous version, if any, is in s.state.json.backup"
+        ),
+        (
+            "{\"format\": \"stripe-secrets-state\", \"format_version\": 0}",
+            "s.state.json is corrupt (format_version is missing or not a positive number); it was left untouched. The previous version, if any, is in s.state.json.backup"
+        ),
     ])
     func unusableFilesAreClearErrorsAndStayUntouched(content: String, message: String) throws {
         let folder = try TemporaryFolder()
@@ -119,25 +127,6 @@ import TestSupport
         #expect(try String(contentsOfFile: store.path, encoding: .utf8) == content)
     }
 
-    @Test(arguments: [
-        (
-            "",
-            "s.state.json is corrupt (it is empty); it was left untouched. The previous version, if any, is in s.state.json.backup"
-        ),
-        (
-            "{\"format\": \"stripe-secrets-state\", \"format_version\": 0}",
-            "s.state.json is corrupt (format_version is missing or not a positive number); it was left untouched. The previous version, if any, is in s.state.json.backup"
-        ),
-    ])
-    func emptyAndVersionlessFilesAreCorrupt(content: String, message: String) throws {
-        let folder = try TemporaryFolder()
-        try folder.write("s.state.json", content)
-        #expect {
-            _ = try StateStore(path: folder.path + "/s.state.json").load()
-        } throws: { error in
-            (error as? StateFileError)?.description.replacing(folder.path + "/", with: "") == message
-        }
-    }
 
     @Test func invalidAddressesExpiriesAndSerialsInAStateAreCorrupt() throws {
         let folder = try TemporaryFolder()
