@@ -127,7 +127,6 @@ import TestSupport
         #expect(try String(contentsOfFile: store.path, encoding: .utf8) == content)
     }
 
-
     @Test func invalidAddressesExpiriesAndSerialsInAStateAreCorrupt() throws {
         let folder = try TemporaryFolder()
         let store = StateStore(path: folder.path + "/s.state.json")
