@@ -46,7 +46,8 @@ final class SecretStore: Sendable {
     static let idempotencyWindow: Int64 = 24 * 3600
 
     private struct Storage {
-        var secrets: [Partition: [Scope: [String: Secret]]] = [:]
+        /// Names are keyed by their UTF-8 bytes: Stripe does not merge `é` and `e\u{301}`.
+        var secrets: [Partition: [Scope: [[UInt8]: Secret]]] = [:]
         var idempotency: [Partition: [String: Remembered]] = [:]
         var sequence = 0
         var requests = 0
@@ -56,7 +57,7 @@ final class SecretStore: Sendable {
 
     /// Runs `body` with the secrets of one partition, expired ones already removed.
     func withSecrets<T>(
-        in partition: Partition, now: Int64, _ body: (inout [Scope: [String: Secret]], () -> Int) -> T
+        in partition: Partition, now: Int64, _ body: (inout [Scope: [[UInt8]: Secret]], () -> Int) -> T
     ) -> T {
         storage.withLockedValue { storage in
             var scopes = storage.secrets[partition] ?? [:]

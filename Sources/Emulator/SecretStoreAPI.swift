@@ -167,10 +167,10 @@ private enum Endpoint {
         let now = api.now()
         return api.store.withSecrets(in: partition, now: now) { scopes, nextSequence in
             var secrets = scopes[scope] ?? [:]
-            if var existing = secrets[name] {
+            if var existing = secrets[Array(name.utf8)] {
                 existing.payload = payload
                 existing.expiresAt = expiresAt
-                secrets[name] = existing
+                secrets[Array(name.utf8)] = existing
             } else {
                 guard secrets.count < SecretStoreAPI.maxPerScope else {
                     return .error(
@@ -179,13 +179,13 @@ private enum Endpoint {
                             "This scope already holds the maximum of \(SecretStoreAPI.maxPerScope) secrets. Delete one before adding another.",
                         param: "name")
                 }
-                secrets[name] = SecretStore.Secret(
+                secrets[Array(name.utf8)] = SecretStore.Secret(
                     id: "appsecret_" + EmulatorServer.randomID() + EmulatorServer.randomID(), name: name, scope: scope,
                     payload: payload, expiresAt: expiresAt,
                     created: now, sequence: nextSequence())
             }
             scopes[scope] = secrets
-            guard let stored = secrets[name] else {
+            guard let stored = secrets[Array(name.utf8)] else {
                 return .error(500, type: "api_error", message: "The secret was not stored.")
             }
             return .json(200, Self.object(stored, livemode: partition.livemode, payload: params.expands("payload")))
@@ -199,7 +199,7 @@ private enum Endpoint {
         case .failure(let error): return error
         }
         return api.store.withSecrets(in: partition, now: api.now()) { scopes, _ in
-            guard let secret = scopes[scope]?[name] else { return Self.noSuchSecret(name) }
+            guard let secret = scopes[scope]?[Array(name.utf8)] else { return Self.noSuchSecret(name) }
             return .json(200, Self.object(secret, livemode: partition.livemode, payload: params.expands("payload")))
         }
     }
@@ -262,7 +262,9 @@ private enum Endpoint {
         case .failure(let error): return error
         }
         return api.store.withSecrets(in: partition, now: api.now()) { scopes, _ in
-            guard let secret = scopes[scope]?.removeValue(forKey: name) else { return Self.noSuchSecret(name) }
+            guard let secret = scopes[scope]?.removeValue(forKey: Array(name.utf8)) else {
+                return Self.noSuchSecret(name)
+            }
             var object = Self.object(secret, livemode: partition.livemode, payload: params.expands("payload"))
             object["deleted"] = true
             return .json(200, object)

@@ -238,10 +238,9 @@ private struct TreeBuilder {
                 return false
             }
         case YAML_ALIAS_EVENT:
-            let name = string(event.data.alias.anchor) ?? ""
             problems.append(
                 YAMLProblem(
-                    "aliases (*\(name)) are not allowed; write the value out in full", at: mark))
+                    "aliases (*name) are not allowed; write the value out in full", at: mark))
             attach(.invalid(mark))
         case YAML_SCALAR_EVENT:
             let data = event.data.scalar
@@ -294,8 +293,9 @@ private struct TreeBuilder {
     }
 
     private mutating func checkAnchor(_ anchor: UnsafeMutablePointer<yaml_char_t>?, at mark: Mark) {
-        guard let name = string(anchor) else { return }
-        problems.append(YAMLProblem("anchors (&\(name)) are not allowed; write each value out in full", at: mark))
+        guard anchor != nil else { return }
+        // The anchor's name is not shown: `&…` may be the start of a value pasted inline.
+        problems.append(YAMLProblem("anchors (&name) are not allowed; write each value out in full", at: mark))
     }
 
     /// Tags are refused: the schema decides types, and `!!str 1` or `!!int a` would only

@@ -15,7 +15,10 @@ public struct APIKey: Sendable, CustomStringConvertible, CustomDebugStringConver
 
     /// Accepts `sk_test_`, `sk_live_`, `rk_test_` and `rk_live_` keys.
     public init(_ text: String) throws(Problem) {
-        let key = text.trimmingSuffix(while: { $0 == "\n" || $0 == "\r" || $0 == " " })
+        var key = text
+        while let last = key.unicodeScalars.last, last == "\n" || last == "\r" || last == " " {
+            key.unicodeScalars.removeLast()
+        }
         guard let mode = Self.mode(ofKey: key) else {
             throw Problem(
                 description:
@@ -56,12 +59,4 @@ public struct APIKey: Sendable, CustomStringConvertible, CustomDebugStringConver
     public var description: String { String(secret.prefix(8)) + "…" }
     public var debugDescription: String { description }
     public var customMirror: Mirror { Mirror(self, children: []) }
-}
-
-extension String {
-    fileprivate func trimmingSuffix(while predicate: (Character) -> Bool) -> String {
-        var result = self
-        while let last = result.last, predicate(last) { result.removeLast() }
-        return result
-    }
 }

@@ -20,41 +20,45 @@ public struct BaseURL: Sendable, Equatable, CustomStringConvertible {
     /// Parses `scheme://host[:port]` (a trailing `/` is allowed; a path is not).
     public init(_ text: String) throws(Problem) {
         guard let separator = text.range(of: "://") else {
-            throw Problem(description: "'\(text)' is not a base URL like https://api.stripe.com")
+            throw Problem(
+                description:
+                    "the API base URL is not a URL like https://api.stripe.com (it is not shown, in case it holds a key)"
+            )
         }
         let scheme = text[..<separator.lowerBound].lowercased()
         var rest = Substring(text[separator.upperBound...])
         if rest.hasSuffix("/") { rest = rest.dropLast() }
         guard scheme == "https" || scheme == "http" else {
-            throw Problem(description: "'\(text)' must start with https:// (or http:// on loopback)")
+            throw Problem(description: "the API base URL must start with https:// (or http:// on loopback)")
         }
         guard !rest.isEmpty, !rest.contains("/"), !rest.contains("@"), !rest.contains("?") else {
-            throw Problem(description: "'\(text)' must be scheme://host[:port] with no path, user or query")
+            throw Problem(
+                description: "the API base URL must be scheme://host[:port], with no path, user, password or query")
         }
         var host = String(rest)
         var port = scheme == "https" ? 443 : 80
         if host.hasPrefix("[") {  // [::1]:12111
             guard let close = host.firstIndex(of: "]") else {
-                throw Problem(description: "'\(text)' has an unclosed [")
+                throw Problem(description: "the API base URL has an unclosed [")
             }
             let after = host[host.index(after: close)...]
             if after.hasPrefix(":") {
                 guard let number = Int(after.dropFirst()), (1...65535).contains(number) else {
-                    throw Problem(description: "'\(text)' has an invalid port")
+                    throw Problem(description: "the API base URL has an invalid port")
                 }
                 port = number
             } else if !after.isEmpty {
-                throw Problem(description: "'\(text)' is not a valid host")
+                throw Problem(description: "the API base URL has an invalid host")
             }
             host = String(host[host.index(after: host.startIndex)..<close])
         } else if let colon = host.lastIndex(of: ":") {
             guard let number = Int(host[host.index(after: colon)...]), (1...65535).contains(number) else {
-                throw Problem(description: "'\(text)' has an invalid port")
+                throw Problem(description: "the API base URL has an invalid port")
             }
             port = number
             host = String(host[..<colon])
         }
-        guard !host.isEmpty else { throw Problem(description: "'\(text)' has no host") }
+        guard !host.isEmpty else { throw Problem(description: "the API base URL has no host") }
         if scheme == "http", !Self.isLoopback(host) {
             throw Problem(description: "refusing to send the API key over plain http to \(host); use https")
         }

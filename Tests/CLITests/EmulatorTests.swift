@@ -155,6 +155,12 @@ import Testing
         #expect(try await call("GET", "/v1/apps/secrets/find?name=brief&scope%5Btype%5D=account").status == 404)
     }
 
+    @Test func namesAreComparedByTheirBytes() async throws {
+        let composed = try await create("caf%C3%A9", payload: "one")
+        let decomposed = try await create("cafe%CC%81", payload: "two")
+        #expect(composed.json["id"] as? String != decomposed.json["id"] as? String)
+    }
+
     @Test func deleteAnswersDeletedThenNoSuchSecret() async throws {
         _ = try await create("d")
         let deleted = try await call("POST", "/v1/apps/secrets/delete", "name=d&scope%5Btype%5D=account")

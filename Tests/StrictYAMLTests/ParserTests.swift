@@ -61,8 +61,8 @@ import Testing
         let document = parse("a: &x 1\nb: *x\nb: 2\nc: !t 3\n")
         #expect(
             document.problems.map(\.message) == [
-                "anchors (&x) are not allowed; write each value out in full",
-                "aliases (*x) are not allowed; write the value out in full",
+                "anchors (&name) are not allowed; write each value out in full",
+                "aliases (*name) are not allowed; write the value out in full",
                 "duplicate key (first at 2:1)",
                 "tags (such as !!str or !name) are not allowed; remove the tag",
             ])

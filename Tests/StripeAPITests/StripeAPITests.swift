@@ -110,6 +110,16 @@ import Testing
         #expect(throws: BaseURL.Problem.self) { try BaseURL("http://10.0.0.1:80") }
         #expect(throws: BaseURL.Problem.self) { try BaseURL("ftp://api.stripe.com") }
         #expect(throws: BaseURL.Problem.self) { try BaseURL("https://api.stripe.com/v1") }
+        // A key or password put in the URL by mistake is never repeated.
+        for text in [
+            "https://sk_test_canary123@api.stripe.com", "http://user:canaryPASS@127.0.0.1:1", "sk_test_canary123",
+        ] {
+            #expect {
+                try BaseURL(text)
+            } throws: { error in
+                !"\(error)".contains("canary")
+            }
+        }
     }
 
     @Test func keysTellTheirModeAndNeverPrint() throws {
@@ -118,6 +128,7 @@ import Testing
         #expect("\(key)" == "sk_live_…")
         #expect(String(reflecting: key) == "sk_live_…")
         #expect(try APIKey("rk_test_abc").mode == .test)
+        #expect(try APIKey("sk_test_abc\r\n").mode == .test)  // a key file saved on Windows
         #expect(throws: APIKey.Problem.self) { try APIKey("pk_test_abc") }
         #expect(throws: APIKey.Problem.self) { try APIKey("sk_test_") }
         #expect(throws: APIKey.Problem.self) { try APIKey("sk_test_abc%") }

@@ -103,6 +103,9 @@ public struct StateStore: Sendable {
     ///
     /// `beforeRename` is a test seam: see `AtomicFile.write`.
     public func save(_ state: State, beforeRename: () throws -> Void = {}) throws {
+        guard (0...State.maxSerial).contains(state.serial) else {
+            throw FileWriteError(path: path, reason: "its serial has reached the maximum; start a new state")
+        }
         try AtomicFile.write(StateFile.encode(state), to: path, backupPath: backupPath, beforeRename: beforeRename)
     }
 }

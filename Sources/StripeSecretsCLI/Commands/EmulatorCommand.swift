@@ -47,9 +47,13 @@ extension StripeSecrets {
             for (name, value) in [("--fail-rate", failRate), ("--drop-rate", dropRate)] where !(0...1).contains(value) {
                 throw ValidationError("\(name) must be between 0 and 1")
             }
-            if let rateLimit, rateLimit <= 0 { throw ValidationError("--rate-limit must be positive") }
+            if let rateLimit, !(rateLimit > 0 && rateLimit.isFinite) {
+                throw ValidationError("--rate-limit must be a positive number")
+            }
             guard (0...65535).contains(port) else { throw ValidationError("--port must be between 0 and 65535") }
-            guard ["127.0.0.1", "::1", "localhost"].contains(host) || host.hasPrefix("127.") else {
+            let octets = host.split(separator: ".", omittingEmptySubsequences: false)
+            let loopbackIPv4 = octets.count == 4 && octets[0] == "127" && octets.allSatisfy { UInt8($0) != nil }
+            guard host == "::1" || host == "localhost" || loopbackIPv4 else {
                 throw ValidationError(
                     "--host must be a loopback address (127.0.0.1, ::1): the emulator is for this machine only")
             }

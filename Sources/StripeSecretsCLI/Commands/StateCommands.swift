@@ -30,7 +30,8 @@ extension StripeSecrets {
                 }
                 let rows = state.secrets.sorted { $0.key < $1.key }.map { address, entry in
                     [
-                        address.description, entry.id, entry.expiresAt.map(Timestamp.format) ?? "-",
+                        TerminalText.safe(address.description), TerminalText.safe(entry.id),
+                        entry.expiresAt.map(Timestamp.format) ?? "-",
                         Timestamp.format(entry.appliedAt),
                     ]
                 }
@@ -102,14 +103,15 @@ extension StripeSecrets {
     }
 }
 
-/// Left-aligned columns separated by two spaces, for listings.
+/// Left-aligned columns separated by two spaces, for listings. Widths count characters, as
+/// the padding does, so names outside ASCII line up too.
 enum Table {
     static func render(_ rows: [[String]]) -> String {
         guard let columns = rows.map(\.count).max() else { return "" }
         let widths = (0..<columns).map { column in rows.map { column < $0.count ? $0[column].count : 0 }.max() ?? 0 }
         return rows.map { row in
             row.enumerated().map { index, cell in
-                index == row.count - 1 ? cell : cell.padding(toLength: widths[index], withPad: " ", startingAt: 0)
+                index == row.count - 1 ? cell : cell + String(repeating: " ", count: widths[index] - cell.count)
             }.joined(separator: "  ")
         }.joined(separator: "\n") + "\n"
     }

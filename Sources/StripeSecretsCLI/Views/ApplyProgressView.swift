@@ -44,7 +44,7 @@ final class ApplyProgressView {
         case .success(let id):
             if !terminal {
                 let verb = event.wasAlreadyGone ? "gone" : Self.pastTense(event.change.action)
-                let shownID = id.map { $0.count > 16 ? String($0.prefix(14)) + "…" : $0 } ?? ""
+                let shownID = id.map { TerminalText.safe($0.count > 16 ? String($0.prefix(14)) + "…" : $0) } ?? ""
                 line =
                     "\(verb.padding(toLength: 9, withPad: " ", startingAt: 0)) \(padded)  "
                     + "\(shownID.padding(toLength: 16, withPad: " ", startingAt: 0))  \(milliseconds) ms"
