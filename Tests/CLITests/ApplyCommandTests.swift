@@ -148,7 +148,7 @@ struct ApplyScenario {
         var scenario = try ApplyScenario()
         #expect(try scenario.runner.run("apply", "--auto-approve").status == 0)
         scenario.runner.environment["OPENAI_API_KEY"] = "canary-openai-2"
-        scenario.runner.environment["STRIPE_API_KEY"] = "sk_live_canaryLIVE0123456789"
+        scenario.runner.environment["STRIPE_API_KEY"] = "sk_live_canaryLIVE1"
         let requests = try await scenario.emulator.requestCount()
         let output = try scenario.runner.run("apply", "--auto-approve")
         #expect(output.status == 1)
