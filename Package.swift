@@ -10,8 +10,11 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
     ],
     targets: [
         // The system libyaml, seen only by StrictYAML.
@@ -37,8 +40,20 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ]
         ),
-        // Plan -> Stripe calls -> State: runs a plan's changes, journalling each completed call.
-        .target(name: "Apply", dependencies: ["SecretsCore", "StripeAPI"]),
+        // Where states live: a file beside the manifest, or a PostgreSQL database; one interface.
+        .target(
+            name: "StateStorage",
+            dependencies: [
+                "SecretsCore",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ]
+        ),
+        // Plan -> Stripe calls -> State: checks a plan, runs its changes, journalling each completed call.
+        .target(name: "Apply", dependencies: ["SecretsCore", "StateStorage", "StripeAPI"]),
         // The Secret Store on loopback, for the quickstart, the tests and offline rehearsals.
         .target(
             name: "Emulator",
@@ -54,7 +69,7 @@ let package = Package(
         .target(
             name: "StripeSecretsCLI",
             dependencies: [
-                "SecretsCore", "StripeAPI", "Apply", "Emulator",
+                "SecretsCore", "StateStorage", "StripeAPI", "Apply", "Emulator",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -69,13 +84,16 @@ let package = Package(
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "StrictYAMLTests", dependencies: ["StrictYAML"]),
         .testTarget(name: "StripeAPITests", dependencies: ["StripeAPI"]),
+        // The contract every state backend keeps, run against a file and a private PostgreSQL server.
+        .testTarget(name: "StateStorageTests", dependencies: ["StateStorage", "TestSupport"]),
         .testTarget(
             name: "SecretsCoreTests",
             dependencies: ["SecretsCore", "TestSupport"],
             resources: [.copy("Fixtures")]
         ),
         // Runs the built binary; golden files are read from the source tree.
-        .testTarget(name: "CLITests", dependencies: ["SecretsCore", "StripeAPI", "TestSupport"], exclude: ["Golden"]),
+        .testTarget(
+            name: "CLITests", dependencies: ["SecretsCore", "StripeAPI", "TestSupport"], exclude: ["Golden"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,12 +1,29 @@
 import SecretsCore
+import StateStorage
 import StripeAPI
+
+/// The two Secret Store calls an apply makes: `SecretStoreClient`, or a stub in tests.
+public protocol SecretWriting: Sendable {
+    /// Creates or replaces the secret; returns what Stripe holds now.
+    func upsert(
+        name: String, scope: SecretScope, account: String?, payload: SecretValue, expiresAt: Int64?,
+        idempotencyKey: String
+    ) async throws(StripeError) -> SecretObject
+
+    /// Deletes the secret: true when deleted, false when it was already gone.
+    func delete(name: String, scope: SecretScope, account: String?, idempotencyKey: String)
+        async throws(StripeError) -> Bool
+}
+
+extension SecretStoreClient: SecretWriting {}
 
 /// Why one change did not go through.
 public struct ChangeFailure: Error, Sendable, CustomStringConvertible {
     public let description: String
     /// Stripe's request id, when Stripe answered.
     public let requestID: String?
-    /// The key was refused: the remaining changes are not attempted.
+    /// The key was refused, or the journal cannot be written: the remaining changes are not
+    /// attempted.
     public var stopsTheRun = false
 }
 
@@ -24,8 +41,8 @@ public struct ApplyEvent: Sendable {
 /// then creates and replaces, at most `parallelism` at a time. Each completed call is written to
 /// the journal before the next event is reported, so a crash loses nothing that Stripe did.
 public struct Applier: Sendable {
-    public let client: SecretStoreClient
-    public let journal: Journal
+    public let client: any SecretWriting
+    public let journal: any JournalWriter
     public let parallelism: Int
     /// The state the plan was made against: part of every idempotency key.
     public let lineage: String
@@ -33,7 +50,7 @@ public struct Applier: Sendable {
     public let now: @Sendable () -> Int64
 
     public init(
-        client: SecretStoreClient, journal: Journal, parallelism: Int, lineage: String, serial: Int,
+        client: any SecretWriting, journal: any JournalWriter, parallelism: Int, lineage: String, serial: Int,
         now: @escaping @Sendable () -> Int64
     ) {
         self.client = client
@@ -107,12 +124,12 @@ public struct Applier: Sendable {
             if change.action == .delete {
                 alreadyGone = try await !client.delete(
                     name: address.name, scope: address.scope, account: address.account, idempotencyKey: key)
-                result = record(change, id: nil)
+                result = await record(change, id: nil)
             } else if let value {
                 let secret = try await client.upsert(
                     name: address.name, scope: address.scope, account: address.account, payload: value,
                     expiresAt: change.expiresAfter, idempotencyKey: key)
-                result = record(change, id: secret.id)
+                result = await record(change, id: secret.id)
             } else {
                 result = .failure(ChangeFailure(description: "its value was not read", requestID: nil))
             }
@@ -125,20 +142,21 @@ public struct Applier: Sendable {
         return ApplyEvent(change: change, result: result, wasAlreadyGone: alreadyGone, duration: clock.now - start)
     }
 
-    /// Makes a completed call durable before it is reported.
-    private func record(_ change: Plan.Change, id: String?) -> Result<String?, ChangeFailure> {
-        let entry = Journal.Entry(
+    /// Makes a completed call durable before it is reported. A journal that cannot be written
+    /// stops the run: nothing more is done that could not be recorded.
+    private func record(_ change: Plan.Change, id: String?) async -> Result<String?, ChangeFailure> {
+        let entry = JournalEntry(
             action: change.action, address: change.address, id: id, fingerprint: change.fingerprintAfter,
             expiresAt: change.expiresAfter, appliedAt: now())
         do {
-            try journal.append(entry)
+            try await journal.append(entry)
             return .success(id)
         } catch {
             return .failure(
                 ChangeFailure(
                     description:
                         "done in Stripe, but it could not be recorded (\(error)); the next plan will repeat it",
-                    requestID: nil))
+                    requestID: nil, stopsTheRun: true))
         }
     }
 }

@@ -47,6 +47,11 @@ enum Console {
         text.withUTF8 { bytes in _ = write(descriptor, bytes.baseAddress, bytes.count) }
     }
 
+    /// The user's home folder, for `~/.pgpass`.
+    static var homeDirectory: String? {
+        Environment.process.values["HOME"]
+    }
+
     /// Whether stdin is a person's terminal, who can answer a prompt.
     static var canAsk: Bool {
         isatty(STDIN_FILENO) == 1

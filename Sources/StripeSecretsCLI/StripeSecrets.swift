@@ -18,7 +18,8 @@ public struct StripeSecrets: AsyncParsableCommand {
             """,
         version: ToolVersion.current,
         subcommands: [
-            Validate.self, Plan.self, ApplyCommand.self, Show.self, StateCommand.self, ForceUnlock.self,
+            ValidateCommand.self, PlanCommand.self, ApplyCommand.self, ShowCommand.self, StateCommand.self,
+            ForceUnlockCommand.self,
             EmulatorCommand.self,
         ]
     )

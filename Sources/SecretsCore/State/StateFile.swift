@@ -31,8 +31,9 @@ public enum StateFileError: Error, Equatable, Sendable, CustomStringConvertible 
     }
 }
 
-/// The state's JSON form: versioned, sorted and stable, so that it diffs well.
-enum StateFile {
+/// The state's JSON form, the same in every backend: versioned, sorted and stable, so that it
+/// diffs well and moves between backends byte for byte.
+public enum StateDocument {
     static let format = "stripe-secrets-state"
 
     private struct Document: Codable {
@@ -53,7 +54,7 @@ enum StateFile {
         var appliedAt: String
     }
 
-    static func encode(_ state: State) -> [UInt8] {
+    public static func encode(_ state: State) -> [UInt8] {
         let records = state.secrets.sorted { $0.key < $1.key }.map { address, entry in
             Record(
                 address: address.description, id: entry.id, fingerprint: entry.fingerprint,
@@ -67,7 +68,8 @@ enum StateFile {
         return bytes
     }
 
-    static func decode(_ bytes: [UInt8], path: String) throws(StateFileError) -> State {
+    /// Reads a state document; `path` names it in errors.
+    public static func decode(_ bytes: [UInt8], path: String) throws(StateFileError) -> State {
         if DocumentRead.isBlank(bytes) { throw .corrupt(path: path, detail: "it is empty") }
         let data = Data(bytes)
         let header: FormatHeader

@@ -1,27 +1,35 @@
 import Foundation
 
 /// The JSON settings every file of ours uses: snake_case keys, sorted, pretty, slashes unescaped.
-enum JSONCoding {
-    static var encoder: JSONEncoder {
+public enum JSONCoding {
+    public static var encoder: JSONEncoder {
         let encoder = JSONEncoder()
         encoder.keyEncodingStrategy = .convertToSnakeCase
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         return encoder
     }
 
+    /// `value` as one compact line of JSON and its newline (journal lines).
+    public static func encodeLine(_ value: some Encodable) throws -> [UInt8] {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        encoder.keyEncodingStrategy = .convertToSnakeCase
+        return Array(try encoder.encode(value)) + [UInt8(ascii: "\n")]
+    }
+
     /// `value` as one pretty JSON document and a final newline.
-    static func encodeDocument(_ value: some Encodable) throws -> [UInt8] {
+    public static func encodeDocument(_ value: some Encodable) throws -> [UInt8] {
         Array(try encoder.encode(value)) + [UInt8(ascii: "\n")]
     }
 
-    static var decoder: JSONDecoder {
+    public static var decoder: JSONDecoder {
         let decoder = JSONDecoder()
         decoder.keyDecodingStrategy = .convertFromSnakeCase
         return decoder
     }
 
     /// A decoding error in a few words: which field and what was wrong.
-    static func describe(_ error: any Error) -> String {
+    public static func describe(_ error: any Error) -> String {
         guard let error = error as? DecodingError else { return "unreadable JSON" }
         func path(_ context: DecodingError.Context) -> String {
             let keys = context.codingPath.map { $0.intValue.map { "[\($0)]" } ?? ".\($0.stringValue)" }.joined()
@@ -48,9 +56,9 @@ struct FormatHeader: Decodable {
 }
 
 /// Why one of our files could not be read, before its content is looked at.
-enum DocumentRead {
+public enum DocumentRead {
     /// The file's bytes, or nil when it does not exist. `kind` names it in messages.
-    static func bytes(_ path: String) throws(FileReadProblem) -> [UInt8]? {
+    public static func bytes(_ path: String) throws(FileReadProblem) -> [UInt8]? {
         do {
             return try FileReader.contents(of: path, maxBytes: 256 << 20)
         } catch {
@@ -63,13 +71,13 @@ enum DocumentRead {
         }
     }
 
-    enum FileReadProblem: Error {
+    public enum FileReadProblem: Error {
         case notAFile
         case unreadable(String)
     }
 
     /// True when the bytes hold nothing but white space or NULs (a file cut short).
-    static func isBlank(_ bytes: [UInt8]) -> Bool {
+    public static func isBlank(_ bytes: [UInt8]) -> Bool {
         bytes.allSatisfy { $0 == 0 || $0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 }
     }
 }

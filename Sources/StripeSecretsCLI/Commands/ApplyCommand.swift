@@ -1,6 +1,7 @@
 import Apply
 import ArgumentParser
 import SecretsCore
+import StateStorage
 import StripeAPI
 
 extension StripeSecrets {
@@ -51,147 +52,114 @@ extension StripeSecrets {
             let (key, base, keySource) = try connection.resolve(environment: environment)
             let saved = try planFile.map { file in try Console.reportingErrors { try SavedPlan.load(file) } }
             let manifestPath = saved?.manifestPath ?? manifestOptions.file
-            let store =
-                stateOptions.path.map(StateStore.init) ?? saved.map { StateStore(path: $0.statePath) }
-                ?? stateOptions.store(manifest: manifestPath)
+            let location = try stateLocation(for: saved, manifest: manifestPath)
 
-            let lock = try Console.reportingErrors {
-                try StateLock.acquire(store, operation: "apply", timeout: lockOptions.lockTimeout.seconds)
-            }
-            defer { withExtendedLifetime(lock) {} }
-            let state = try Console.reportingErrors { () throws -> State in
-                try store.recoverJournal()
-                if let state = try store.load() { return state }
-                guard saved == nil else {
-                    throw Console.fail("\(store.path) does not exist, but \(planFile ?? "") was planned against it")
+            try await location.using { backend in
+                // A saved plan is checked before the lock is taken or any file is written.
+                if let saved, let planFile {
+                    guard let state = try await backend.load() else {
+                        throw ApplyRefusal("\(backend.name) does not exist, but \(planFile) was planned against it")
+                    }
+                    _ = try ApplyWork(reviewing: saved, planFile: planFile, state: state, environment: environment)
                 }
-                let fresh = State()
-                try store.save(fresh)
-                return fresh
+                try await backend.withLock(operation: "apply", timeout: lockOptions.lockTimeout.seconds) { locked in
+                    try await apply(
+                        saved: saved, manifestPath: manifestPath, backend: backend, locked: locked,
+                        key: key, base: base, keySource: keySource, environment: environment)
+                }
             }
-            if let mode = state.mode, mode != key.mode {
-                throw Console.fail(
-                    "\(store.path) belongs to \(mode.rawValue) mode but \(keySource) is a \(key.mode.rawValue) key (\(key)).\n"
-                        + "       Use the \(key.mode.rawValue) environment's state file.")
-            }
+        }
 
-            let work: Work
-            if let saved, let planFile {
-                work = try Self.reviewedWork(saved, planFile: planFile, state: state, environment: environment)
-            } else {
-                work = try plannedWork(manifestPath: manifestPath, store: store, state: state, environment: environment)
+        /// Where the state is: as the flags say, else where the plan was made. A plan made against
+        /// PostgreSQL is applied only to the database the flags or environment name, so a plan
+        /// file can never point the tool (and its password) at another server.
+        private func stateLocation(for saved: SavedPlan?, manifest: String) throws -> StateLocation {
+            guard let saved, let planFile else { return try stateOptions.resolve(manifest: manifest) }
+            if PostgresLocation.isPostgresURL(saved.statePath) {
+                let configured = stateOptions.isExplicit ? try stateOptions.resolve(manifest: manifest) : nil
+                guard let configured, configured.description == saved.statePath else {
+                    throw Console.fail(
+                        "\(planFile) was planned against \(TerminalText.safe(saved.statePath)); "
+                            + "name that database with --state (or STRIPE_SECRETS_STATE) and --workspace to apply it")
+                }
+                return configured
             }
-            guard !work.changes.isEmpty else {
-                Console.printLine("No changes to apply. \(work.unchangedCount.counted("secret")) match \(store.path).")
-                return
-            }
-            if saved == nil, !autoApprove { try confirm(work.changes.count, mode: key.mode) }
+            return stateOptions.isExplicit ? try stateOptions.resolve(manifest: manifest) : .file(saved.statePath)
+        }
 
-            let journal = try Console.reportingErrors {
-                try Journal.start(
-                    for: store, header: Journal.Header(lineage: state.lineage, serial: state.serial, mode: key.mode))
-            }
+        private func apply(
+            saved: SavedPlan?, manifestPath: String, backend: any StateBackend, locked: any LockedState,
+            key: APIKey, base: BaseURL, keySource: String, environment: Environment
+        ) async throws {
             let client = SecretStoreClient(
                 configuration: .init(
                     baseURL: base, apiKey: key, stripeVersion: connection.stripeVersion,
                     userAgent: "stripe-secrets/\(ToolVersion.current)", rateLimit: connection.rateLimit))
+            let run = ApplyRun(locked: locked, client: client, parallelism: parallelism, now: { Console.now })
+            do {
+                try await apply(saved: saved, manifestPath: manifestPath, stateName: backend.name, run: run, key: key,
+                    keySource: keySource, environment: environment, rate: client.configuration.effectiveRateLimit)
+                await client.shutdown()
+            } catch {
+                await client.shutdown()
+                throw error
+            }
+        }
+
+        private func apply(
+            saved: SavedPlan?, manifestPath: String, stateName: String, run: ApplyRun, key: APIKey, keySource: String,
+            environment: Environment, rate: Double
+        ) async throws {
+            guard let state = try await run.startingState(creating: saved == nil) else {
+                throw ApplyRefusal("\(stateName) does not exist, but \(planFile ?? "") was planned against it")
+            }
+            if let mode = state.mode, mode != key.mode {
+                throw ApplyRefusal(
+                    "\(stateName) belongs to \(mode.rawValue) mode but \(keySource) is a \(key.mode.rawValue) key (\(key)).\n"
+                        + "       Use the \(key.mode.rawValue) environment's state.")
+            }
+            let work: ApplyWork
+            if let saved, let planFile {
+                work = try ApplyWork(reviewing: saved, planFile: planFile, state: state, environment: environment)
+            } else {
+                work = try plannedWork(manifestPath: manifestPath, stateName: stateName, state: state)
+            }
+            guard !work.changes.isEmpty else {
+                Console.printLine("No changes to apply. \(work.unchangedCount.counted("secret")) match \(stateName).")
+                return
+            }
+            if saved == nil, !autoApprove { try confirm(work.changes.count, mode: key.mode) }
+
             Console.printLine(
                 ApplyProgressView.header(
                     count: work.changes.count, mode: key.mode, parallelism: parallelism,
-                    rate: client.configuration.effectiveRateLimit))
+                    rate: rate))
             let progress = ApplyProgressView(
                 total: work.changes.count, addresses: work.changes.map(\.address), terminal: Console.showsProgress)
-            let applier = Applier(
-                client: client, journal: journal, parallelism: parallelism, lineage: state.lineage,
-                serial: state.serial,
-                now: { Console.now })
-            let events = await applier.run(work.changes, values: work.values) { progress.show($0) }
+            let outcome = try await run.execute(work, on: state, mode: key.mode) { progress.show($0) }
             progress.finish()
-            await client.shutdown()
 
-            try Console.reportingErrors { try store.recoverJournal() }
-            let serial = (try? store.load())?.serial ?? state.serial + 1
-            let failed = events.filter { if case .failure = $0.result { true } else { false } }.count
-            let applied = events.count - failed
-            var summary = "\nApply finished: \(applied) of \(work.changes.count) changes applied"
-            summary += failed > 0 ? ", \(failed) failed." : "."
-            Console.printLine(summary + " State saved (serial \(serial)).")
-            if failed > 0 {
+            var summary = "\nApply finished: \(outcome.appliedCount) of \(work.changes.count) changes applied"
+            summary += outcome.failedCount > 0 ? ", \(outcome.failedCount) failed." : "."
+            Console.printLine(summary + " State saved (serial \(outcome.serial)).")
+            if outcome.failedCount > 0 {
                 Console.printLine("Run `stripe-secrets plan` to see what is left.")
                 throw ExitCode.failure
             }
         }
 
-        /// The changes to make, with the values they send.
-        struct Work {
-            var changes: [SecretsCore.Plan.Change]
-            var values: [SecretAddress: SecretValue]
-            var unchangedCount: Int
-        }
-
-        /// A saved plan, checked against the state and the values as they are now.
-        static func reviewedWork(
-            _ saved: SavedPlan, planFile: String, state: State, environment: Environment
-        ) throws -> Work {
-            guard saved.lineage == state.lineage else {
-                throw Console.fail(
-                    "\(planFile) was made for another state than \(saved.statePath) (lineage differs). Plan again.")
-            }
-            guard saved.serial == state.serial else {
-                throw Console.fail(
-                    "\(planFile) is stale: \(saved.statePath) moved from serial \(saved.serial) to \(state.serial) since it was planned.\n"
-                        + "       Plan again: stripe-secrets plan --out \(planFile)")
-            }
-            guard saved.plan.isComplete else {
-                throw Console.fail(
-                    "\(planFile) has unknown values and cannot be applied; plan again with every value readable")
-            }
-            let manifest = try Console.reportingErrors {
-                try FileReader.contents(of: saved.manifestPath, maxBytes: ManifestLoader.maxBytes)
-            }
-            guard SHA256Digest.hex(of: manifest) == saved.manifestDigest else {
-                throw Console.fail(
-                    "\(saved.manifestPath) changed since \(planFile) was made. Plan again to review the change.")
-            }
-            let resolver = ValueResolver(
-                environment: environment, directory: ManifestLoader.directory(of: saved.manifestPath))
-            var values: [SecretAddress: SecretValue] = [:]
-            for change in saved.plan.changes where change.action == .create || change.action == .replace {
-                guard let source = change.source, let planned = change.fingerprintAfter else { continue }
-                switch resolver.resolve(source) {
-                case .failure(let problem):
-                    throw Console.fail("cannot read the value of \(change.address): \(problem.message)")
-                case .success(let value):
-                    guard state.fingerprintKey.fingerprint(of: value, at: change.address) == planned else {
-                        throw Console.fail(
-                            "the value of \(change.address) changed since \(planFile) was made\n"
-                                + "       (\(source)). Plan again to review the new change.")
-                    }
-                    values[change.address] = value
-                }
-            }
-            return Work(changes: saved.plan.changes, values: values, unchangedCount: saved.plan.unchanged.count)
-        }
-
         /// A plan made now from the manifest, shown before it is confirmed.
-        private func plannedWork(manifestPath: String, store: StateStore, state: State, environment: Environment) throws
-            -> Work
-        {
+        private func plannedWork(manifestPath: String, stateName: String, state: State) throws -> ApplyWork {
             let checked = try Console.check(manifestPath, values: .required)
             let desired = DesiredSecret.from(checked.values, key: state.fingerprintKey)
             let plan = Planner.plan(desired: desired, state: state, now: Console.now)
             if !plan.isEmpty {
                 let saved = SavedPlan(
                     createdAt: Console.now, manifestPath: manifestPath, manifestDigest: checked.digest,
-                    statePath: store.path,
-                    lineage: state.lineage, serial: state.serial, mode: state.mode, plan: plan)
+                    statePath: stateName, lineage: state.lineage, serial: state.serial, mode: state.mode, plan: plan)
                 Console.writeOut(PlanTextView(saved: saved, colour: Console.usesColour, title: "plan").render() + "\n")
             }
-            var values: [SecretAddress: SecretValue] = [:]
-            for resolution in checked.values {
-                if case .success(let value) = resolution.result { values[resolution.declaration.address] = value }
-            }
-            return Work(changes: plan.changes, values: values, unchangedCount: plan.unchanged.count)
+            return ApplyWork(plan: plan, resolved: checked.values)
         }
 
         /// Asks on a terminal; refuses anywhere else without --auto-approve.

@@ -1,5 +1,6 @@
 import ArgumentParser
 import SecretsCore
+import StateStorage
 import StripeAPI
 
 /// `-f FILE`: which manifest to read.
@@ -8,21 +9,59 @@ struct ManifestOptions: ParsableArguments {
     var file = "secrets.yaml"
 }
 
-/// `--state PATH`: which state file to use.
+/// `--state PATH|URL` and `--workspace NAME`: which state to use.
 struct StateOptions: ParsableArguments {
     @Option(
         name: .customLong("state"),
         help: ArgumentHelp(
-            "The state file.", discussion: "Default: NAME.state.json beside the manifest NAME.yaml.",
-            valueName: "path"))
-    var path: String?
+            "The state: a file, or postgres://USER@HOST:PORT/DB[?sslmode=…].",
+            discussion: "Default: STRIPE_SECRETS_STATE, else NAME.state.json beside the manifest NAME.yaml.",
+            valueName: "path|url"))
+    var location: String?
+
+    @Option(
+        help: ArgumentHelp(
+            "The state's name in a PostgreSQL database.",
+            discussion: "Default: STRIPE_SECRETS_WORKSPACE, else default.", valueName: "name"))
+    var workspace: String?
 
     func validate() throws {
-        if let path, path.isEmpty { throw ValidationError("--state needs a path") }
+        if let location, location.isEmpty { throw ValidationError("--state needs a path or a postgres:// URL") }
+        if let workspace, workspace.isEmpty { throw ValidationError("--workspace needs a name") }
     }
 
-    func store(manifest: String) -> StateStore {
-        StateStore(path: path ?? StateStore.defaultPath(forManifest: manifest))
+    /// Where the state is, for the manifest at `manifest`.
+    func resolve(manifest: String) throws -> StateLocation {
+        do {
+            return try StateLocation.resolve(
+                state: location, workspace: workspace, manifest: manifest, environment: Environment.process.values)
+        } catch {
+            throw Console.fail(error.description)
+        }
+    }
+
+    /// Whether the user named a state (flag or variable) rather than taking the default.
+    var isExplicit: Bool {
+        location != nil || !(Environment.process.values["STRIPE_SECRETS_STATE"] ?? "").isEmpty
+    }
+}
+
+extension StateLocation {
+    /// Runs `body` with this location's backend, closed afterwards.
+    func using<Result>(_ body: (any StateBackend) async throws -> Result) async throws -> Result {
+        let backend = try Console.reportingErrors {
+            try open(
+                environment: Environment.process.values, homeDirectory: Console.homeDirectory,
+                warn: { Console.printError("warning: \($0)") })
+        }
+        do {
+            let result = try await Console.reportingErrors { try await body(backend) }
+            await backend.close()
+            return result
+        } catch {
+            await backend.close()
+            throw error
+        }
     }
 }
 

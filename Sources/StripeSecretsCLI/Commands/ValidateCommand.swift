@@ -3,8 +3,9 @@ import SecretsCore
 
 extension StripeSecrets {
     /// `validate`: checks the manifest and, unless told not to, that every value resolves.
-    struct Validate: ParsableCommand {
+    struct ValidateCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "validate",
             abstract: "Check a manifest and that every value can be read.",
             discussion: """
                 Prints a one-line summary and exits 0, or prints every problem (file:line:col) \

@@ -3,8 +3,9 @@ import SecretsCore
 
 extension StripeSecrets {
     /// `show PLANFILE`: prints a saved plan.
-    struct Show: ParsableCommand {
+    struct ShowCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "show",
             abstract: "Print a saved plan file.",
             discussion: """
                 Examples:

@@ -1,14 +1,17 @@
 import ArgumentParser
 import SecretsCore
+import StateStorage
 
 extension StripeSecrets {
     /// `plan`: what `apply` would change, worked out offline from the manifest and the state.
-    struct Plan: ParsableCommand {
+    struct PlanCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "plan",
             abstract: "Show what would be created, replaced or deleted. Offline: no call to Stripe.",
             discussion: """
-                Compares the manifest (values read and fingerprinted, never shown) with the state \
-                file. The first plan for a manifest creates an empty state beside it.
+                Compares the manifest (values read and fingerprinted, never shown) with the state. \
+                The first plan for a manifest creates an empty state (a file beside it, or a row \
+                in the PostgreSQL database that --state names).
 
                 Examples:
                   stripe-secrets plan
@@ -34,26 +37,27 @@ extension StripeSecrets {
         @Flag(help: "Show secrets whose values cannot be read as unknown instead of failing.")
         var allowUnresolved = false
 
-        func run() throws {
+        func run() async throws {
             let manifestPath = manifestOptions.file
             let checked = try Console.check(manifestPath, values: allowUnresolved ? .allowUnresolved : .required)
-            let store = stateOptions.store(manifest: manifestPath)
+            let location = try stateOptions.resolve(manifest: manifestPath)
+            if let out { try Self.checkOutputPath(out, manifest: manifestPath, state: location) }
             let now = Console.now
-            let saved = try Console.reportingErrors {
-                let state = try store.loadOrCreate(lockTimeout: lockOptions.lockTimeout.seconds, now: now)
+            let (saved, applying) = try await location.using { backend in
+                let state = try await backend.loadOrCreate(lockTimeout: lockOptions.lockTimeout.seconds)
                 let desired = DesiredSecret.from(checked.values, key: state.fingerprintKey)
-                return SavedPlan(
+                let saved = SavedPlan(
                     createdAt: now, manifestPath: manifestPath, manifestDigest: checked.digest,
-                    statePath: store.path, lineage: state.lineage, serial: state.serial, mode: state.mode,
+                    statePath: backend.name, lineage: state.lineage, serial: state.serial, mode: state.mode,
                     plan: Planner.plan(desired: desired, state: state, now: now))
+                return (saved, try await backend.hasJournal())
             }
-            if store.hasJournal {
+            if applying {
                 Console.printError(
-                    "note: an apply is running on \(store.path), or was interrupted; its completed calls are shown, "
-                        + "and a plan saved now will be stale once they are recorded")
+                    "note: an apply is running on \(saved.statePath), or was interrupted; its completed calls are "
+                        + "shown, and a plan saved now will be stale once they are recorded")
             }
             if let out {
-                try Self.checkOutputPath(out, manifest: manifestPath, store: store)
                 guard saved.plan.isComplete else {
                     throw Console.fail(
                         "some values could not be read, so the plan cannot be saved to \(out); "
@@ -71,11 +75,12 @@ extension StripeSecrets {
     }
 }
 
-extension StripeSecrets.Plan {
+extension StripeSecrets.PlanCommand {
     /// `--out` may replace an older plan, never the manifest, the state or its companions, nor
     /// a file that is not a plan.
-    static func checkOutputPath(_ out: String, manifest: String, store: StateStore) throws {
-        let protected = [manifest, store.path, store.backupPath, store.lockPath, store.journalPath]
+    static func checkOutputPath(_ out: String, manifest: String, state: StateLocation) throws {
+        var protected = [manifest]
+        if case .file(let path) = state { protected += FileStateBackend(path: path).companionPaths }
         if protected.contains(where: { FileIdentity.same(out, $0) }) {
             throw Console.fail("--out \(out) is the manifest or part of the state; write the plan to its own file")
         }

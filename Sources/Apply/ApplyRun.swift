@@ -1,0 +1,63 @@
+import SecretsCore
+import StateStorage
+import StripeAPI
+
+/// One apply against a locked state, from the state it starts from to the state it leaves.
+///
+/// The command decides what to apply (a reviewed plan or one made now) and shows progress; this
+/// does the rest: it folds a journal left by a crash, runs the changes with a journal of its
+/// own, and writes the result back once, even when some changes failed.
+public struct ApplyRun: Sendable {
+    public let locked: any LockedState
+    public let client: any SecretWriting
+    public let parallelism: Int
+    public let now: @Sendable () -> Int64
+
+    public init(
+        locked: any LockedState, client: any SecretWriting, parallelism: Int, now: @escaping @Sendable () -> Int64
+    ) {
+        self.locked = locked
+        self.client = client
+        self.parallelism = parallelism
+        self.now = now
+    }
+
+    /// The state to apply against: a journal left by an interrupted apply is folded in first.
+    /// With `creating`, a missing state is created (serial 0); otherwise nil is returned for it.
+    public func startingState(creating: Bool) async throws -> State? {
+        try await locked.recoverJournal()
+        if let state = try await locked.loadSaved() { return state }
+        guard creating else { return nil }
+        let fresh = State()
+        try await locked.save(fresh, replacing: nil)
+        return fresh
+    }
+
+    /// What an apply did: every change as it finished, and the serial the state was left at.
+    public struct Outcome: Sendable {
+        public let events: [ApplyEvent]
+        public let serial: Int
+
+        public var failedCount: Int {
+            events.filter { if case .failure = $0.result { true } else { false } }.count
+        }
+
+        public var appliedCount: Int { events.count - failedCount }
+    }
+
+    /// Runs `work` against `state` in `mode`, journalling each completed call, then folds the
+    /// journal into the state. Each event is passed to `onEvent` as it happens.
+    public func execute(
+        _ work: ApplyWork, on state: State, mode: StripeMode, onEvent: (ApplyEvent) -> Void
+    ) async throws -> Outcome {
+        let journal = try await locked.startJournal(
+            JournalHeader(lineage: state.lineage, serial: state.serial, mode: mode))
+        let applier = Applier(
+            client: client, journal: journal, parallelism: parallelism, lineage: state.lineage, serial: state.serial,
+            now: now)
+        let events = await applier.run(work.changes, values: work.values, onEvent: onEvent)
+        try await locked.recoverJournal()
+        let serial = try await locked.loadSaved()?.serial ?? state.serial
+        return Outcome(events: events, serial: serial)
+    }
+}

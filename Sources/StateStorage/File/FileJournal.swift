@@ -1,0 +1,98 @@
+import Foundation
+import SecretsCore
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+/// A file backend's journal, `STATE.journal`: the header, then one JSON line per completed
+/// call, each made durable (fsync) before `append` returns.
+final class FileJournal: JournalWriter, @unchecked Sendable {
+    private let descriptor: Int32
+    private let path: String
+    /// Guards appends and `length`, the size of the whole lines written so far.
+    private let lock = NSLock()
+    private var length: off_t = 0
+
+    private init(descriptor: Int32, path: String) {
+        self.descriptor = descriptor
+        self.path = path
+    }
+
+    deinit {
+        close(descriptor)
+    }
+
+    /// Starts a new journal at `path`, replacing none (and following no symbolic link).
+    static func start(at path: String, header: JournalHeader) throws -> FileJournal {
+        let descriptor = open(path, O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0o600)
+        guard descriptor >= 0 else { throw FileWriteError(path: path, reason: FileReader.message(errno)) }
+        let journal = FileJournal(descriptor: descriptor, path: path)
+        try journal.appendLine(header)
+        try AtomicFile.syncFolder(ManifestLoader.directory(of: path))
+        return journal
+    }
+
+    func append(_ entry: JournalEntry) throws {
+        try appendLine(entry)
+    }
+
+    private func appendLine(_ value: some Encodable) throws {
+        let line = try JSONCoding.encodeLine(value)
+        try lock.withLock {
+            var written = 0
+            while written < line.count {
+                let count = line.withUnsafeBytes {
+                    write(descriptor, $0.baseAddress.map { $0 + written }, line.count - written)
+                }
+                if count < 0, errno == EINTR { continue }
+                guard count > 0 else {
+                    let reason = FileReader.message(errno)
+                    // Cut a half-written line off, so that later lines stay readable.
+                    ftruncate(descriptor, length)
+                    throw FileWriteError(path: path, reason: reason)
+                }
+                written += count
+            }
+            guard fsync(descriptor) == 0 else { throw FileWriteError(path: path, reason: FileReader.message(errno)) }
+            length += off_t(line.count)
+        }
+    }
+
+    /// The journal at `path`, if there is one. A last line cut short by a crash is ignored; a
+    /// journal whose header never made it to disk recorded nothing, and reads as nil.
+    static func read(at path: String) throws(StateFileError) -> JournalRecord? {
+        let bytes: [UInt8]
+        do {
+            bytes = try FileReader.contents(of: path, maxBytes: 256 << 20)
+        } catch {
+            if case .notFound = error { return nil }
+            throw .unreadable(path: path, reason: String(describing: error))
+        }
+        return try JournalRecord.parse(lines: bytes, path: path)
+    }
+}
+
+extension JournalRecord {
+    /// A journal from its JSON lines, as the file backend writes them.
+    static func parse(lines bytes: [UInt8], path: String) throws(StateFileError) -> JournalRecord? {
+        var lines = bytes.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: true)
+        if bytes.last != UInt8(ascii: "\n"), !lines.isEmpty { lines.removeLast() }
+        let decoder = JSONCoding.decoder
+        guard let first = lines.first, let header = try? decoder.decode(JournalHeader.self, from: Data(first)) else {
+            return nil
+        }
+        var entries: [JournalEntry] = []
+        for line in lines.dropFirst() {
+            guard let entry = try? decoder.decode(JournalEntry.self, from: Data(line)) else {
+                throw .corruptJournal(path: path)
+            }
+            entries.append(entry)
+        }
+        return JournalRecord(header: header, entries: entries)
+    }
+}

@@ -1,0 +1,71 @@
+/// Where the user said the state is: a file path, or a PostgreSQL database and workspace.
+public enum StateLocation: Sendable, Equatable, CustomStringConvertible {
+    case file(String)
+    case postgres(PostgresLocation, workspace: String)
+
+    /// The workspace when none is named.
+    public static let defaultWorkspace = "default"
+
+    /// From `--state` (else `STRIPE_SECRETS_STATE`, else the file beside `manifest`) and
+    /// `--workspace` (else `STRIPE_SECRETS_WORKSPACE`, else `default`). A workspace flag with a
+    /// file state is an error; the variable is ignored there, so one environment can serve both.
+    public static func resolve(
+        state flag: String?, workspace workspaceFlag: String?, manifest: String, environment: [String: String]
+    ) throws(StateLocationError) -> StateLocation {
+        let variable = environment["STRIPE_SECRETS_STATE"].flatMap { $0.isEmpty ? nil : $0 }
+        let (text, source) = flag.map { ($0, "--state") } ?? variable.map { ($0, "STRIPE_SECRETS_STATE") } ?? ("", "")
+        guard !text.isEmpty, PostgresLocation.isPostgresURL(text) else {
+            if workspaceFlag != nil {
+                throw StateLocationError("--workspace names a state in a PostgreSQL database; this state is a file")
+            }
+            return .file(text.isEmpty ? FileStateBackend.defaultPath(forManifest: manifest) : text)
+        }
+        let location: PostgresLocation
+        do {
+            location = try PostgresLocation(parsing: text, source: source, environment: environment)
+        } catch {
+            throw StateLocationError(error.description)
+        }
+        let workspaceVariable = environment["STRIPE_SECRETS_WORKSPACE"].flatMap { $0.isEmpty ? nil : $0 }
+        let (workspace, workspaceSource) =
+            workspaceFlag.map { ($0, "--workspace") } ?? workspaceVariable.map { ($0, "STRIPE_SECRETS_WORKSPACE") }
+            ?? (defaultWorkspace, "")
+        guard PostgresStateBackend.isValidWorkspace(workspace) else {
+            throw StateLocationError(
+                "\(workspaceSource) must be 1 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit")
+        }
+        return .postgres(location, workspace: workspace)
+    }
+
+    /// How plan files and messages name it (never with a password).
+    public var description: String {
+        switch self {
+        case .file(let path): path
+        case .postgres(let location, let workspace): "\(location) (workspace \(workspace))"
+        }
+    }
+
+    /// The backend for this location. A PostgreSQL password is looked up now (URL, then
+    /// `PGPASSWORD`, then the passfile); `warn` receives any passfile warning, once.
+    public func open(environment: [String: String], homeDirectory: String?, warn: (String) -> Void) throws
+        -> any StateBackend
+    {
+        switch self {
+        case .file(let path):
+            return FileStateBackend(path: path)
+        case .postgres(let location, let workspace):
+            let password = location.password(environment: environment, homeDirectory: homeDirectory)
+            if let warning = password.warning { warn(warning) }
+            return try PostgresStateBackend(location: location, workspace: workspace, password: password.password)
+        }
+    }
+}
+
+/// A `--state` or `--workspace` that cannot be used.
+public struct StateLocationError: Error, Equatable, Sendable, CustomStringConvertible {
+    public let description: String
+
+    public init(_ description: String) {
+        self.description = description
+    }
+}
