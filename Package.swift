@@ -93,7 +93,7 @@ let package = Package(
         ),
         // Runs the built binary; golden files are read from the source tree.
         .testTarget(
-            name: "CLITests", dependencies: ["SecretsCore", "StripeAPI", "TestSupport"], exclude: ["Golden"]),
+            name: "CLITests", dependencies: ["SecretsCore", "StateStorage", "StripeAPI", "TestSupport"], exclude: ["Golden"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -33,7 +33,7 @@ public struct FaultOptions: Sendable {
 ///
 /// Serves `POST /v1/apps/secrets`, `GET /v1/apps/secrets/find`, `GET /v1/apps/secrets`,
 /// `POST /v1/apps/secrets/delete`, and `GET /_emulator/stats` (no auth), whose `requests` field
-/// counts the `/v1` requests received.
+/// counts the `/v1` requests received and whose `secrets` lists every secret held, as addresses.
 public final class EmulatorServer: Sendable {
     public let host: String
     public let port: Int
@@ -116,7 +116,8 @@ public final class EmulatorServer: Sendable {
         let path = String(target[0])
         let query = target.count > 1 ? String(target[1]) : ""
         if head.method == .GET, path == "/_emulator/stats" {
-            return .json(200, ["requests": api.store.requestCount])
+            return .json(
+                200, ["requests": api.store.requestCount, "secrets": api.store.addresses(now: Int64(time(nil)))])
         }
         guard path.hasPrefix("/v1/") else {
             return .error(404, message: "Unrecognized request URL (\(head.method): \(path)).")

@@ -18,6 +18,9 @@ final class SecretStore: Sendable {
     struct Scope: Hashable {
         let type: String
         let user: String?
+
+        /// `account` or `user:usr_…`, as in an address.
+        var addressPart: String { user.map { "user:\($0)" } ?? type }
     }
 
     /// Which store a request reaches: test or live, and the connected account (nil: own).
@@ -109,6 +112,21 @@ final class SecretStore: Sendable {
 
     var requestCount: Int {
         storage.withLockedValue { $0.requests }
+    }
+
+    /// Every secret held now, in every mode, account and scope, written as addresses
+    /// (`[acct_…/]account/NAME`, `user:usr_…/NAME`), sorted; expired ones left out.
+    func addresses(now: Int64) -> [String] {
+        storage.withLockedValue { storage in
+            storage.secrets.flatMap { partition, scopes in
+                scopes.flatMap { scope, secrets in
+                    secrets.values.filter { $0.expiresAt.map { $0 > now } ?? true }.map { secret in
+                        let prefix = partition.account.map { "\($0)/" } ?? ""
+                        return prefix + scope.addressPart + "/" + secret.name
+                    }
+                }
+            }.sorted()
+        }
     }
 }
 

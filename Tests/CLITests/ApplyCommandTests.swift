@@ -1,5 +1,6 @@
 import Foundation
 import SecretsCore
+@testable import StateStorage
 import StripeAPI
 import Testing
 import TestSupport
@@ -30,6 +31,13 @@ struct ApplyScenario {
             value: {env: SHARED_KEY}
 
         """
+
+    /// Every address the manifest declares, sorted as the emulator's stats list them.
+    static let addresses = [
+        "account/openai_api_key", "account/webhook_signing_key", "acct_1Alpha/account/shared_config_key",
+        "acct_1Beta/account/shared_config_key", "acct_1Partner/account/partner_token",
+        "user:usr_OkDR2bKzwpXu3s/oauth_token",
+    ]
 
     let folder: TemporaryFolder
     let emulator: EmulatorProcess
@@ -92,7 +100,7 @@ struct ApplyScenario {
         #expect(again.stdout == "No changes to apply. 6 secrets match secrets.state.json.\n")
         #expect(try await scenario.emulator.requestCount() == requests)
 
-        let state = try #require(try StateStore(path: scenario.folder.path + "/secrets.state.json").load())
+        let state = try #require(try FileStateBackend(path: scenario.folder.path + "/secrets.state.json").load())
         #expect(state.mode == .test)
         #expect(state.serial == 1)
         #expect(state.secrets.count == 6)
@@ -155,7 +163,7 @@ struct ApplyScenario {
         #expect(
             output.stderr == """
                 error: secrets.state.json belongs to test mode but STRIPE_API_KEY is a live key (sk_live_…).
-                       Use the live environment's state file.
+                       Use the live environment's state.
 
                 """)
         #expect(try await scenario.emulator.requestCount() == requests)
@@ -213,7 +221,7 @@ struct ApplyScenario {
         #expect(output.status == 1)
         #expect(
             output.stdout.hasSuffix(
-                "\nApply finished: 0 of 6 changes applied, 6 failed. State saved (serial 1).\nRun `stripe-secrets plan` to see what is left.\n"
+                "\nApply finished: 0 of 6 changes applied, 6 failed. State unchanged (serial 0).\nRun `stripe-secrets plan` to see what is left.\n"
             ))
         #expect(output.stderr.contains("Stripe 401 invalid_request_error: Expired API Key provided: sk_test_…"))
         #expect(output.stderr.components(separatedBy: "not attempted: Stripe 401").count - 1 == 5)

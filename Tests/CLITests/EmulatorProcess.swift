@@ -49,6 +49,13 @@ final class EmulatorProcess: @unchecked Sendable {
         return try #require(stats?["requests"] as? Int)
     }
 
+    /// What `/_emulator/stats` says, read without the shared thread pool (for synchronous tests).
+    func statsBlocking() throws -> (requests: Int, secrets: [String]) {
+        let data = try Data(contentsOf: URL(string: url + "/_emulator/stats")!)
+        let stats = try JSONSerialization.jsonObject(with: data) as? [String: Any]
+        return (try #require(stats?["requests"] as? Int), try #require(stats?["secrets"] as? [String]))
+    }
+
     /// A client for checking what the emulator holds.
     func client(key: String = "sk_test_canaryKEY0123456789") throws -> SecretStoreClient {
         SecretStoreClient(

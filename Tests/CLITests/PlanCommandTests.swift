@@ -1,5 +1,6 @@
 import Foundation
 import SecretsCore
+@testable import StateStorage
 import Testing
 import TestSupport
 
@@ -54,7 +55,7 @@ struct PlanScenario {
             SecretAddress(account: nil, scope: .user("usr_OkDR2bKzwpXu3s"), name: "oauth_token"), "canary-oauth",
             expires: 1_605_830_400)
         record(SecretAddress(account: nil, scope: .account, name: "legacy_api_key"), "canary-legacy", expires: nil)
-        try StateStore(path: folder.path + "/secrets.state.json").save(state)
+        try FileStateBackend(path: folder.path + "/secrets.state.json").write(state)
     }
 
     /// Every file in the folder and every output must be free of the canary values.

@@ -1,5 +1,6 @@
 import Foundation
 import SecretsCore
+@testable import StateStorage
 import Testing
 
 @Suite struct StateCommandTests {
@@ -27,7 +28,7 @@ import Testing
             "state", "rm", "account/legacy_api_key", "acct_1Nv0FGQ9/account/partner_token")
         #expect(output.status == 0)
         #expect(output.stdout == "Forgot 2 secrets in secrets.state.json (serial 15); Stripe was not changed.\n")
-        let state = try #require(try StateStore(path: scenario.folder.path + "/secrets.state.json").load())
+        let state = try #require(try FileStateBackend(path: scenario.folder.path + "/secrets.state.json").load())
         #expect(state.serial == 15)
         #expect(
             state.secrets.keys.map(\.description).sorted() == [
@@ -46,7 +47,7 @@ import Testing
                 error: account/legacy_api_keys is not in secrets.state.json (did you mean account/legacy_api_key?); see stripe-secrets state list
 
                 """)
-        #expect(try StateStore(path: scenario.folder.path + "/secrets.state.json").load()?.serial == 14)
+        #expect(try FileStateBackend(path: scenario.folder.path + "/secrets.state.json").load()?.serial == 14)
         let malformed = try scenario.runner.run("state", "rm", "legacy_api_key")
         #expect(malformed.status == 64)
         #expect(malformed.stderr.contains("'legacy_api_key' is not an address"))
@@ -54,8 +55,8 @@ import Testing
 
     @Test func aHeldLockNamesItsHolderAndAWaitGetsIt() throws {
         let scenario = try PlanScenario()
-        let store = StateStore(path: scenario.folder.path + "/secrets.state.json")
-        let holder = LockBox(try StateLock.acquire(store, operation: "apply", timeout: 0, now: { 1_800_000_000 }))
+        let store = FileStateBackend(path: scenario.folder.path + "/secrets.state.json")
+        let holder = LockBox(try StateLock.acquire(store.lockPath, statePath: store.path, operation: "apply", timeout: 0, now: { 1_800_000_000 }))
         let refused = try scenario.runner.run("state", "rm", "account/legacy_api_key")
         #expect(refused.status == 1)
         #expect(
@@ -86,7 +87,7 @@ import Testing
             try scenario.runner.start("state", "rm", address, "--lock-timeout", "30s")
         }.map { $0.wait() }
         #expect(results.map(\.status) == Array(repeating: 0, count: addresses.count))
-        let state = try #require(try StateStore(path: scenario.folder.path + "/secrets.state.json").load())
+        let state = try #require(try FileStateBackend(path: scenario.folder.path + "/secrets.state.json").load())
         #expect(state.serial == 14 + addresses.count)
         #expect(state.secrets.isEmpty)
     }

@@ -122,7 +122,8 @@ public final class PostgresCluster: Sendable {
             ["-X", "-q", "-w", "-v", "ON_ERROR_STOP=1", "-A", "-t", "-d", connection(user, database), "-c", sql],
             password: password ?? self.password, folder: folder)
         guard result.status == 0 else {
-            throw Failure(description: "psql as \(user) on \(database) failed (status \(result.status)): \(result.errors)")
+            throw Failure(
+                description: "psql as \(user) on \(database) failed (status \(result.status)): \(result.errors)")
         }
         return result.output.hasSuffix("\n") ? String(result.output.dropLast()) : result.output
     }
@@ -186,7 +187,7 @@ private struct ClusterFiles: Sendable {
         try? FileManager.default.removeItem(atPath: passwordFile)
         guard result.status == 0 else {
             throw PostgresCluster.Failure(
-                description: "initdb failed (status \(result.status)) in \(folder): \(result.output)\(result.errors)")
+                description: "initdb failed (status \(result.status)) in \(folder): \(result.errors)")
         }
     }
 
@@ -198,10 +199,12 @@ private struct ClusterFiles: Sendable {
             "-c listen_addresses=127.0.0.1", "-p \(port)", "-k '\(socket)'", "-c fsync=off",
             "-c max_connections=100",
         ]
-        let result = try binaries.pgCtl(
-            ["-D", data, "-l", log, "-w", "-t", "30", "start", "-o", options.joined(separator: " ")], folder: folder)
+        let result = try binaries.server(
+            "pg_ctl", ["-D", data, "-l", log, "-w", "-t", "30", "start", "-o", options.joined(separator: " ")],
+            folder: folder)
         guard result.status != 0 else { return }
-        let newLog = String(decoding: (FileManager.default.contents(atPath: log) ?? Data()).dropFirst(logStart), as: UTF8.self)
+        let newLog = String(
+            decoding: (FileManager.default.contents(atPath: log) ?? Data()).dropFirst(logStart), as: UTF8.self)
         let failure = PostgresCluster.Failure(
             description: """
                 PostgreSQL did not start on 127.0.0.1:\(port) (pg_ctl status \(result.status)): \(result.errors)
@@ -216,7 +219,7 @@ private struct ClusterFiles: Sendable {
 
     /// Stops the server with pg_ctl's shutdown `mode` and waits until it is gone.
     func stopServer(mode: String) throws {
-        let result = try binaries.pgCtl(["-D", data, "-m", mode, "-w", "-t", "30", "stop"], folder: folder)
+        let result = try binaries.server("pg_ctl", ["-D", data, "-m", mode, "-w", "-t", "30", "stop"], folder: folder)
         guard result.status == 0 else {
             throw PostgresCluster.Failure(
                 description: "pg_ctl stop failed (status \(result.status)) in \(folder): \(result.errors)")
@@ -254,7 +257,8 @@ private struct Binaries: Sendable {
     static let tools = ["initdb", "pg_ctl", "postgres", "psql", "pg_dump"]
 
     static func find() -> Result<Binaries, PostgresCluster.Failure> {
-        let notFound = "PostgreSQL server binaries not found (install Debian's postgresql package, or set STRIPE_SECRETS_PG_BIN)"
+        let notFound =
+            "PostgreSQL server binaries not found (install Debian's postgresql package, or set STRIPE_SECRETS_PG_BIN)"
         let folder: String
         if let chosen = ProcessInfo.processInfo.environment["STRIPE_SECRETS_PG_BIN"], !chosen.isEmpty {
             guard hasTools(chosen) else {
@@ -315,23 +319,16 @@ private struct Binaries: Sendable {
         }
     }
 
-    /// Runs a server program, as the server's account.
-    func server(_ tool: String, _ arguments: [String], folder: String, outputFile: String? = nil) throws -> Finished {
+    /// Runs a server program as the server's account, its output in a file that is read back as `errors`.
+    func server(_ tool: String, _ arguments: [String], folder: String) throws -> Finished {
         let program = "\(self.folder)/\(tool)"
-        guard let account else {
-            return try run(program, arguments, directory: folder, environment: childEnvironment, outputFile: outputFile)
-        }
-        return try run(
-            account.runuser, ["-u", account.name, "--", program] + arguments, directory: folder,
-            environment: childEnvironment, outputFile: outputFile)
-    }
-
-    /// Runs `pg_ctl`, its output in a file: `pg_ctl start` leaves the server holding whatever pg_ctl had
-    /// open, and a pipe held open would never reach its end.
-    func pgCtl(_ arguments: [String], folder: String) throws -> Finished {
-        let outputFile = "\(folder)/pg_ctl-\(UUID().uuidString).out"
+        let command = account.map { [$0.runuser, "-u", $0.name, "--", program] } ?? [program]
+        let outputFile = "\(folder)/\(tool)-\(UUID().uuidString).out"
         defer { try? FileManager.default.removeItem(atPath: outputFile) }
-        return try server("pg_ctl", arguments, folder: folder, outputFile: outputFile)
+        let status = try runDetached(
+            command + arguments, directory: folder, environment: childEnvironment, outputFile: outputFile)
+        let output = FileManager.default.contents(atPath: outputFile) ?? Data()
+        return Finished(status: status, output: "", errors: String(decoding: output, as: UTF8.self))
     }
 
     /// Runs a client program as ourselves, with `password` for the server.
@@ -356,31 +353,16 @@ private struct Finished {
     let errors: String
 }
 
-/// Runs a program to completion. With `outputFile`, stdout and stderr both go there and come back as `errors`.
-private func run(
-    _ executable: String, _ arguments: [String], directory: String, environment: [String: String],
-    outputFile: String? = nil
-) throws -> Finished {
+/// Runs a program to completion, collecting its output through pipes.
+private func run(_ executable: String, _ arguments: [String], directory: String, environment: [String: String])
+    throws -> Finished
+{
     let process = Process()
     process.executableURL = URL(fileURLWithPath: executable)
     process.arguments = arguments
     process.currentDirectoryURL = URL(fileURLWithPath: directory)
     process.environment = environment
     process.standardInput = FileHandle.nullDevice
-    if let outputFile {
-        guard FileManager.default.createFile(atPath: outputFile, contents: nil),
-            let file = FileHandle(forWritingAtPath: outputFile)
-        else {
-            throw PostgresCluster.Failure(description: "could not create \(outputFile)")
-        }
-        defer { try? file.close() }
-        process.standardOutput = file
-        process.standardError = file
-        try process.run()
-        process.waitUntilExit()
-        let written = FileManager.default.contents(atPath: outputFile) ?? Data()
-        return Finished(status: process.terminationStatus, output: "", errors: String(decoding: written, as: UTF8.self))
-    }
     let out = Pipe()
     let err = Pipe()
     process.standardOutput = out
@@ -397,6 +379,74 @@ private func run(
     return Finished(
         status: process.terminationStatus, output: String(decoding: output, as: UTF8.self),
         errors: String(decoding: errors.data, as: UTF8.self))
+}
+
+/// Runs `command` to completion with stdin from /dev/null, stdout and stderr into `outputFile`, and no other
+/// descriptor inherited; returns its exit status (128 + the signal when a signal ended it).
+///
+/// Not Foundation's `Process`: on Linux it learns that a child ended when a socket the child inherits closes,
+/// and the server that `pg_ctl start` leaves running would keep that socket open, so the wait would never end.
+private func runDetached(_ command: [String], directory: String, environment: [String: String], outputFile: String)
+    throws -> Int32
+{
+    #if canImport(Glibc)
+        var actions = posix_spawn_file_actions_t()
+        var attributes = posix_spawnattr_t()
+    #else
+        var actions: posix_spawn_file_actions_t?
+        var attributes: posix_spawnattr_t?
+    #endif
+    posix_spawn_file_actions_init(&actions)
+    defer { posix_spawn_file_actions_destroy(&actions) }
+    posix_spawnattr_init(&attributes)
+    defer { posix_spawnattr_destroy(&attributes) }
+    var results = [
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0),
+        posix_spawn_file_actions_addopen(&actions, 1, outputFile, O_WRONLY | O_CREAT | O_TRUNC, 0o644),
+        posix_spawn_file_actions_adddup2(&actions, 1, 2),
+    ]
+    #if canImport(Glibc)
+        // GNU extensions, which Swift's Glibc module leaves out: closing every other descriptor in the child,
+        // atomically, keeps pipes that other threads are creating out of the server (glibc 2.34 and later).
+        typealias CloseFrom = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32
+        typealias ChangeDirectory =
+            @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, UnsafePointer<CChar>) -> Int32
+        if let symbol = dlsym(nil, "posix_spawn_file_actions_addchdir_np") {
+            results.append(unsafeBitCast(symbol, to: ChangeDirectory.self)(&actions, directory))
+        }
+        if let symbol = dlsym(nil, "posix_spawn_file_actions_addclosefrom_np") {
+            results.append(unsafeBitCast(symbol, to: CloseFrom.self)(&actions, 3))
+        } else {
+            let open = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? []
+            for descriptor in open.compactMap({ Int32($0) }) where descriptor > 2 {
+                results.append(posix_spawn_file_actions_addclose(&actions, descriptor))
+            }
+        }
+    #else
+        results.append(posix_spawn_file_actions_addchdir_np(&actions, directory))
+        results.append(posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_CLOEXEC_DEFAULT)))
+    #endif
+    if let failed = results.first(where: { $0 != 0 }) {
+        throw PostgresCluster.Failure(
+            description: "could not prepare \(command[0]): \(String(cString: strerror(failed)))")
+    }
+    let arguments = command.map { strdup($0) } + [nil]
+    let variables = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
+    defer { (arguments + variables).forEach { free($0) } }
+    var pid = pid_t()
+    let spawned = posix_spawn(&pid, command[0], &actions, &attributes, arguments, variables)
+    guard spawned == 0 else {
+        throw PostgresCluster.Failure(description: "could not run \(command[0]): \(String(cString: strerror(spawned)))")
+    }
+    var status: Int32 = 0
+    while waitpid(pid, &status, 0) == -1 {
+        guard errno == EINTR else {
+            throw PostgresCluster.Failure(
+                description: "could not wait for \(command[0]): \(String(cString: strerror(errno)))")
+        }
+    }
+    let signal = status & 0x7f
+    return signal == 0 ? (status >> 8) & 0xff : 128 + signal
 }
 
 /// Bytes collected on another thread; read only after that thread is done.

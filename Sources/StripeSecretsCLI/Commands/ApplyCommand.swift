@@ -141,7 +141,8 @@ extension StripeSecrets {
 
             var summary = "\nApply finished: \(outcome.appliedCount) of \(work.changes.count) changes applied"
             summary += outcome.failedCount > 0 ? ", \(outcome.failedCount) failed." : "."
-            Console.printLine(summary + " State saved (serial \(outcome.serial)).")
+            let written = outcome.serial == state.serial ? "unchanged" : "saved"
+            Console.printLine(summary + " State \(written) (serial \(outcome.serial)).")
             if outcome.failedCount > 0 {
                 Console.printLine("Run `stripe-secrets plan` to see what is left.")
                 throw ExitCode.failure

@@ -1,9 +1,10 @@
 import Foundation
 import Testing
 import TestSupport
-@testable import SecretsCore
+import SecretsCore
+@testable import StateStorage
 
-@Suite struct StateStoreTests {
+@Suite struct FileStateBackendTests {
     private func sampleState() -> State {
         let key = FingerprintKey()
         var state = State(lineage: "lineage-1", serial: 7, mode: .test, fingerprintKey: key, secrets: [:])
@@ -24,9 +25,9 @@ import TestSupport
 
     @Test func roundTripsSortedAndPrivate() throws {
         let folder = try TemporaryFolder()
-        let store = StateStore(path: folder.path + "/secrets.state.json")
+        let store = FileStateBackend(path: folder.path + "/secrets.state.json")
         let state = sampleState()
-        try store.save(state)
+        try store.write(state)
         #expect(try store.load() == state)
         #expect(try permissions(store.path) == 0o600)
         let text = try String(contentsOfFile: store.path, encoding: .utf8)
@@ -40,23 +41,23 @@ import TestSupport
             ])
         #expect(!text.contains(canaryValue))
         // Writing the same state again gives the same bytes: diffs show only real changes.
-        try store.save(state)
+        try store.write(state)
         #expect(try String(contentsOfFile: store.path, encoding: .utf8) == text)
     }
 
     @Test func theFirstLoadOfAMissingStateIsNil() throws {
         let folder = try TemporaryFolder()
-        #expect(try StateStore(path: folder.path + "/none.state.json").load() == nil)
+        #expect(try FileStateBackend(path: folder.path + "/none.state.json").load() == nil)
     }
 
     @Test func everyWriteKeepsThePreviousVersionAsBackup() throws {
         let folder = try TemporaryFolder()
-        let store = StateStore(path: folder.path + "/s.state.json")
+        let store = FileStateBackend(path: folder.path + "/s.state.json")
         var state = sampleState()
-        try store.save(state)
+        try store.write(state)
         let first = try String(contentsOfFile: store.path, encoding: .utf8)
         state.serial += 1
-        try store.save(state)
+        try store.write(state)
         #expect(try String(contentsOfFile: store.backupPath, encoding: .utf8) == first)
         #expect(try store.load()?.serial == 8)
     }
@@ -64,15 +65,15 @@ import TestSupport
     @Test func aCrashBeforeTheRenameLeavesTheOldStateIntact() throws {
         struct Crash: Error {}
         let folder = try TemporaryFolder()
-        let store = StateStore(path: folder.path + "/s.state.json")
+        let store = FileStateBackend(path: folder.path + "/s.state.json")
         let old = sampleState()
-        try store.save(old)
+        try store.write(old)
         var new = old
         new.serial += 1
         new.forget(SecretAddress(account: nil, scope: .account, name: "a"))
         var temporaryFiles: [String] = []
         #expect(throws: Crash.self) {
-            try store.save(new) {
+            try store.write(new) {
                 temporaryFiles = try FileManager.default.contentsOfDirectory(atPath: folder.path).filter {
                     $0.contains(".tmp-")
                 }
@@ -118,7 +119,7 @@ import TestSupport
     func unusableFilesAreClearErrorsAndStayUntouched(content: String, message: String) throws {
         let folder = try TemporaryFolder()
         try folder.write("s.state.json", content)
-        let store = StateStore(path: folder.path + "/s.state.json")
+        let store = FileStateBackend(path: folder.path + "/s.state.json")
         #expect {
             _ = try store.load()
         } throws: { error in
@@ -129,8 +130,8 @@ import TestSupport
 
     @Test func invalidAddressesExpiriesAndSerialsInAStateAreCorrupt() throws {
         let folder = try TemporaryFolder()
-        let store = StateStore(path: folder.path + "/s.state.json")
-        try store.save(sampleState())
+        let store = FileStateBackend(path: folder.path + "/s.state.json")
+        try store.write(sampleState())
         let good = try String(contentsOfFile: store.path, encoding: .utf8)
         for (bad, replacement) in [
             ("\"address\" : \"account/a\"", "\"address\" : \"account/a\\u001b[31m\""),
@@ -144,32 +145,32 @@ import TestSupport
 
     @Test func aSymlinkedStateIsRefused() throws {
         let folder = try TemporaryFolder()
-        let store = StateStore(path: folder.path + "/real.state.json")
-        try store.save(sampleState())
+        let store = FileStateBackend(path: folder.path + "/real.state.json")
+        try store.write(sampleState())
         try FileManager.default.createSymbolicLink(
             atPath: folder.path + "/link.state.json", withDestinationPath: store.path)
-        #expect(throws: StateFileError.self) { try StateStore(path: folder.path + "/link.state.json").load() }
+        #expect(throws: StateFileError.self) { try FileStateBackend(path: folder.path + "/link.state.json").load() }
     }
 
     @Test func backupsArePrivateAndAbandonedTemporariesAreRemoved() throws {
         let folder = try TemporaryFolder()
-        let store = StateStore(path: folder.path + "/s.state.json")
-        try store.save(sampleState())
+        let store = FileStateBackend(path: folder.path + "/s.state.json")
+        try store.write(sampleState())
         chmod(store.path, 0o644)
         // A temporary file left by a process that no longer exists (no pid is this high).
         try folder.write(".s.state.json.tmp-2147483000-1", "old copy")
-        try store.save(sampleState())
+        try store.write(sampleState())
         #expect(try permissions(store.backupPath) == 0o600)
         #expect(!FileManager.default.fileExists(atPath: folder.path + "/.s.state.json.tmp-2147483000-1"))
     }
 
     @Test func theLockIsExclusiveAndNamesItsHolder() throws {
         let folder = try TemporaryFolder()
-        let store = StateStore(path: folder.path + "/s.state.json")
-        let held = try StateLock.acquire(store, operation: "apply", timeout: 0, now: { 1_800_000_000 })
-        #expect(StateLock.holder(of: store).held)
+        let store = FileStateBackend(path: folder.path + "/s.state.json")
+        let held = try StateLock.acquire(store.lockPath, statePath: store.path, operation: "apply", timeout: 0, now: { 1_800_000_000 })
+        #expect(StateLock.status(of: store.lockPath).isHeld)
         #expect {
-            _ = try StateLock.acquire(store, operation: "plan", timeout: 0.2)
+            _ = try StateLock.acquire(store.lockPath, statePath: store.path, operation: "plan", timeout: 0.2)
         } throws: { error in
             guard case .held(_, let holder?, true) = error as? StateLockError else { return false }
             return holder.operation == "apply" && holder.pid == getpid() && holder.since == 1_800_000_000
@@ -179,13 +180,13 @@ import TestSupport
 
     @Test func aReleasedLockCanBeTakenAgain() throws {
         let folder = try TemporaryFolder()
-        let store = StateStore(path: folder.path + "/s.state.json")
+        let store = FileStateBackend(path: folder.path + "/s.state.json")
         do {
-            let lock = try StateLock.acquire(store, operation: "first", timeout: 0)
+            let lock = try StateLock.acquire(store.lockPath, statePath: store.path, operation: "first", timeout: 0)
             withExtendedLifetime(lock) {}
         }
-        #expect(!StateLock.holder(of: store).held)
-        let again = try StateLock.acquire(store, operation: "second", timeout: 0)
+        #expect(!StateLock.status(of: store.lockPath).isHeld)
+        let again = try StateLock.acquire(store.lockPath, statePath: store.path, operation: "second", timeout: 0)
         withExtendedLifetime(again) {}
     }
 }

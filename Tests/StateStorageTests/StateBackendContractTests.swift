@@ -1,0 +1,176 @@
+import Foundation
+import SecretsCore
+import StateStorage
+import Testing
+import TestSupport
+
+/// What every state backend promises, run against a file and a real PostgreSQL server alike.
+@Suite struct StateBackendContractTests {
+    private let address = SecretAddress(account: nil, scope: .account, name: "token")
+
+    private func entry(_ action: Plan.Action, at address: SecretAddress, key: FingerprintKey) -> JournalEntry {
+        JournalEntry(
+            action: action, address: address, id: action == .delete ? nil : "appsecret_new",
+            fingerprint: action == .delete ? nil : key.fingerprint(of: SecretValue(canaryValue), at: address),
+            expiresAt: nil, appliedAt: 1_800_000_100)
+    }
+
+    @Test(arguments: backendKinds())
+    func aMissingStateIsNilAndTheFirstPlanCreatesAnEmptyOne(kind: BackendKind) async throws {
+        let fixture = try await BackendFixture.make(kind)
+        #expect(try await fixture.backend.load() == nil)
+        let created = try await fixture.backend.loadOrCreate(lockTimeout: 0)
+        #expect(created.serial == 0 && created.secrets.isEmpty && created.mode == nil)
+        #expect(try await fixture.other.load() == created)
+        #expect(try await fixture.other.loadOrCreate(lockTimeout: 0) == created)
+        await fixture.close()
+    }
+
+    @Test(arguments: backendKinds())
+    func aSavedStateReadsBackIdenticallyToItsDocument(kind: BackendKind) async throws {
+        let fixture = try await BackendFixture.make(kind)
+        let state = sampleState()
+        try await fixture.backend.withLock(operation: "test", timeout: 0) { try await $0.save(state, replacing: nil) }
+        #expect(try await fixture.other.load() == state)
+        let saved = try await fixture.other.withLock(operation: "pull", timeout: 0) { try await $0.loadSaved() }
+        #expect(saved.map(StateDocument.encode) == StateDocument.encode(state))
+        await fixture.close()
+    }
+
+    @Test(arguments: backendKinds())
+    func aWriteBasedOnAnOldSerialIsRefusedNeverLost(kind: BackendKind) async throws {
+        let fixture = try await BackendFixture.make(kind)
+        var state = sampleState(serial: 1)
+        try await fixture.backend.withLock(operation: "test", timeout: 0) { locked in
+            try await locked.save(state, replacing: nil)
+            state.serial = 2
+            try await locked.save(state, replacing: 1)
+            var stale = state
+            stale.serial = 3
+            stale.forget(SecretAddress(account: nil, scope: .account, name: "a"))
+            await #expect(throws: StateConflictError.self) { try await locked.save(stale, replacing: 1) }
+            await #expect(throws: StateConflictError.self) { try await locked.save(stale, replacing: nil) }
+        }
+        #expect(try await fixture.other.load() == state)
+        await fixture.close()
+    }
+
+    @Test(arguments: backendKinds())
+    func theLockIsExclusiveAndNamesItsHolder(kind: BackendKind) async throws {
+        let fixture = try await BackendFixture.make(kind)
+        try await fixture.backend.withLock(operation: "apply", timeout: 0) { _ throws in
+            let status = try await fixture.other.lockStatus()
+            #expect(status.isHeld)
+            #expect(status.holder?.operation == "apply")
+            await #expect {
+                try await fixture.other.withLock(operation: "plan", timeout: 0.3) { _ in }
+            } throws: { error in
+                switch error as? StateLockError {
+                case .held(_, let holder?, true), .heldInDatabase(_, let holder?, _, true):
+                    holder.operation == "apply" && holder.pid == getpid() && holder.host == LockHolder.hostName
+                default: false
+                }
+            }
+        }
+        let after = try await fixture.other.lockStatus()
+        #expect(after.isHeld == false)
+        try await fixture.other.withLock(operation: "again", timeout: 0) { _ in }
+        await fixture.close()
+    }
+
+    @Test(arguments: backendKinds())
+    func aWaitingRunGetsTheLockOnceItIsReleased(kind: BackendKind) async throws {
+        let fixture = try await BackendFixture.make(kind)
+        let clock = ContinuousClock()
+        let start = clock.now
+        async let holding: Void = fixture.backend.withLock(operation: "apply", timeout: 0) { _ in
+            try await Task.sleep(for: .milliseconds(600))
+        }
+        try await Task.sleep(for: .milliseconds(150))
+        try await fixture.other.withLock(operation: "plan", timeout: 10) { _ in }
+        #expect(clock.now - start >= .milliseconds(550))
+        try await holding
+        await fixture.close()
+    }
+
+    @Test(arguments: backendKinds())
+    func anInterruptedApplysJournalIsSeenByReadersAndFoldedByTheNextWriter(kind: BackendKind) async throws {
+        let fixture = try await BackendFixture.make(kind)
+        let state = sampleState(serial: 3)
+        let deleted = SecretAddress(account: "acct_A1", scope: .account, name: "b")
+        try await fixture.backend.withLock(operation: "apply", timeout: 0) { locked in
+            try await locked.save(state, replacing: nil)
+            let journal = try await locked.startJournal(JournalHeader(lineage: state.lineage, serial: 3, mode: .test))
+            try await journal.append(entry(.create, at: address, key: state.fingerprintKey))
+            try await journal.append(entry(.delete, at: deleted, key: state.fingerprintKey))
+            // The run "crashes" here: the lock goes, the journal stays.
+        }
+        #expect(try await fixture.other.hasJournal())
+        let seen = try #require(try await fixture.other.load())
+        #expect(seen.serial == 3)  // a plan made now is stale once the journal is written
+        #expect(seen.secrets[address]?.id == "appsecret_new")
+        #expect(seen.secrets[deleted] == nil)
+
+        try await fixture.other.withLock(operation: "apply", timeout: 0) { try await $0.recoverJournal() }
+        #expect(try await fixture.backend.hasJournal() == false)
+        let folded = try #require(try await fixture.backend.load())
+        #expect(folded.serial == 4)
+        #expect(folded.secrets == seen.secrets)
+        await fixture.close()
+    }
+
+    @Test(arguments: backendKinds())
+    func aJournalWithNoCompletedCallIsRemovedWithoutAWrite(kind: BackendKind) async throws {
+        let fixture = try await BackendFixture.make(kind)
+        let state = sampleState(serial: 5)
+        try await fixture.backend.withLock(operation: "apply", timeout: 0) { locked in
+            try await locked.save(state, replacing: nil)
+            _ = try await locked.startJournal(JournalHeader(lineage: state.lineage, serial: 5, mode: .test))
+            try await locked.recoverJournal()
+        }
+        #expect(try await fixture.other.hasJournal() == false)
+        #expect(try await fixture.other.load() == state)
+        await fixture.close()
+    }
+
+    @Test(arguments: backendKinds())
+    func aForeignJournalIsRefusedAndLeftInPlace(kind: BackendKind) async throws {
+        let fixture = try await BackendFixture.make(kind)
+        let state = sampleState(serial: 2)
+        try await fixture.backend.withLock(operation: "apply", timeout: 0) { locked in
+            try await locked.save(state, replacing: nil)
+            let journal = try await locked.startJournal(JournalHeader(lineage: "another", serial: 2, mode: .test))
+            try await journal.append(entry(.create, at: address, key: state.fingerprintKey))
+            await #expect(throws: (any Error).self) { try await locked.recoverJournal() }
+            await #expect(throws: (any Error).self) {
+                _ = try await locked.startJournal(JournalHeader(lineage: state.lineage, serial: 2, mode: .test))
+            }
+        }
+        #expect(try await fixture.other.hasJournal())
+        #expect(try await fixture.other.load() == state)  // readers ignore it too
+        await fixture.close()
+    }
+
+    @Test(arguments: backendKinds())
+    func newerAndForeignDocumentsAreRefusedAndNeverOverwritten(kind: BackendKind) async throws {
+        let fixture = try await BackendFixture.make(kind)
+        for (document, expected) in [
+            ("{\"format\": \"stripe-secrets-state\", \"format_version\": 9}", "format version 9, written by a newer"),
+            ("{\"format\": \"other\"}", "is not a stripe-secrets state"),
+            ("{\"format\": \"stripe-secrets-state\", \"format_version\": 1}", "is corrupt (no lineage)"),
+        ] {
+            try fixture.plant(document)
+            await #expect {
+                _ = try await fixture.backend.load()
+            } throws: { error in
+                (error as? StateFileError)?.description.contains(expected) == true
+            }
+            await #expect(throws: StateFileError.self) {
+                try await fixture.backend.withLock(operation: "apply", timeout: 0) { locked in
+                    try await locked.save(sampleState(), replacing: try await locked.loadSaved()?.serial)
+                }
+            }
+        }
+        await fixture.close()
+    }
+}
