@@ -52,7 +52,22 @@ public struct FileStateBackend: StateBackend {
     public func withLock<Result: Sendable>(
         operation: String, timeout: Double, _ body: (any LockedState) async throws -> Result
     ) async throws -> Result {
-        let lock = try StateLock.acquire(lockPath, statePath: path, operation: operation, timeout: timeout)
+        let deadline = ContinuousClock.now + .milliseconds(Int64(timeout * 1000))
+        var waited = false
+        let lock: StateLock
+        while true {
+            do {
+                lock = try StateLock.acquire(lockPath, statePath: path, operation: operation, timeout: 0)
+                break
+            } catch {
+                guard case .held(let statePath, let holder, _) = error else { throw error }
+                guard ContinuousClock.now < deadline else {
+                    throw StateLockError.held(statePath: statePath, holder: holder, waited: waited)
+                }
+                waited = true
+                try await Task.sleep(for: .milliseconds(50))
+            }
+        }
         defer { withExtendedLifetime(lock) {} }
         return try await body(Locked(backend: self))
     }

@@ -17,6 +17,8 @@ actor PostgresSession {
     private let connectTimeout: Int
     private let queryTimeout: Int
     private var connecting: Task<PostgresConnection, any Error>?
+    /// The connection once open, so that it is closed even when `close` is never called.
+    private var opened: PostgresConnection?
     private let logger = Logger(label: "stripe-secrets.postgres", factory: { _ in SwiftLogNoOpLogHandler() })
 
     init(location: PostgresLocation, password: String?, queryTimeout: Int) throws(PostgresStateError) {
@@ -82,6 +84,10 @@ actor PostgresSession {
         if let connection = try? await connecting.value { try? await connection.close() }
     }
 
+    deinit {
+        opened?.close().whenComplete { _ in }
+    }
+
     private func connection() async throws(PostgresStateError) -> PostgresConnection {
         if connecting == nil {
             let configuration = configuration
@@ -89,10 +95,15 @@ actor PostgresSession {
             let seconds = connectTimeout
             let database = database
             connecting = Task {
-                let connection = try await Self.withDeadline(seconds: seconds + 5, onTimeout: {}) {
+                let connection = try await Self.withDeadline(seconds: seconds, onTimeout: {}) {
                     try await PostgresConnection.connect(configuration: configuration, id: 1, logger: logger)
                 }
-                try await PostgresMigrator.prepare(connection, database: database, logger: logger)
+                do {
+                    try await PostgresMigrator.prepare(connection, database: database, logger: logger)
+                } catch {
+                    try? await connection.close()
+                    throw error
+                }
                 return connection
             }
         }
@@ -105,6 +116,7 @@ actor PostgresSession {
         } catch {
             throw PostgresStateError.from(error, database: database, doing: "preparing the stripe_secrets tables")
         }
+        opened = connection
         guard !connection.isClosed else { throw .connectionLost(database: database) }
         return connection
     }
