@@ -93,7 +93,8 @@ let package = Package(
         ),
         // Runs the built binary; golden files are read from the source tree.
         .testTarget(
-            name: "CLITests", dependencies: ["SecretsCore", "StateStorage", "StripeAPI", "TestSupport"], exclude: ["Golden"]),
+            name: "CLITests", dependencies: ["SecretsCore", "StateStorage", "StripeAPI", "TestSupport"],
+            exclude: ["Golden"]),
     ],
     swiftLanguageModes: [.v6]
 )

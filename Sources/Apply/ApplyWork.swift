@@ -28,7 +28,8 @@ public struct ApplyWork: Sendable {
         throws(ApplyRefusal)
     {
         guard saved.lineage == state.lineage else {
-            throw ApplyRefusal("\(planFile) was made for another state than \(saved.statePath) (lineage differs). Plan again.")
+            throw ApplyRefusal(
+                "\(planFile) was made for another state than \(saved.statePath) (lineage differs). Plan again.")
         }
         guard saved.serial == state.serial else {
             throw ApplyRefusal(
@@ -36,18 +37,21 @@ public struct ApplyWork: Sendable {
                     + "       Plan again: stripe-secrets plan --out \(planFile)")
         }
         guard saved.plan.isComplete else {
-            throw ApplyRefusal("\(planFile) has unknown values and cannot be applied; plan again with every value readable")
+            throw ApplyRefusal(
+                "\(planFile) has unknown values and cannot be applied; plan again with every value readable")
         }
         let manifest: [UInt8]
         do {
             manifest = try FileReader.contents(of: saved.manifestPath, maxBytes: ManifestLoader.maxBytes)
         } catch {
             throw ApplyRefusal(
-                error.describe(saved.manifestPath, notFoundHint: "apply the plan from the folder it was made in",
+                error.describe(
+                    saved.manifestPath, notFoundHint: "apply the plan from the folder it was made in",
                     limit: "too large for a manifest"))
         }
         guard SHA256Digest.hex(of: manifest) == saved.manifestDigest else {
-            throw ApplyRefusal("\(saved.manifestPath) changed since \(planFile) was made. Plan again to review the change.")
+            throw ApplyRefusal(
+                "\(saved.manifestPath) changed since \(planFile) was made. Plan again to review the change.")
         }
         let resolver = ValueResolver(
             environment: environment, directory: ManifestLoader.directory(of: saved.manifestPath))

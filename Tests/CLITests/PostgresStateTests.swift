@@ -71,7 +71,9 @@ struct PostgresStateTests {
         }.map { $0.wait() }
         #expect(runs.map(\.status) == [0, 0], "\(runs.map(\.stderr))")
         let outputs = runs.map(\.stdout)
-        #expect(outputs.filter { $0.hasSuffix("Apply finished: 6 of 6 changes applied. State saved (serial 1).\n") }.count == 1)
+        #expect(
+            outputs.filter { $0.hasSuffix("Apply finished: 6 of 6 changes applied. State saved (serial 1).\n") }.count
+                == 1)
         #expect(outputs.filter { $0.hasPrefix("No changes to apply. 6 secrets match postgres://") }.count == 1)
         #expect(try scenario.emulator.statsBlocking().requests == 6)
     }
@@ -175,7 +177,9 @@ struct PostgresStateTests {
         scenario.runner.environment["PGPASSWORD"] = "canary-wrong-password"
         let wrong = try scenario.runner.run("plan")
         #expect(wrong.status == 1)
-        #expect(wrong.stderr.contains("PostgreSQL at postgres://postgres@127.0.0.1:\(cluster.port)/\(database) refused the login"))
+        #expect(
+            wrong.stderr.contains(
+                "PostgreSQL at postgres://postgres@127.0.0.1:\(cluster.port)/\(database) refused the login"))
         #expect(!wrong.stderr.contains("canary-wrong-password"))
 
         let inline = "postgres://postgres:canary-inline-password@127.0.0.1:\(cluster.port)/\(database)"

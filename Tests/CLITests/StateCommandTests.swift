@@ -56,7 +56,9 @@ import Testing
     @Test func aHeldLockNamesItsHolderAndAWaitGetsIt() throws {
         let scenario = try PlanScenario()
         let store = FileStateBackend(path: scenario.folder.path + "/secrets.state.json")
-        let holder = LockBox(try StateLock.acquire(store.lockPath, statePath: store.path, operation: "apply", timeout: 0, now: { 1_800_000_000 }))
+        let holder = LockBox(
+            try StateLock.acquire(
+                store.lockPath, statePath: store.path, operation: "apply", timeout: 0, now: { 1_800_000_000 }))
         let refused = try scenario.runner.run("state", "rm", "account/legacy_api_key")
         #expect(refused.status == 1)
         #expect(

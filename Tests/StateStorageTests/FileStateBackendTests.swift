@@ -167,7 +167,8 @@ import SecretsCore
     @Test func theLockIsExclusiveAndNamesItsHolder() throws {
         let folder = try TemporaryFolder()
         let store = FileStateBackend(path: folder.path + "/s.state.json")
-        let held = try StateLock.acquire(store.lockPath, statePath: store.path, operation: "apply", timeout: 0, now: { 1_800_000_000 })
+        let held = try StateLock.acquire(
+            store.lockPath, statePath: store.path, operation: "apply", timeout: 0, now: { 1_800_000_000 })
         #expect(StateLock.status(of: store.lockPath).isHeld)
         #expect {
             _ = try StateLock.acquire(store.lockPath, statePath: store.path, operation: "plan", timeout: 0.2)

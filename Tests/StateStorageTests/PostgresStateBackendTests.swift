@@ -29,7 +29,8 @@ struct PostgresStateBackendTests {
     @Test func aDatabaseOfANewerToolIsRefusedAndNeverAltered() async throws {
         let cluster = try PostgresCluster.shared.get()
         let database = try freshDatabase(cluster)
-        _ = try cluster.psql(PostgresSchema.script + "INSERT INTO stripe_secrets.schema_version VALUES (99);", database: database)
+        _ = try cluster.psql(
+            PostgresSchema.script + "INSERT INTO stripe_secrets.schema_version VALUES (99);", database: database)
         // pg_dump marks each dump with a random \restrict key; the rest must not change.
         func contents() throws -> [Substring] {
             try cluster.dump(database: database).split(separator: "\n").filter { !$0.contains("restrict ") }
@@ -95,7 +96,8 @@ struct PostgresStateBackendTests {
             _ = try await backend.load()
         } throws: { error in
             let text = "\(error)"
-            return text.hasPrefix("PostgreSQL at postgres://postgres@127.0.0.1:\(cluster.port)/postgres refused the login: ")
+            return text.hasPrefix(
+                "PostgreSQL at postgres://postgres@127.0.0.1:\(cluster.port)/postgres refused the login: ")
                 && !text.contains("canary")
         }
         await backend.close()

@@ -81,7 +81,8 @@ public final class StateLock: Sendable {
         var info = stat()
         guard fstat(descriptor, &info) == 0, info.st_mode & S_IFMT == S_IFREG, info.st_nlink == 1 else {
             close(descriptor)
-            throw .failed(path: path, reason: "it is not a regular file of its own (a device, folder or hard link); remove it")
+            throw .failed(
+                path: path, reason: "it is not a regular file of its own (a device, folder or hard link); remove it")
         }
         return descriptor
     }

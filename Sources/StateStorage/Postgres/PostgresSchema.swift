@@ -59,7 +59,7 @@ public enum PostgresSchema {
                     backend_pid integer NOT NULL
                 )
                 """,
-            ]),
+            ])
     ]
 
     /// Every statement, in one transaction, as a DBA would run it with psql.

@@ -40,7 +40,9 @@ public final class PostgresStateBackend: StateBackend {
             (48...57).contains(byte) || (65...90).contains(byte) || (97...122).contains(byte)
         }
         guard let first = bytes.first, bytes.count <= 64, allowed(first) else { return false }
-        return bytes.allSatisfy { allowed($0) || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: "-") }
+        return bytes.allSatisfy {
+            allowed($0) || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: "-")
+        }
     }
 
     public func load() async throws -> State? {
@@ -164,7 +166,9 @@ public final class PostgresStateBackend: StateBackend {
             waited = true
             try await Task.sleep(for: .milliseconds(200))
         }
-        let holder = String(decoding: try JSONCoding.encoder.encode(LockHolder(operation: operation, since: Int64(time(nil)))), as: UTF8.self)
+        let holder = String(
+            decoding: try JSONCoding.encoder.encode(LockHolder(operation: operation, since: Int64(time(nil)))),
+            as: UTF8.self)
         let workspace = workspace
         try await session.run("recording the lock holder") { connection, logger in
             try await connection.query(

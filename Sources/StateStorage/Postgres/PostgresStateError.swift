@@ -88,7 +88,8 @@ public enum PostgresStateError: Error, Equatable, Sendable, CustomStringConverti
             return .loginRefused(database: database, reason: "its authentication method is not supported")
         case .sslUnsupported:
             return .unreachable(
-                database: database, reason: "the server does not support TLS (use ?sslmode=disable only on a trusted network)")
+                database: database,
+                reason: "the server does not support TLS (use ?sslmode=disable only on a trusted network)")
         case .serverClosedConnection, .clientClosedConnection, .uncleanShutdown:
             return .connectionLost(database: database)
         case .connectionError:

@@ -97,7 +97,8 @@ extension StripeSecrets {
                     userAgent: "stripe-secrets/\(ToolVersion.current)", rateLimit: connection.rateLimit))
             let run = ApplyRun(locked: locked, client: client, parallelism: parallelism, now: { Console.now })
             do {
-                try await apply(saved: saved, manifestPath: manifestPath, stateName: backend.name, run: run, key: key,
+                try await apply(
+                    saved: saved, manifestPath: manifestPath, stateName: backend.name, run: run, key: key,
                     keySource: keySource, environment: environment, rate: client.configuration.effectiveRateLimit)
                 await client.shutdown()
             } catch {

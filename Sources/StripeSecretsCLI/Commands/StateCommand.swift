@@ -91,7 +91,8 @@ extension StripeSecrets {
                                 EditDistance.closest(
                                     to: address.description, among: state.secrets.keys.map(\.description)
                                 ).map { " (did you mean \($0)?)" } ?? ""
-                            throw Console.fail("\(address) is not in \(backend.name)\(hint); see stripe-secrets state list")
+                            throw Console.fail(
+                                "\(address) is not in \(backend.name)\(hint); see stripe-secrets state list")
                         }
                         for address in parsed { state.forget(address) }
                         state.serial += 1
@@ -100,7 +101,8 @@ extension StripeSecrets {
                     }
                 }
                 print(
-                    "Forgot \(parsed.count.counted("secret")) in \(location) (serial \(serial)); Stripe was not changed.")
+                    "Forgot \(parsed.count.counted("secret")) in \(location) (serial \(serial)); Stripe was not changed."
+                )
             }
         }
 
@@ -126,7 +128,8 @@ extension StripeSecrets {
             func run() async throws {
                 let location = try stateOptions.resolve(manifest: manifestOptions.file)
                 let (state, journal) = try await location.using { backend in
-                    try await backend.withLock(operation: "state pull", timeout: lockOptions.lockTimeout.seconds) { locked in
+                    try await backend.withLock(operation: "state pull", timeout: lockOptions.lockTimeout.seconds) {
+                        locked in
                         (try await locked.loadSaved(), try await backend.hasJournal())
                     }
                 }
