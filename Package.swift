@@ -23,18 +23,20 @@ let package = Package(
             pkgConfig: "yaml-0.1",
             providers: [.apt(["libyaml-dev"]), .brew(["libyaml"])]
         ),
+        // The few types every layer shares: a secret's address and value, the Stripe mode, byte-wise text.
+        .target(name: "SecretsModel"),
         // YAML text -> a strict node tree with line:column marks.
-        .target(name: "StrictYAML", dependencies: ["CYAML"]),
+        .target(name: "StrictYAML", dependencies: ["CYAML", "SecretsModel"]),
         // Node tree -> Manifest -> resolved values -> Plan, and the State they are compared with.
         .target(
             name: "SecretsCore",
-            dependencies: ["StrictYAML", .product(name: "Crypto", package: "swift-crypto")]
+            dependencies: ["SecretsModel", "StrictYAML", .product(name: "Crypto", package: "swift-crypto")]
         ),
         // The four Secret Store calls over HTTP: form encoding, retries, rate limits, typed errors.
         .target(
             name: "StripeAPI",
             dependencies: [
-                "SecretsCore",
+                "SecretsModel",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -44,7 +46,7 @@ let package = Package(
         .target(
             name: "StateStorage",
             dependencies: [
-                "SecretsCore",
+                "SecretsModel", "SecretsCore",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -53,12 +55,12 @@ let package = Package(
             ]
         ),
         // Plan -> Stripe calls -> State: checks a plan, runs its changes, journalling each completed call.
-        .target(name: "Apply", dependencies: ["SecretsCore", "StateStorage", "StripeAPI"]),
+        .target(name: "Apply", dependencies: ["SecretsModel", "SecretsCore", "StateStorage", "StripeAPI"]),
         // The Secret Store on loopback, for the quickstart, the tests and offline rehearsals.
         .target(
             name: "Emulator",
             dependencies: [
-                "StripeAPI",
+                "SecretsModel", "StripeAPI",
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -69,7 +71,7 @@ let package = Package(
         .target(
             name: "StripeSecretsCLI",
             dependencies: [
-                "SecretsCore", "StateStorage", "StripeAPI", "Apply", "Emulator",
+                "SecretsModel", "SecretsCore", "StateStorage", "StripeAPI", "Apply", "Emulator",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -77,23 +79,24 @@ let package = Package(
         // `Benchmarks/run.sh` times manifest loading against a plain C libyaml event scan.
         .executableTarget(
             name: "manifest-load-benchmark",
-            dependencies: ["SecretsCore", "StrictYAML"],
+            dependencies: ["SecretsModel", "SecretsCore", "StrictYAML"],
             path: "Benchmarks/ManifestLoad"
         ),
         // Helpers shared by the test targets.
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "StrictYAMLTests", dependencies: ["StrictYAML"]),
-        .testTarget(name: "StripeAPITests", dependencies: ["StripeAPI"]),
+        .testTarget(name: "StripeAPITests", dependencies: ["SecretsModel", "StripeAPI"]),
         // The contract every state backend keeps, run against a file and a private PostgreSQL server.
-        .testTarget(name: "StateStorageTests", dependencies: ["StateStorage", "TestSupport"]),
+        .testTarget(name: "StateStorageTests", dependencies: ["SecretsModel", "StateStorage", "TestSupport"]),
         .testTarget(
             name: "SecretsCoreTests",
-            dependencies: ["SecretsCore", "TestSupport"],
+            dependencies: ["SecretsModel", "SecretsCore", "TestSupport"],
             resources: [.copy("Fixtures")]
         ),
         // Runs the built binary; golden files are read from the source tree.
         .testTarget(
-            name: "CLITests", dependencies: ["SecretsCore", "StateStorage", "StripeAPI", "TestSupport"],
+            name: "CLITests",
+            dependencies: ["SecretsModel", "SecretsCore", "StateStorage", "StripeAPI", "TestSupport"],
             exclude: ["Golden"]),
     ],
     swiftLanguageModes: [.v6]

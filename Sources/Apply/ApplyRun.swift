@@ -1,4 +1,5 @@
 import SecretsCore
+import SecretsModel
 import StateStorage
 import StripeAPI
 

@@ -1,4 +1,5 @@
 import SecretsCore
+import SecretsModel
 
 /// What an apply will do: the changes, the values they send, and how many secrets already match.
 public struct ApplyWork: Sendable {

@@ -1,4 +1,5 @@
 import SecretsCore
+import SecretsModel
 
 /// The first record of an apply's journal: which state the calls were made against.
 public struct JournalHeader: Codable, Equatable, Sendable {
@@ -32,6 +33,29 @@ public struct JournalEntry: Codable, Equatable, Sendable {
         self.fingerprint = fingerprint
         self.expiresAt = expiresAt
         self.appliedAt = appliedAt
+    }
+}
+
+/// Why an apply's journal was not folded into its state. It is always left in place.
+public enum JournalError: Error, Equatable, Sendable, CustomStringConvertible {
+    /// A record that is not an entry (other than a last line cut short by a crash).
+    case damaged(journal: String)
+    /// Made against another lineage or serial than the state's.
+    case foreign(journal: String, state: String)
+    /// Another apply's journal, running or interrupted.
+    case exists(journal: String)
+
+    public var description: String {
+        switch self {
+        case .damaged(let journal):
+            "\(journal), the record of an interrupted apply, has a damaged entry; set it aside, and check "
+                + "the secrets it lists in Stripe against stripe-secrets state list"
+        case .foreign(let journal, let state):
+            "\(journal) does not belong to \(state) as it is now (another lineage or serial); it was left "
+                + "in place. Set it aside once you have checked that its calls are in the state"
+        case .exists(let journal):
+            "\(journal) belongs to another apply, running or interrupted; it was left in place"
+        }
     }
 }
 

@@ -1,4 +1,4 @@
-import SecretsCore
+import SecretsModel
 
 /// A Stripe secret or restricted key. It prints as its prefix only (`sk_test_…`), so it cannot
 /// reach output by accident.

@@ -1,4 +1,4 @@
-import SecretsCore
+import SecretsModel
 
 /// Stripe's `apps.secret` object. Every field but `id` and `object` may be absent (a delete
 /// answers `{"id", "object", "deleted": true}`); `payload` only when expanded.

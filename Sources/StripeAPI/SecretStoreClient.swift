@@ -2,7 +2,7 @@ import AsyncHTTPClient
 import Foundation
 import NIOCore
 import NIOHTTP1
-import SecretsCore
+import SecretsModel
 
 /// The four Secret Store calls, over a pooled HTTP client, with Stripe's conventions: form
 /// bodies, Bearer auth, a pinned `Stripe-Version`, `Stripe-Account` for connected accounts,

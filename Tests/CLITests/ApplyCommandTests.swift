@@ -1,5 +1,6 @@
 import Foundation
 import SecretsCore
+import SecretsModel
 @testable import StateStorage
 import StripeAPI
 import Testing

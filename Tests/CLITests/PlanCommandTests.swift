@@ -1,5 +1,6 @@
 import Foundation
 import SecretsCore
+import SecretsModel
 @testable import StateStorage
 import Testing
 import TestSupport

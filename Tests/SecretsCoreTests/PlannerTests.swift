@@ -1,5 +1,6 @@
 import Testing
 @testable import SecretsCore
+import SecretsModel
 
 @Suite struct PlannerTests {
     let key = FingerprintKey()

@@ -1,6 +1,7 @@
 import Testing
 import TestSupport
 @testable import SecretsCore
+import SecretsModel
 
 @Suite struct ValidManifestTests {
     @Test func everyFeatureLoadsIntoTheModel() throws {

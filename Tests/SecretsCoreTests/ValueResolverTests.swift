@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import TestSupport
 @testable import SecretsCore
+import SecretsModel
 
 @Suite struct ValueResolverTests {
     private func resolve(file bytes: [UInt8], trimNewline: Bool = true) throws -> Result<SecretValue, ValueProblem> {

@@ -1,5 +1,6 @@
 import Foundation
 import SecretsCore
+import SecretsModel
 import StateStorage
 import Testing
 import TestSupport

@@ -1,5 +1,6 @@
 import Foundation
 import SecretsCore
+import SecretsModel
 import Testing
 import TestSupport
 @testable import StateStorage
@@ -55,7 +56,7 @@ import TestSupport
         try handle.write(contentsOf: Data("not json\n".utf8))
         try handle.close()
         try journal.append(entry())
-        #expect(throws: StateFileError.corruptJournal(path: store.journalPath)) { try store.load() }
+        #expect(throws: JournalError.damaged(journal: store.journalPath)) { try store.load() }
         #expect(store.hasJournal())
     }
 

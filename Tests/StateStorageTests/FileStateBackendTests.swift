@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import TestSupport
 import SecretsCore
+import SecretsModel
 @testable import StateStorage
 
 @Suite struct FileStateBackendTests {
@@ -123,7 +124,7 @@ import SecretsCore
         #expect {
             _ = try store.load()
         } throws: { error in
-            (error as? StateFileError)?.description.replacing(folder.path + "/", with: "") == message
+            (error as? DocumentError)?.description.replacing(folder.path + "/", with: "") == message
         }
         #expect(try String(contentsOfFile: store.path, encoding: .utf8) == content)
     }
@@ -139,7 +140,7 @@ import SecretsCore
             ("\"serial\" : 7", "\"serial\" : 9223372036854775807"),
         ] {
             try folder.write("s.state.json", good.replacing(bad, with: replacement))
-            #expect(throws: StateFileError.self) { try store.load() }
+            #expect(throws: DocumentError.self) { try store.load() }
         }
     }
 
@@ -149,7 +150,7 @@ import SecretsCore
         try store.write(sampleState())
         try FileManager.default.createSymbolicLink(
             atPath: folder.path + "/link.state.json", withDestinationPath: store.path)
-        #expect(throws: StateFileError.self) { try FileStateBackend(path: folder.path + "/link.state.json").load() }
+        #expect(throws: DocumentError.self) { try FileStateBackend(path: folder.path + "/link.state.json").load() }
     }
 
     @Test func backupsArePrivateAndAbandonedTemporariesAreRemoved() throws {

@@ -1,5 +1,6 @@
 import Foundation
 import SecretsCore
+import SecretsModel
 import Testing
 import TestSupport
 @testable import StateStorage

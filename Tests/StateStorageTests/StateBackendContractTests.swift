@@ -1,5 +1,6 @@
 import Foundation
 import SecretsCore
+import SecretsModel
 import StateStorage
 import Testing
 import TestSupport
@@ -163,9 +164,9 @@ import TestSupport
             await #expect {
                 _ = try await fixture.backend.load()
             } throws: { error in
-                (error as? StateFileError)?.description.contains(expected) == true
+                (error as? DocumentError)?.description.contains(expected) == true
             }
-            await #expect(throws: StateFileError.self) {
+            await #expect(throws: DocumentError.self) {
                 try await fixture.backend.withLock(operation: "apply", timeout: 0) { locked in
                     try await locked.save(sampleState(), replacing: try await locked.loadSaved()?.serial)
                 }

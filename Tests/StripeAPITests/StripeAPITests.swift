@@ -1,6 +1,6 @@
 import Foundation
 import NIOHTTP1
-import SecretsCore
+import SecretsModel
 import Testing
 @testable import StripeAPI
 

@@ -1,3 +1,5 @@
+import SecretsModel
+
 /// Where a secret's value comes from. The manifest never holds a value itself.
 public enum ValueSource: Hashable, Sendable, CustomStringConvertible {
     /// An environment variable's value, verbatim.

@@ -1,3 +1,4 @@
+import SecretsModel
 import StrictYAML
 
 /// Schema version 1: turns a strict YAML tree into declared secrets, reporting every problem.

@@ -1,3 +1,4 @@
+import SecretsModel
 import StrictYAML
 
 /// Reads, parses and checks a manifest file in one pass.

@@ -1,3 +1,5 @@
+import SecretsModel
+
 /// What it takes to make Stripe match the manifest: a plain value, made by `Planner`, shown by
 /// the views and saved as a plan file. It holds fingerprints, never values.
 public struct Plan: Equatable, Sendable {

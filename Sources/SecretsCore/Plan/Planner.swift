@@ -1,3 +1,5 @@
+import SecretsModel
+
 /// A secret as the manifest wants it, with its value reduced to a fingerprint.
 public struct DesiredSecret: Sendable {
     public let address: SecretAddress

@@ -1,9 +1,5 @@
 import Foundation
-
-/// Test mode or live mode: separate Secret Stores, told apart by the API key's prefix.
-public enum StripeMode: String, Codable, Sendable {
-    case test, live
-}
+import SecretsModel
 
 /// The record of what was applied: one per manifest (or per environment).
 ///

@@ -48,36 +48,3 @@ public enum JSONCoding {
         }
     }
 }
-
-/// The first fields of each of our JSON files, read before anything else to tell what a file is.
-struct FormatHeader: Decodable {
-    var format: String?
-    var formatVersion: Int?
-}
-
-/// Why one of our files could not be read, before its content is looked at.
-public enum DocumentRead {
-    /// The file's bytes, or nil when it does not exist. `kind` names it in messages.
-    public static func bytes(_ path: String) throws(FileReadProblem) -> [UInt8]? {
-        do {
-            return try FileReader.contents(of: path, maxBytes: 256 << 20)
-        } catch {
-            switch error {
-            case .notFound: return nil
-            case .isDirectory, .notRegularFile: throw .notAFile
-            case .tooLarge(let size): throw .unreadable("\(size.grouped) bytes is too large")
-            case .unreadable(let reason): throw .unreadable(reason)
-            }
-        }
-    }
-
-    public enum FileReadProblem: Error {
-        case notAFile
-        case unreadable(String)
-    }
-
-    /// True when the bytes hold nothing but white space or NULs (a file cut short).
-    public static func isBlank(_ bytes: [UInt8]) -> Bool {
-        bytes.allSatisfy { $0 == 0 || $0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 }
-    }
-}

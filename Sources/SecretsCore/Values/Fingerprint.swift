@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import SecretsModel
 
 /// A keyed fingerprint of one secret's value: HMAC-SHA256(state key, address ∥ value).
 ///

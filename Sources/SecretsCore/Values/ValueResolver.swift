@@ -1,3 +1,5 @@
+import SecretsModel
+
 /// Reads secret values from their sources: environment variables and UTF-8 text files.
 ///
 /// A file's leading UTF-8 byte order mark is dropped (editors add it; it is never meant as

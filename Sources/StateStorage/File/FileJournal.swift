@@ -30,7 +30,17 @@ final class FileJournal: JournalWriter, @unchecked Sendable {
     /// Starts a new journal at `path`, replacing none (and following no symbolic link).
     static func start(at path: String, header: JournalHeader) throws -> FileJournal {
         let descriptor = open(path, O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0o600)
-        guard descriptor >= 0 else { throw FileWriteError(path: path, reason: FileReader.message(errno)) }
+        guard descriptor >= 0 else {
+            let code = errno
+            var info = stat()
+            if code == EEXIST, lstat(path, &info) == 0, info.st_mode & S_IFMT == S_IFREG {
+                throw JournalError.exists(journal: path)
+            }
+            if code == EEXIST {
+                throw FileWriteError(path: path, reason: "it is a symbolic link or not a regular file; remove it")
+            }
+            throw FileWriteError(path: path, reason: FileReader.message(code))
+        }
         let journal = FileJournal(descriptor: descriptor, path: path)
         try journal.appendLine(header)
         try AtomicFile.syncFolder(ManifestLoader.directory(of: path))
@@ -65,13 +75,13 @@ final class FileJournal: JournalWriter, @unchecked Sendable {
 
     /// The journal at `path`, if there is one. A last line cut short by a crash is ignored; a
     /// journal whose header never made it to disk recorded nothing, and reads as nil.
-    static func read(at path: String) throws(StateFileError) -> JournalRecord? {
+    static func read(at path: String) throws -> JournalRecord? {
         let bytes: [UInt8]
         do {
             bytes = try FileReader.contents(of: path, maxBytes: 256 << 20)
         } catch {
             if case .notFound = error { return nil }
-            throw .unreadable(path: path, reason: String(describing: error))
+            throw FileWriteError(path: path, reason: "cannot read it: \(error)")
         }
         return try JournalRecord.parse(lines: bytes, path: path)
     }
@@ -79,7 +89,7 @@ final class FileJournal: JournalWriter, @unchecked Sendable {
 
 extension JournalRecord {
     /// A journal from its JSON lines, as the file backend writes them.
-    static func parse(lines bytes: [UInt8], path: String) throws(StateFileError) -> JournalRecord? {
+    static func parse(lines bytes: [UInt8], path: String) throws(JournalError) -> JournalRecord? {
         var lines = bytes.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: true)
         if bytes.last != UInt8(ascii: "\n"), !lines.isEmpty { lines.removeLast() }
         let decoder = JSONCoding.decoder
@@ -89,7 +99,7 @@ extension JournalRecord {
         var entries: [JournalEntry] = []
         for line in lines.dropFirst() {
             guard let entry = try? decoder.decode(JournalEntry.self, from: Data(line)) else {
-                throw .corruptJournal(path: path)
+                throw .damaged(journal: path)
             }
             entries.append(entry)
         }

@@ -94,22 +94,13 @@ public struct FileStateBackend: StateBackend {
     public func close() {}
 
     /// The state file as saved, without its journal; nil when there is none.
-    public func loadSaved() throws(StateFileError) -> State? {
+    public func loadSaved() throws(DocumentError) -> State? {
         var info = stat()
         if lstat(path, &info) == 0, info.st_mode & S_IFMT == S_IFLNK {
-            throw .unreadable(path: path, reason: "it is a symbolic link; pass the file it points to with --state")
+            throw DocumentError(
+                .state, path: path, .unreadable("it is a symbolic link; pass the file it points to with --state"))
         }
-        let bytes: [UInt8]
-        do {
-            guard let read = try DocumentRead.bytes(path) else { return nil }
-            bytes = read
-        } catch {
-            switch error {
-            case .notAFile: throw .notAStateFile(path: path)
-            case .unreadable(let reason): throw .unreadable(path: path, reason: reason)
-            }
-        }
-        return try StateDocument.decode(bytes, path: path)
+        return try StateDocument.read(path)
     }
 
     /// Writes `state` atomically (mode 0600), keeping the previous version as the backup.
@@ -154,7 +145,7 @@ public struct FileStateBackend: StateBackend {
             case .nothingToFold:
                 break
             case .foreign:
-                throw StateFileError.foreignJournal(path: backend.journalPath, statePath: backend.path)
+                throw JournalError.foreign(journal: backend.journalPath, state: backend.path)
             }
             try backend.removeJournal()
         }

@@ -141,7 +141,7 @@ public final class PostgresStateBackend: StateBackend {
             }
             return JournalRecord(header: header, entries: entries ?? [])
         } catch {
-            throw PostgresStateError.corruptJournal(stateName: name)
+            throw JournalError.damaged(journal: "the journal of \(name)")
         }
     }
 
@@ -242,7 +242,7 @@ public final class PostgresStateBackend: StateBackend {
                         "DELETE FROM stripe_secrets.journals WHERE workspace = \(workspace)", logger: logger)
                 }
             case .foreign:
-                throw PostgresStateError.foreignJournal(stateName: backend.name)
+                throw JournalError.foreign(journal: "the journal of \(backend.name)", state: backend.name)
             }
         }
 
@@ -262,7 +262,7 @@ public final class PostgresStateBackend: StateBackend {
                 for try await _ in rows.decode(String.self) { return true }
                 return false
             }
-            guard started else { throw PostgresStateError.journalExists(stateName: backend.name) }
+            guard started else { throw JournalError.exists(journal: "the journal of \(backend.name)") }
             return Journal(backend: backend)
         }
     }

@@ -25,12 +25,6 @@ public enum PostgresStateError: Error, Equatable, Sendable, CustomStringConverti
     case server(database: String, doing: String, message: String)
     /// Tables of a newer stripe-secrets.
     case newerSchema(database: String, version: Int)
-    /// A journal already exists: another apply is running or was interrupted.
-    case journalExists(stateName: String)
-    /// A journal of another state or serial: left in place.
-    case foreignJournal(stateName: String)
-    /// A journal record that does not read.
-    case corruptJournal(stateName: String)
 
     public var description: String {
         switch self {
@@ -51,15 +45,6 @@ public enum PostgresStateError: Error, Equatable, Sendable, CustomStringConverti
         case .newerSchema(let database, let version):
             "the stripe_secrets tables in PostgreSQL at \(database) are at version \(version), written by a "
                 + "newer stripe-secrets; this one knows version \(PostgresSchema.version). Upgrade stripe-secrets"
-        case .journalExists(let stateName):
-            "\(stateName) has the journal of another apply (running, or interrupted); it was left in place"
-        case .foreignJournal(let stateName):
-            "\(stateName) has a journal that does not belong to it as it is now (another lineage or serial); "
-                + "it was left in place. Remove it (DELETE FROM stripe_secrets.journals WHERE workspace = …) "
-                + "once you have checked that its calls are in the state"
-        case .corruptJournal(let stateName):
-            "\(stateName) has a journal record that does not read; check the secrets it lists in Stripe "
-                + "against stripe-secrets state list, then remove it"
         }
     }
 

@@ -1,6 +1,7 @@
 import Apply
 import ArgumentParser
 import SecretsCore
+import SecretsModel
 import StateStorage
 import StripeAPI
 

@@ -1,5 +1,6 @@
 import ArgumentParser
 import SecretsCore
+import SecretsModel
 import StateStorage
 
 extension StripeSecrets {

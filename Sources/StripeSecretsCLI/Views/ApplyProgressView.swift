@@ -1,5 +1,6 @@
 import Apply
 import SecretsCore
+import SecretsModel
 
 #if canImport(Glibc)
     import Glibc

@@ -1,5 +1,3 @@
-import StrictYAML
-
 /// Whose secret it is within an account: the account's own, or one user's.
 public enum SecretScope: Hashable, Comparable, Sendable, CustomStringConvertible {
     case account

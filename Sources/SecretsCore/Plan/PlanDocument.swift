@@ -1,0 +1,248 @@
+import Foundation
+import SecretsModel
+
+/// The JSON shape of a plan, field for field as docs/plan-json.md describes it.
+struct PlanDocument: Codable {
+    struct ManifestInfo: Codable {
+        var path: String
+        var sha256: String
+    }
+
+    struct StateInfo: Codable {
+        var path: String
+        var lineage: String
+        var serial: Int
+        var mode: StripeMode?
+
+        func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(path, forKey: .path)
+            try container.encode(lineage, forKey: .lineage)
+            try container.encode(serial, forKey: .serial)
+            try container.encode(mode, forKey: .mode)
+        }
+    }
+
+    struct Summary: Codable {
+        var create: Int
+        var replace: Int
+        var delete: Int
+        var unknown: Int
+        var unchanged: Int
+    }
+
+    struct Scope: Codable {
+        var type: String
+        var user: String?
+
+        func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(type, forKey: .type)
+            try container.encode(user, forKey: .user)
+        }
+    }
+
+    struct Source: Codable {
+        var env: String?
+        var file: String?
+        var trimNewline: Bool?
+    }
+
+    struct Change: Codable {
+        var action: Plan.Action
+        var address: String
+        var account: String?
+        var scope: Scope
+        var name: String
+        var reason: String
+        var detail: String?
+        var source: Source?
+        var fingerprintBefore: Fingerprint?
+        var fingerprintAfter: Fingerprint?
+        var expiresAtBefore: Int64?
+        var expiresAtAfter: Int64?
+        var remoteId: String?
+
+        func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(action, forKey: .action)
+            try container.encode(address, forKey: .address)
+            try container.encode(account, forKey: .account)
+            try container.encode(scope, forKey: .scope)
+            try container.encode(name, forKey: .name)
+            try container.encode(reason, forKey: .reason)
+            try container.encode(detail, forKey: .detail)
+            try container.encode(source, forKey: .source)
+            try container.encode(fingerprintBefore, forKey: .fingerprintBefore)
+            try container.encode(fingerprintAfter, forKey: .fingerprintAfter)
+            try container.encode(expiresAtBefore, forKey: .expiresAtBefore)
+            try container.encode(expiresAtAfter, forKey: .expiresAtAfter)
+            try container.encode(remoteId, forKey: .remoteId)
+        }
+    }
+
+    var format: String
+    var formatVersion: Int
+    var toolVersion: String
+    var createdAt: String
+    var complete: Bool
+    var manifest: ManifestInfo
+    var state: StateInfo
+    var summary: Summary
+    var changes: [Change]
+    var unchanged: [String]
+
+    init(_ saved: SavedPlan) {
+        let plan = saved.plan
+        format = SavedPlan.format
+        formatVersion = SavedPlan.formatVersion
+        toolVersion = saved.toolVersion
+        createdAt = Timestamp.format(saved.createdAt)
+        complete = plan.isComplete
+        manifest = ManifestInfo(path: saved.manifestPath, sha256: saved.manifestDigest)
+        state = StateInfo(path: saved.statePath, lineage: saved.lineage, serial: saved.serial, mode: saved.mode)
+        summary = Summary(
+            create: plan.count(.create), replace: plan.count(.replace), delete: plan.count(.delete),
+            unknown: plan.count(.unknown), unchanged: plan.unchanged.count)
+        changes = plan.changes.map(Change.init)
+        unchanged = plan.unchanged.map(\.description)
+    }
+
+    /// The plan this document describes; `path` names it in errors.
+    func savedPlan(path: String) throws(DocumentError) -> SavedPlan {
+        do {
+            return try build()
+        } catch let error as VersionedDocument.Detail {
+            throw DocumentError(.plan, path: path, .corrupt(error.text))
+        } catch {
+            throw DocumentError(.plan, path: path, .corrupt(JSONCoding.describe(error)))
+        }
+    }
+
+    private func build() throws -> SavedPlan {
+        guard let created = Timestamp.parseRFC3339(createdAt) else {
+            throw VersionedDocument.Detail(text: "created_at is not an RFC 3339 time")
+        }
+        let unchangedAddresses = try unchanged.map { text in
+            guard let address = SecretAddress(validating: text) else {
+                throw VersionedDocument.Detail(text: "'\(text)' is not a secret address")
+            }
+            return address
+        }
+        guard (0...State.maxSerial).contains(state.serial), !state.lineage.isEmpty else {
+            throw VersionedDocument.Detail(text: "the state's lineage or serial is invalid")
+        }
+        let planned = try changes.map { try $0.change() }
+        var seen = Set<SecretAddress>()
+        for address in planned.map(\.address) + unchangedAddresses where !seen.insert(address).inserted {
+            throw VersionedDocument.Detail(text: "\(address) is listed twice")
+        }
+        return SavedPlan(
+            toolVersion: toolVersion, createdAt: created, manifestPath: manifest.path, manifestDigest: manifest.sha256,
+            statePath: state.path, lineage: state.lineage, serial: state.serial, mode: state.mode,
+            plan: Plan(changes: planned.sorted { $0.address < $1.address }, unchanged: unchangedAddresses.sorted()))
+    }
+}
+
+extension PlanDocument.Change {
+    init(_ change: Plan.Change) {
+        let address = change.address
+        action = change.action
+        self.address = address.description
+        account = address.account
+        switch address.scope {
+        case .account: scope = PlanDocument.Scope(type: "account", user: nil)
+        case .user(let user): scope = PlanDocument.Scope(type: "user", user: user)
+        }
+        name = address.name
+        (reason, detail) = Self.code(of: change.reason)
+        switch change.source {
+        case .environment(let variable): source = PlanDocument.Source(env: variable)
+        case .file(let path, let trim): source = PlanDocument.Source(file: path, trimNewline: trim)
+        case nil: source = nil
+        }
+        fingerprintBefore = change.fingerprintBefore
+        fingerprintAfter = change.fingerprintAfter
+        expiresAtBefore = change.expiresBefore
+        expiresAtAfter = change.expiresAfter
+        remoteId = change.remoteID
+    }
+
+    private static func code(of reason: Plan.Reason) -> (String, String?) {
+        switch reason {
+        case .new: ("new", nil)
+        case .expired: ("expired", nil)
+        case .valueChanged: ("value_changed", nil)
+        case .expiryChanged: ("expiry_changed", nil)
+        case .valueAndExpiryChanged: ("value_and_expiry_changed", nil)
+        case .removedFromManifest: ("removed_from_manifest", nil)
+        case .unresolved(let message): ("unresolved", message)
+        }
+    }
+
+    func change() throws -> Plan.Change {
+        guard let parsed = SecretAddress(validating: address) else {
+            throw VersionedDocument.Detail(text: "'\(address)' is not a valid secret address")
+        }
+        let reason: Plan.Reason
+        switch self.reason {
+        case "new": reason = .new
+        case "expired":
+            guard let before = expiresAtBefore else {
+                throw VersionedDocument.Detail(text: "\(address) expired, but when is missing")
+            }
+            reason = .expired(at: before)
+        case "value_changed": reason = .valueChanged
+        case "expiry_changed": reason = .expiryChanged
+        case "value_and_expiry_changed": reason = .valueAndExpiryChanged
+        case "removed_from_manifest": reason = .removedFromManifest
+        case "unresolved": reason = .unresolved(detail ?? "")
+        default: throw VersionedDocument.Detail(text: "unknown reason '\(self.reason)' for \(address)")
+        }
+        let valueSource: ValueSource?
+        switch (source?.env, source?.file) {
+        case (let variable?, nil): valueSource = .environment(variable)
+        case (nil, let path?): valueSource = .file(path: path, trimNewline: source?.trimNewline ?? true)
+        case (nil, nil): valueSource = nil
+        default: throw VersionedDocument.Detail(text: "the source of \(address) has both env and file")
+        }
+        let consistent: Bool
+        switch (action, reason) {
+        case (.create, .new), (.create, .expired):
+            consistent = fingerprintAfter != nil && valueSource != nil
+        case (.replace, .valueChanged), (.replace, .expiryChanged), (.replace, .valueAndExpiryChanged):
+            consistent = fingerprintAfter != nil && valueSource != nil && fingerprintBefore != nil
+        case (.delete, .removedFromManifest):
+            consistent = fingerprintAfter == nil && valueSource == nil
+        case (.unknown, .unresolved):
+            consistent = fingerprintAfter == nil && valueSource != nil
+        default:
+            consistent = false
+        }
+        guard consistent, Timestamp.isInRange(expiresAtBefore), Timestamp.isInRange(expiresAtAfter) else {
+            throw VersionedDocument.Detail(
+                text: "the change to \(address) does not hang together (\(action.rawValue), \(self.reason))")
+        }
+        return Plan.Change(
+            action: action, address: parsed, reason: reason, source: valueSource,
+            fingerprintBefore: fingerprintBefore, fingerprintAfter: fingerprintAfter,
+            expiresBefore: expiresAtBefore, expiresAfter: expiresAtAfter, remoteID: remoteId)
+    }
+}
+
+extension PlanDocument.Source {
+    init(env: String) {
+        self.init(env: env, file: nil, trimNewline: nil)
+    }
+
+    init(file: String, trimNewline: Bool) {
+        self.init(env: nil, file: file, trimNewline: trimNewline)
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encodeIfPresent(env, forKey: .env)
+        try container.encodeIfPresent(file, forKey: .file)
+        try container.encodeIfPresent(trimNewline, forKey: .trimNewline)
+    }
+}

@@ -1,0 +1,76 @@
+import Foundation
+import SecretsModel
+
+/// The state's JSON form, the same in every backend: versioned, sorted and stable, so that it
+/// diffs well and moves between backends byte for byte.
+public enum StateDocument {
+    static let format = "stripe-secrets-state"
+
+    private struct Document: Codable {
+        var format: String
+        var formatVersion: Int
+        var lineage: String
+        var serial: Int
+        var mode: StripeMode?
+        var fingerprintKey: String
+        var secrets: [Record]
+    }
+
+    private struct Record: Codable {
+        var address: String
+        var id: String
+        var fingerprint: Fingerprint
+        var expiresAt: Int64?
+        var appliedAt: String
+    }
+
+    public static func encode(_ state: State) -> [UInt8] {
+        let records = state.secrets.sorted { $0.key < $1.key }.map { address, entry in
+            Record(
+                address: address.description, id: entry.id, fingerprint: entry.fingerprint,
+                expiresAt: entry.expiresAt, appliedAt: Timestamp.format(entry.appliedAt))
+        }
+        let document = Document(
+            format: format, formatVersion: State.formatVersion, lineage: state.lineage, serial: state.serial,
+            mode: state.mode, fingerprintKey: state.fingerprintKey.base64, secrets: records)
+        // Strings and integers always encode; a failure here would be a bug, not bad input.
+        guard let bytes = try? JSONCoding.encodeDocument(document) else { preconditionFailure("state did not encode") }
+        return bytes
+    }
+
+    /// Reads a state document; `path` names it in errors.
+    public static func decode(_ bytes: [UInt8], path: String) throws(DocumentError) -> State {
+        let document = try VersionedDocument.decode(
+            Document.self, from: bytes, format: format, version: State.formatVersion, kind: .state, path: path)
+        func corrupt(_ detail: String) -> DocumentError { DocumentError(.state, path: path, .corrupt(detail)) }
+        guard let key = FingerprintKey(base64: document.fingerprintKey) else {
+            throw corrupt("fingerprint_key is not 32 bytes of base64")
+        }
+        guard !document.lineage.isEmpty else { throw corrupt("lineage is empty") }
+        guard (0...State.maxSerial).contains(document.serial) else { throw corrupt("serial is out of range") }
+        var secrets: [SecretAddress: State.Entry] = [:]
+        for record in document.secrets {
+            guard let address = SecretAddress(validating: record.address) else {
+                throw corrupt("'\(record.address)' is not a valid secret address")
+            }
+            guard let appliedAt = Timestamp.parseRFC3339(record.appliedAt) else {
+                throw corrupt("applied_at of \(address) is not an RFC 3339 time")
+            }
+            guard Timestamp.isInRange(record.expiresAt), !record.id.isEmpty else {
+                throw corrupt("expires_at or id of \(address) is invalid")
+            }
+            guard secrets[address] == nil else { throw corrupt("\(address) is listed twice") }
+            secrets[address] = State.Entry(
+                id: record.id, fingerprint: record.fingerprint, expiresAt: record.expiresAt, appliedAt: appliedAt)
+        }
+        return State(
+            lineage: document.lineage, serial: document.serial, mode: document.mode, fingerprintKey: key,
+            secrets: secrets)
+    }
+
+    /// The state document in the file at `path`; nil when there is no file.
+    public static func read(_ path: String) throws(DocumentError) -> State? {
+        guard let bytes = try VersionedDocument.read(path, as: .state) else { return nil }
+        return try decode(bytes, path: path)
+    }
+}
