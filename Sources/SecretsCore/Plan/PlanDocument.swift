@@ -3,6 +3,26 @@ import SecretsModel
 
 /// The JSON shape of a plan, field for field as docs/plan-json.md describes it.
 struct PlanDocument: Codable {
+    /// Every field a plan document may hold.
+    static let shape = JSONShape.object([
+        "format": .scalar, "format_version": .scalar, "tool_version": .scalar, "created_at": .scalar,
+        "complete": .scalar,
+        "manifest": .object(["path": .scalar, "sha256": .scalar]),
+        "state": .object(["path": .scalar, "lineage": .scalar, "serial": .scalar, "mode": .scalar]),
+        "summary": .object([
+            "create": .scalar, "replace": .scalar, "delete": .scalar, "unknown": .scalar, "unchanged": .scalar,
+        ]),
+        "changes": .array(
+            .object([
+                "action": .scalar, "address": .scalar, "account": .scalar,
+                "scope": .object(["type": .scalar, "user": .scalar]), "name": .scalar, "reason": .scalar,
+                "detail": .scalar, "source": .object(["env": .scalar, "file": .scalar, "trim_newline": .scalar]),
+                "fingerprint_before": .scalar, "fingerprint_after": .scalar, "expires_at_before": .scalar,
+                "expires_at_after": .scalar, "remote_id": .scalar,
+            ])),
+        "unchanged": .array(.scalar),
+    ])
+
     struct ManifestInfo: Codable {
         var path: String
         var sha256: String

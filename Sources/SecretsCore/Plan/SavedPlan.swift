@@ -55,7 +55,8 @@ extension SavedPlan {
     /// Reads a plan file's bytes; `path` names it in errors.
     public static func decode(_ bytes: [UInt8], path: String) throws(DocumentError) -> SavedPlan {
         try VersionedDocument.decode(
-            PlanDocument.self, from: bytes, format: format, version: formatVersion, kind: .plan, path: path
+            PlanDocument.self, from: bytes, format: format, version: formatVersion, shape: PlanDocument.shape,
+            kind: .plan, path: path
         ).savedPlan(path: path)
     }
 

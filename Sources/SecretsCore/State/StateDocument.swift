@@ -6,6 +6,16 @@ import SecretsModel
 public enum StateDocument {
     static let format = "stripe-secrets-state"
 
+    /// Every field a state document may hold.
+    static let shape = JSONShape.object([
+        "format": .scalar, "format_version": .scalar, "lineage": .scalar, "serial": .scalar, "mode": .scalar,
+        "fingerprint_key": .scalar,
+        "secrets": .array(
+            .object([
+                "address": .scalar, "id": .scalar, "fingerprint": .scalar, "expires_at": .scalar, "applied_at": .scalar,
+            ])),
+    ])
+
     private struct Document: Codable {
         var format: String
         var formatVersion: Int
@@ -41,7 +51,8 @@ public enum StateDocument {
     /// Reads a state document; `path` names it in errors.
     public static func decode(_ bytes: [UInt8], path: String) throws(DocumentError) -> State {
         let document = try VersionedDocument.decode(
-            Document.self, from: bytes, format: format, version: State.formatVersion, kind: .state, path: path)
+            Document.self, from: bytes, format: format, version: State.formatVersion, shape: shape, kind: .state,
+            path: path)
         func corrupt(_ detail: String) -> DocumentError { DocumentError(.state, path: path, .corrupt(detail)) }
         guard let key = FingerprintKey(base64: document.fingerprintKey) else {
             throw corrupt("fingerprint_key is not 32 bytes of base64")

@@ -66,10 +66,12 @@ enum VersionedDocument {
         }
     }
 
-    /// Decodes `bytes` as `Body` once their `format` is `format` and their `format_version` at
-    /// most `version`. Errors thrown by `Body`'s decoding as `Detail` keep their text.
+    /// Decodes `bytes` as `Body` once their `format` is `format`, their `format_version` at
+    /// most `version`, and they pass `StrictJSON`'s checks against `shape`. Errors thrown by
+    /// `Body`'s decoding as `Detail` keep their text.
     static func decode<Body: Decodable>(
-        _ body: Body.Type, from bytes: [UInt8], format: String, version: Int, kind: DocumentError.Kind, path: String
+        _ body: Body.Type, from bytes: [UInt8], format: String, version: Int, shape: JSONShape,
+        kind: DocumentError.Kind, path: String
     ) throws(DocumentError) -> Body {
         if isBlank(bytes) { throw DocumentError(kind, path: path, .corrupt("it is empty")) }
         let data = Data(bytes)
@@ -87,6 +89,11 @@ enum VersionedDocument {
             throw DocumentError(kind, path: path, .corrupt("format_version is missing or not a positive number"))
         }
         guard found <= version else { throw DocumentError(kind, path: path, .futureVersion(found)) }
+        do {
+            try StrictJSON.check(bytes, shape: shape)
+        } catch {
+            throw DocumentError(kind, path: path, .corrupt(error.description))
+        }
         do {
             return try JSONCoding.decoder.decode(Body.self, from: data)
         } catch let error as Detail {

@@ -1,0 +1,231 @@
+/// Which keys each object of a document may hold, checked before the document is decoded.
+public indirect enum JSONShape: Sendable {
+    /// An object with exactly these keys allowed (each optional; the decoder enforces presence).
+    case object([String: JSONShape])
+    case array(JSONShape)
+    /// A string, number, boolean or null.
+    case scalar
+}
+
+/// The checks Foundation's `JSONDecoder` does not make, run on a document's bytes first: one
+/// JSON value, no key twice in an object (a reviewer's `jq` and the tool would otherwise read
+/// different values), no key the format does not define, no number outside the range a
+/// double holds exactly (±2^53) or with a fraction or exponent (no field of ours has one), and
+/// at most 64 levels.
+public enum StrictJSON {
+    /// Why the bytes were refused: what, and where (`secrets[3].mode`).
+    public struct Problem: Error, Equatable, Sendable, CustomStringConvertible {
+        public let description: String
+    }
+
+    public static func check(_ bytes: [UInt8], shape: JSONShape) throws(Problem) {
+        var scanner = Scanner(bytes: bytes)
+        scanner.skipSpace()
+        try scanner.value(shape, path: "", depth: 0)
+        scanner.skipSpace()
+        guard scanner.atEnd else { throw Problem(description: "not valid JSON") }
+    }
+
+    private struct Scanner {
+        let bytes: [UInt8]
+        var index = 0
+
+        init(bytes: [UInt8]) {
+            self.bytes = bytes
+        }
+
+        var atEnd: Bool { index >= bytes.count }
+
+        private var current: UInt8? { index < bytes.count ? bytes[index] : nil }
+
+        private func invalid() -> Problem { Problem(description: "not valid JSON") }
+
+        mutating func skipSpace() {
+            while let byte = current, byte == 0x20 || byte == 0x0A || byte == 0x0D || byte == 0x09 { index += 1 }
+        }
+
+        mutating func value(_ shape: JSONShape?, path: String, depth: Int) throws(Problem) {
+            guard depth < 64 else { throw Problem(description: "\(label(path)) is nested too deeply") }
+            guard let byte = current else { throw invalid() }
+            switch byte {
+            case UInt8(ascii: "{"):
+                guard case .object(let keys) = shape ?? .object([:]) else {
+                    throw Problem(description: "\(label(path)) must not be an object")
+                }
+                try object(keys, unchecked: shape == nil, path: path, depth: depth)
+            case UInt8(ascii: "["):
+                guard case .array(let element) = shape ?? .array(.scalar) else {
+                    throw Problem(description: "\(label(path)) must not be a list")
+                }
+                try array(shape == nil ? nil : element, path: path, depth: depth)
+            case UInt8(ascii: "\""):
+                _ = try string()
+            case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"):
+                try number(path: path)
+            default:
+                for literal in ["true", "false", "null"] where bytes[index...].starts(with: literal.utf8) {
+                    index += literal.utf8.count
+                    return
+                }
+                throw invalid()
+            }
+        }
+
+        private mutating func object(
+            _ keys: [String: JSONShape], unchecked: Bool, path: String, depth: Int
+        ) throws(Problem) {
+            index += 1
+            skipSpace()
+            var seen = Set<String>()
+            if current == UInt8(ascii: "}") {
+                index += 1
+                return
+            }
+            while true {
+                guard current == UInt8(ascii: "\"") else { throw invalid() }
+                let key = try string()
+                let keyPath = path.isEmpty ? printable(key) : "\(path).\(printable(key))"
+                guard seen.insert(key).inserted else { throw Problem(description: "\(keyPath) appears twice") }
+                let inner = keys[key]
+                if !unchecked, inner == nil { throw Problem(description: "\(keyPath) is not a field of this format") }
+                skipSpace()
+                guard current == UInt8(ascii: ":") else { throw invalid() }
+                index += 1
+                skipSpace()
+                try value(unchecked ? nil : inner, path: keyPath, depth: depth + 1)
+                skipSpace()
+                if current == UInt8(ascii: ",") {
+                    index += 1
+                    skipSpace()
+                    continue
+                }
+                guard current == UInt8(ascii: "}") else { throw invalid() }
+                index += 1
+                return
+            }
+        }
+
+        private mutating func array(_ element: JSONShape?, path: String, depth: Int) throws(Problem) {
+            index += 1
+            skipSpace()
+            if current == UInt8(ascii: "]") {
+                index += 1
+                return
+            }
+            var position = 0
+            while true {
+                try value(element, path: "\(path)[\(position)]", depth: depth + 1)
+                position += 1
+                skipSpace()
+                if current == UInt8(ascii: ",") {
+                    index += 1
+                    skipSpace()
+                    continue
+                }
+                guard current == UInt8(ascii: "]") else { throw invalid() }
+                index += 1
+                return
+            }
+        }
+
+        /// A string's decoded text (escapes resolved, so `"m\u006fde"` is `mode`).
+        private mutating func string() throws(Problem) -> String {
+            index += 1
+            var scalars = String.UnicodeScalarView()
+            var start = index
+            func flush(_ end: Int) {
+                scalars.append(contentsOf: String(decoding: bytes[start..<end], as: UTF8.self).unicodeScalars)
+            }
+            while let byte = current {
+                switch byte {
+                case UInt8(ascii: "\""):
+                    flush(index)
+                    index += 1
+                    return String(scalars)
+                case UInt8(ascii: "\\"):
+                    flush(index)
+                    index += 1
+                    guard let escaped = current else { throw invalid() }
+                    index += 1
+                    switch escaped {
+                    case UInt8(ascii: "u"):
+                        var code = try hex4()
+                        if (0xD800..<0xDC00).contains(code), bytes[index...].starts(with: "\\u".utf8) {
+                            index += 2
+                            let low = try hex4()
+                            guard (0xDC00..<0xE000).contains(low) else { throw invalid() }
+                            code = 0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00)
+                        }
+                        guard let scalar = Unicode.Scalar(code) else { throw invalid() }
+                        scalars.append(scalar)
+                    case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"):
+                        scalars.append(Unicode.Scalar(escaped))
+                    case UInt8(ascii: "b"): scalars.append("\u{8}")
+                    case UInt8(ascii: "f"): scalars.append("\u{C}")
+                    case UInt8(ascii: "n"): scalars.append("\n")
+                    case UInt8(ascii: "r"): scalars.append("\r")
+                    case UInt8(ascii: "t"): scalars.append("\t")
+                    default: throw invalid()
+                    }
+                    start = index
+                case 0..<0x20:
+                    throw invalid()
+                default:
+                    index += 1
+                }
+            }
+            throw invalid()
+        }
+
+        private mutating func hex4() throws(Problem) -> UInt32 {
+            guard index + 4 <= bytes.count else { throw invalid() }
+            var value: UInt32 = 0
+            for byte in bytes[index..<index + 4] {
+                let digit: UInt8
+                switch byte {
+                case UInt8(ascii: "0")...UInt8(ascii: "9"): digit = byte - UInt8(ascii: "0")
+                case UInt8(ascii: "a")...UInt8(ascii: "f"): digit = byte - UInt8(ascii: "a") + 10
+                case UInt8(ascii: "A")...UInt8(ascii: "F"): digit = byte - UInt8(ascii: "A") + 10
+                default: throw invalid()
+                }
+                value = value << 4 | UInt32(digit)
+            }
+            index += 4
+            return value
+        }
+
+        /// An integer of at most ±2^53: larger ones would not survive a round trip through the
+        /// doubles many JSON tools use, so two readers could disagree on its value.
+        private mutating func number(path: String) throws(Problem) {
+            let start = index
+            if current == UInt8(ascii: "-") { index += 1 }
+            let digitsStart = index
+            while let byte = current, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) { index += 1 }
+            let digits = bytes[digitsStart..<index]
+            guard !digits.isEmpty, digits.count == 1 || digits.first != UInt8(ascii: "0") else { throw invalid() }
+            if let byte = current, byte == UInt8(ascii: ".") || byte == UInt8(ascii: "e") || byte == UInt8(ascii: "E") {
+                throw Problem(description: "\(label(path)) must be a whole number")
+            }
+            let text = String(decoding: bytes[start..<index], as: UTF8.self)
+            guard digits.count <= 16, let value = Int64(text), abs(value) <= 1 << 53 else {
+                throw Problem(description: "\(label(path)) is beyond the range of exact whole numbers (2^53)")
+            }
+        }
+
+        private func label(_ path: String) -> String {
+            path.isEmpty ? "the document" : path
+        }
+
+        /// A key as it may appear in a message: letters, digits, `_` and `-`, others as `?`, at
+        /// most 40 characters (a hostile file's key is never echoed with control characters).
+        private func printable(_ key: String) -> String {
+            let safe = key.unicodeScalars.prefix(40).map { scalar -> Character in
+                scalar.isASCII
+                    && (scalar.properties.isAlphabetic || ("0"..."9").contains(scalar) || scalar == "_"
+                        || scalar == "-")
+                    ? Character(scalar) : "?"
+            }
+            return String(safe) + (key.unicodeScalars.count > 40 ? "…" : "")
+        }
+    }
+}

@@ -1,0 +1,86 @@
+import Foundation
+import SecretsModel
+import Testing
+@testable import SecretsCore
+
+/// The one reader of state and plan documents: what `JSONDecoder` alone would let through.
+@Suite struct DocumentReaderTests {
+    private func state() -> [UInt8] {
+        let key = FingerprintKey()
+        var state = State(lineage: "L", serial: 3, mode: .test, fingerprintKey: key, secrets: [:])
+        let address = SecretAddress(account: nil, scope: .account, name: "a")
+        state.record(
+            State.Entry(
+                id: "appsecret_1", fingerprint: key.fingerprint(of: SecretValue("v"), at: address), expiresAt: nil,
+                appliedAt: 1_800_000_000), at: address)
+        return StateDocument.encode(state)
+    }
+
+    private func plan() -> [UInt8] {
+        SavedPlan(
+            createdAt: 1_800_000_000, manifestPath: "secrets.yaml", manifestDigest: String(repeating: "a", count: 64),
+            statePath: "secrets.state.json", lineage: "L", serial: 3, mode: .test,
+            plan: Plan(changes: [], unchanged: [SecretAddress(account: nil, scope: .account, name: "a")])
+        ).encoded()
+    }
+
+    private func edited(_ bytes: [UInt8], _ find: String, _ replace: String) -> [UInt8] {
+        let text = String(decoding: bytes, as: UTF8.self)
+        #expect(text.contains(find), "the fixture no longer holds \(find)")
+        return Array(text.replacing(find, with: replace).utf8)
+    }
+
+    @Test func theToolsOwnDocumentsReadBack() throws {
+        #expect(try StateDocument.decode(state(), path: "s").serial == 3)
+        #expect(try SavedPlan.decode(plan(), path: "p").serial == 3)
+    }
+
+    @Test(arguments: [
+        // A key twice, the last one as jq reads it, the first as Foundation might.
+        ("\"mode\" : \"test\"", "\"mode\" : \"live\", \"mode\" : \"test\"", "mode appears twice"),
+        // The same key spelt with an escape is still the same key.
+        ("\"mode\" : \"test\"", "\"mode\" : \"test\", \"m\\u006fde\" : \"live\"", "mode appears twice"),
+        ("\"serial\" : 3", "\"serial\" : 9007199254740993", "serial is beyond the range of exact whole numbers (2^53)"),
+        ("\"serial\" : 3", "\"serial\" : 3.0", "serial must be a whole number"),
+        ("\"serial\" : 3", "\"serial\" : 3e0", "serial must be a whole number"),
+        ("\"serial\" : 3", "\"serial\" : 3, \"owner\" : \"x\"", "owner is not a field of this format"),
+        (
+            "\"id\" : \"appsecret_1\"", "\"id\" : \"appsecret_1\", \"extra\" : 1",
+            "secrets[0].extra is not a field of this format"
+        ),
+        (
+            "\"id\" : \"appsecret_1\"", "\"id\" : \"appsecret_1\", \"\\u001b[2J\" : 1",
+            "secrets[0].??2J is not a field of this format"
+        ),
+    ])
+    func aStateThatJSONDecoderWouldAcceptIsRefused(find: String, replace: String, problem: String) throws {
+        #expect {
+            _ = try StateDocument.decode(edited(state(), find, replace), path: "s.state.json")
+        } throws: { error in
+            (error as? DocumentError)?.description.hasPrefix("s.state.json is corrupt (\(problem));") == true
+        }
+    }
+
+    @Test(arguments: [
+        ("\"serial\" : 3", "\"serial\" : 3, \"serial\" : 2", "state.serial appears twice"),
+        ("\"complete\" : true", "\"complete\" : true, \"approved\" : true", "approved is not a field of this format"),
+        (
+            "\"path\" : \"secrets.yaml\"", "\"path\" : \"secrets.yaml\", \"x\" : []",
+            "manifest.x is not a field of this format"
+        ),
+    ])
+    func aPlanThatJSONDecoderWouldAcceptIsRefused(find: String, replace: String, problem: String) throws {
+        #expect {
+            _ = try SavedPlan.decode(edited(plan(), find, replace), path: "plan.json")
+        } throws: { error in
+            (error as? DocumentError)?.description == "plan.json is corrupt (\(problem)); make a new plan"
+        }
+    }
+
+    @Test func deepNestingIsRefusedWithoutExhaustingTheStack() {
+        let deep =
+            "{\"format\": \"stripe-secrets-state\", \"format_version\": 1, \"secrets\": "
+            + String(repeating: "[", count: 100_000) + String(repeating: "]", count: 100_000) + "}"
+        #expect(throws: DocumentError.self) { try StateDocument.decode(Array(deep.utf8), path: "s") }
+    }
+}
