@@ -44,21 +44,22 @@ public struct ApplyEvent: Sendable {
 public struct Applier: Sendable {
     public let client: any SecretWriting
     public let journal: any JournalWriter
+    /// This run's journal header: its run id is part of every idempotency key.
+    public let header: JournalHeader
+    /// The state's key, which authenticates each journal entry.
+    public let key: FingerprintKey
     public let parallelism: Int
-    /// The state the plan was made against: part of every idempotency key.
-    public let lineage: String
-    public let serial: Int
     public let now: @Sendable () -> Int64
 
     public init(
-        client: any SecretWriting, journal: any JournalWriter, parallelism: Int, lineage: String, serial: Int,
-        now: @escaping @Sendable () -> Int64
+        client: any SecretWriting, journal: any JournalWriter, header: JournalHeader, key: FingerprintKey,
+        parallelism: Int, now: @escaping @Sendable () -> Int64
     ) {
         self.client = client
         self.journal = journal
+        self.header = header
+        self.key = key
         self.parallelism = max(1, parallelism)
-        self.lineage = lineage
-        self.serial = serial
         self.now = now
     }
 
@@ -103,12 +104,13 @@ public struct Applier: Sendable {
         return events
     }
 
-    /// The `Idempotency-Key` of a change: the same change of the same plan always gets the same
-    /// key, so a retried or repeated call can never apply a different value. Derived from the
-    /// state's lineage and serial, the action, the address, the planned fingerprint and expiry.
-    public static func idempotencyKey(for change: Plan.Change, lineage: String, serial: Int) -> String {
+    /// The `Idempotency-Key` of a change: derived from the run (its id, and the state's lineage
+    /// and serial), the action, the address, the planned fingerprint and expiry. A retry within
+    /// the run reuses it, as Stripe intends; another run never does, so a state restored from a
+    /// backup can never be answered from Stripe's idempotency cache with an older call's result.
+    public static func idempotencyKey(for change: Plan.Change, run header: JournalHeader) -> String {
         let material = [
-            lineage, String(serial), change.action.rawValue, change.address.description,
+            header.run, header.lineage, String(header.serial), change.action.rawValue, change.address.description,
             change.fingerprintAfter?.hex ?? "-", change.expiresAfter.map { String($0) } ?? "-",
         ].joined(separator: "\n")
         return "stripe-secrets-" + SHA256Digest.hex(of: Array(material.utf8)).prefix(48)
@@ -117,7 +119,7 @@ public struct Applier: Sendable {
     private func perform(_ change: Plan.Change, value: SecretValue?) async -> ApplyEvent {
         let clock = ContinuousClock()
         let start = clock.now
-        let key = Self.idempotencyKey(for: change, lineage: lineage, serial: serial)
+        let key = Self.idempotencyKey(for: change, run: header)
         let address = change.address
         var alreadyGone = false
         let result: Result<String?, ChangeFailure>
@@ -146,9 +148,7 @@ public struct Applier: Sendable {
     /// Makes a completed call durable before it is reported. A journal that cannot be written
     /// stops the run: nothing more is done that could not be recorded.
     private func record(_ change: Plan.Change, id: String?) async -> Result<String?, ChangeFailure> {
-        let entry = JournalEntry(
-            action: change.action, address: change.address, id: id, fingerprint: change.fingerprintAfter,
-            expiresAt: change.expiresAfter, appliedAt: now())
+        let entry = header.entry(for: change, id: id, at: now(), key: key)
         do {
             try await journal.append(entry)
             return .success(id)

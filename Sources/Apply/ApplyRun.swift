@@ -51,10 +51,14 @@ public struct ApplyRun: Sendable {
     public func execute(
         _ work: ApplyWork, on state: State, mode: StripeMode, onEvent: (ApplyEvent) -> Void
     ) async throws -> Outcome {
-        let journal = try await locked.startJournal(
-            JournalHeader(lineage: state.lineage, serial: state.serial, mode: mode))
+        guard state.serial < State.maxSerial - 1 else {
+            throw ApplyRefusal("the state's serial has reached the maximum; nothing was sent. Start a new state")
+        }
+        let header = JournalHeader(
+            lineage: state.lineage, serial: state.serial, mode: mode, changes: work.changes, key: state.fingerprintKey)
+        let journal = try await locked.startJournal(header)
         let applier = Applier(
-            client: client, journal: journal, parallelism: parallelism, lineage: state.lineage, serial: state.serial,
+            client: client, journal: journal, header: header, key: state.fingerprintKey, parallelism: parallelism,
             now: now)
         let events = await applier.run(work.changes, values: work.values, onEvent: onEvent)
         try await locked.recoverJournal()

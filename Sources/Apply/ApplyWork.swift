@@ -22,11 +22,13 @@ public struct ApplyWork: Sendable {
         self.init(changes: plan.changes, values: values, unchangedCount: plan.unchanged.count)
     }
 
-    /// A saved plan, checked against the state and the values as they are now: refused when
-    /// the state moved on, the manifest changed, or a value no longer has its planned
-    /// fingerprint. `planFile` names the plan in messages.
-    public init(reviewing saved: SavedPlan, planFile: String, state: State, environment: Environment)
-        throws(ApplyRefusal)
+    /// A saved plan, checked against what its manifest and state call for now: refused, before
+    /// any request, when the state moved on, the manifest changed, a value no longer has its
+    /// planned fingerprint, or the file's changes are not exactly those the manifest and state
+    /// call for (a plan file is a claim to check, never an order). `planFile` names it in
+    /// messages; a manifest that no longer checks throws its `DiagnosticsError`.
+    public init(reviewing saved: SavedPlan, planFile: String, state: State, environment: Environment, now: Int64)
+        throws
     {
         guard saved.lineage == state.lineage else {
             throw ApplyRefusal(
@@ -54,24 +56,43 @@ public struct ApplyWork: Sendable {
             throw ApplyRefusal(
                 "\(saved.manifestPath) changed since \(planFile) was made. Plan again to review the change.")
         }
-        let resolver = ValueResolver(
-            environment: environment, directory: ManifestLoader.directory(of: saved.manifestPath))
-        var values: [SecretAddress: SecretValue] = [:]
-        for change in saved.plan.changes where change.action == .create || change.action == .replace {
-            guard let source = change.source, let planned = change.fingerprintAfter else { continue }
-            switch resolver.resolve(source) {
-            case .failure(let problem):
-                throw ApplyRefusal("cannot read the value of \(change.address): \(problem.message)")
-            case .success(let value):
-                guard state.fingerprintKey.fingerprint(of: value, at: change.address) == planned else {
-                    throw ApplyRefusal(
-                        "the value of \(change.address) changed since \(planFile) was made\n"
-                            + "       (\(source)). Plan again to review the new change.")
-                }
-                values[change.address] = value
+        let checked = try ManifestLoader.check(
+            manifest, path: saved.manifestPath, now: now, environment: environment, values: .required)
+        let derived = Planner.plan(
+            desired: DesiredSecret.from(checked.values, key: state.fingerprintKey), state: state, now: now)
+        if let difference = Self.difference(planned: saved.plan, derived: derived, planFile: planFile) {
+            throw ApplyRefusal(difference)
+        }
+        self.init(plan: derived, resolved: checked.values)
+    }
+
+    /// How a saved plan differs from the plan derived now, in words; nil when they are equal.
+    static func difference(planned: Plan, derived: Plan, planFile: String) -> String? {
+        guard planned != derived else { return nil }
+        let now = Dictionary(derived.changes.map { ($0.address, $0) }, uniquingKeysWith: { first, _ in first })
+        let then = Dictionary(planned.changes.map { ($0.address, $0) }, uniquingKeysWith: { first, _ in first })
+        let again = "Plan again; a plan file is checked against the manifest and state, never obeyed."
+        for change in planned.changes {
+            guard let current = now[change.address] else {
+                return "\(planFile) lists a \(change.action.rawValue) of \(change.address) that the manifest and "
+                    + "state do not call for. \(again)"
+            }
+            if current.action == change.action, current.source == change.source,
+                current.fingerprintAfter != change.fingerprintAfter, let source = change.source
+            {
+                return "the value of \(change.address) changed since \(planFile) was made\n"
+                    + "       (\(source)). Plan again to review the new change."
+            }
+            if current != change {
+                return "\(planFile) plans the \(change.action.rawValue) of \(change.address) otherwise than the manifest "
+                    + "and state call for (now: \(current.action.rawValue)). \(again)"
             }
         }
-        self.init(changes: saved.plan.changes, values: values, unchangedCount: saved.plan.unchanged.count)
+        for change in derived.changes where then[change.address] == nil {
+            return "\(planFile) leaves out the \(change.action.rawValue) of \(change.address) that the manifest and "
+                + "state call for. \(again)"
+        }
+        return "\(planFile) does not list the unchanged secrets the manifest and state have. \(again)"
     }
 }
 

@@ -97,3 +97,28 @@ func sampleState(serial: Int = 7, lineage: String = "lineage-1") -> State {
     }
     return state
 }
+
+/// A planned change of `action` at `address`, its value the canary.
+func plannedChange(_ action: Plan.Action, at address: SecretAddress, key: FingerprintKey) -> Plan.Change {
+    let writes = action != .delete
+    return Plan.Change(
+        action: action, address: address, reason: writes ? .new : .removedFromManifest,
+        source: writes ? .environment("CANARY") : nil, fingerprintBefore: nil,
+        fingerprintAfter: writes ? key.fingerprint(of: SecretValue(canaryValue), at: address) : nil,
+        expiresBefore: nil, expiresAfter: nil, remoteID: nil)
+}
+
+/// A journal of a run making `changes` against `state`, and the entry recording each one.
+func journalRun(_ changes: [Plan.Change], on state: State, lineage: String? = nil) -> (
+    header: JournalHeader, entries: [JournalEntry]
+) {
+    let header = JournalHeader(
+        lineage: lineage ?? state.lineage, serial: state.serial, mode: .test, changes: changes,
+        key: state.fingerprintKey)
+    let entries = changes.map { change in
+        header.entry(
+            for: change, id: change.action == .delete ? nil : "appsecret_new", at: 1_800_000_100,
+            key: state.fingerprintKey)
+    }
+    return (header, entries)
+}

@@ -10,19 +10,22 @@ import TestSupport
 @Suite struct FileJournalTests {
     let key = FingerprintKey()
     let address = SecretAddress(account: nil, scope: .account, name: "token")
+    let run: (header: JournalHeader, entries: [JournalEntry])
 
-    private func start(_ folder: TemporaryFolder, serial: Int = 3) throws -> (FileStateBackend, FileJournal) {
+    init() {
+        run = journalRun(
+            [plannedChange(.create, at: address, key: key)],
+            on: State(lineage: "L", serial: 3, mode: nil, fingerprintKey: key, secrets: [:]))
+    }
+
+    private func start(_ folder: TemporaryFolder) throws -> (FileStateBackend, FileJournal) {
         let store = FileStateBackend(path: folder.path + "/s.state.json")
-        try store.write(State(lineage: "L", serial: serial, mode: nil, fingerprintKey: key, secrets: [:]))
-        let journal = try FileJournal.start(
-            at: store.journalPath, header: JournalHeader(lineage: "L", serial: serial, mode: .test))
-        return (store, journal)
+        try store.write(State(lineage: "L", serial: 3, mode: nil, fingerprintKey: key, secrets: [:]))
+        return (store, try FileJournal.start(at: store.journalPath, header: run.header))
     }
 
     private func entry() -> JournalEntry {
-        JournalEntry(
-            action: .create, address: address, id: "appsecret_1",
-            fingerprint: key.fingerprint(of: SecretValue("v"), at: address), expiresAt: nil, appliedAt: 1_800_000_000)
+        run.entries[0]
     }
 
     @Test func aLineCutShortByACrashIsIgnored() throws {
@@ -66,7 +69,7 @@ import TestSupport
         let victim = try folder.write("victim.txt", "keep me")
         try FileManager.default.createSymbolicLink(atPath: store.journalPath, withDestinationPath: victim)
         #expect(throws: FileWriteError.self) {
-            _ = try FileJournal.start(at: store.journalPath, header: JournalHeader(lineage: "L", serial: 0, mode: nil))
+            _ = try FileJournal.start(at: store.journalPath, header: run.header)
         }
         #expect(try String(contentsOfFile: victim, encoding: .utf8) == "keep me")
     }

@@ -76,13 +76,10 @@ struct PostgresStateBackendTests {
             cluster, database: database, workspace: "default", user: user, password: "canary-role-password")
         let state = try await backend.loadOrCreate(lockTimeout: 0)
         try await backend.withLock(operation: "apply", timeout: 0) { locked in
-            let journal = try await locked.startJournal(JournalHeader(lineage: state.lineage, serial: 0, mode: .test))
             let address = SecretAddress(account: nil, scope: .account, name: "token")
-            try await journal.append(
-                JournalEntry(
-                    action: .create, address: address, id: "appsecret_1",
-                    fingerprint: state.fingerprintKey.fingerprint(of: SecretValue("v"), at: address), expiresAt: nil,
-                    appliedAt: 1_800_000_000))
+            let run = journalRun([plannedChange(.create, at: address, key: state.fingerprintKey)], on: state)
+            let journal = try await locked.startJournal(run.header)
+            try await journal.append(run.entries[0])
             try await locked.recoverJournal()
         }
         #expect(try await backend.load()?.serial == 1)

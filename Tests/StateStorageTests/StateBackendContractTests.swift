@@ -9,13 +9,6 @@ import TestSupport
 @Suite struct StateBackendContractTests {
     private let address = SecretAddress(account: nil, scope: .account, name: "token")
 
-    private func entry(_ action: Plan.Action, at address: SecretAddress, key: FingerprintKey) -> JournalEntry {
-        JournalEntry(
-            action: action, address: address, id: action == .delete ? nil : "appsecret_new",
-            fingerprint: action == .delete ? nil : key.fingerprint(of: SecretValue(canaryValue), at: address),
-            expiresAt: nil, appliedAt: 1_800_000_100)
-    }
-
     @Test(arguments: backendKinds())
     func aMissingStateIsNilAndTheFirstPlanCreatesAnEmptyOne(kind: BackendKind) async throws {
         let fixture = try await BackendFixture.make(kind)
@@ -101,9 +94,13 @@ import TestSupport
         let deleted = SecretAddress(account: "acct_A1", scope: .account, name: "b")
         try await fixture.backend.withLock(operation: "apply", timeout: 0) { locked in
             try await locked.save(state, replacing: nil)
-            let journal = try await locked.startJournal(JournalHeader(lineage: state.lineage, serial: 3, mode: .test))
-            try await journal.append(entry(.create, at: address, key: state.fingerprintKey))
-            try await journal.append(entry(.delete, at: deleted, key: state.fingerprintKey))
+            let run = journalRun(
+                [
+                    plannedChange(.create, at: address, key: state.fingerprintKey),
+                    plannedChange(.delete, at: deleted, key: state.fingerprintKey),
+                ], on: state)
+            let journal = try await locked.startJournal(run.header)
+            for entry in run.entries { try await journal.append(entry) }
             // The run "crashes" here: the lock goes, the journal stays.
         }
         #expect(try await fixture.other.hasJournal())
@@ -126,7 +123,8 @@ import TestSupport
         let state = sampleState(serial: 5)
         try await fixture.backend.withLock(operation: "apply", timeout: 0) { locked in
             try await locked.save(state, replacing: nil)
-            _ = try await locked.startJournal(JournalHeader(lineage: state.lineage, serial: 5, mode: .test))
+            _ = try await locked.startJournal(
+                journalRun([plannedChange(.create, at: address, key: state.fingerprintKey)], on: state).header)
             try await locked.recoverJournal()
         }
         #expect(try await fixture.other.hasJournal() == false)
@@ -140,15 +138,56 @@ import TestSupport
         let state = sampleState(serial: 2)
         try await fixture.backend.withLock(operation: "apply", timeout: 0) { locked in
             try await locked.save(state, replacing: nil)
-            let journal = try await locked.startJournal(JournalHeader(lineage: "another", serial: 2, mode: .test))
-            try await journal.append(entry(.create, at: address, key: state.fingerprintKey))
-            await #expect(throws: (any Error).self) { try await locked.recoverJournal() }
-            await #expect(throws: (any Error).self) {
-                _ = try await locked.startJournal(JournalHeader(lineage: state.lineage, serial: 2, mode: .test))
+            let run = journalRun(
+                [plannedChange(.create, at: address, key: state.fingerprintKey)], on: state, lineage: "another")
+            let journal = try await locked.startJournal(run.header)
+            try await journal.append(run.entries[0])
+            await #expect(throws: JournalError.self) { try await locked.recoverJournal() }
+            await #expect(throws: JournalError.self) {
+                _ = try await locked.startJournal(journalRun([], on: state).header)
             }
         }
         #expect(try await fixture.other.hasJournal())
         #expect(try await fixture.other.load() == state)  // readers ignore it too
+        await fixture.close()
+    }
+
+    @Test(arguments: backendKinds())
+    func aJournalNotWrittenWithTheStatesKeyIsNeverFolded(kind: BackendKind) async throws {
+        let fixture = try await BackendFixture.make(kind)
+        let state = sampleState(serial: 2)
+        let victim = SecretAddress(account: "acct_A1", scope: .account, name: "b")
+        // Everything a plan file shows (lineage, serial, addresses, fingerprints), but not the key.
+        let forger = State(
+            lineage: state.lineage, serial: state.serial, mode: .test, fingerprintKey: FingerprintKey(), secrets: [:])
+        let forged = journalRun([plannedChange(.delete, at: victim, key: forger.fingerprintKey)], on: forger)
+        try await fixture.backend.withLock(operation: "apply", timeout: 0) { locked in
+            try await locked.save(state, replacing: nil)
+            let journal = try await locked.startJournal(forged.header)
+            try await journal.append(forged.entries[0])
+            await #expect(throws: JournalError.self) { try await locked.recoverJournal() }
+        }
+        #expect(try await fixture.other.load()?.secrets[victim] != nil)  // readers ignore it too
+        #expect(try await fixture.other.hasJournal())
+        await fixture.close()
+    }
+
+    @Test(arguments: backendKinds())
+    func anEntryForACallItsRunDidNotPlanIsRefused(kind: BackendKind) async throws {
+        let fixture = try await BackendFixture.make(kind)
+        let state = sampleState(serial: 2)
+        let planned = journalRun([plannedChange(.create, at: address, key: state.fingerprintKey)], on: state)
+        // A genuine entry of another run, replayed into this one.
+        let victim = SecretAddress(account: "acct_A1", scope: .account, name: "b")
+        let other = journalRun([plannedChange(.delete, at: victim, key: state.fingerprintKey)], on: state)
+        try await fixture.backend.withLock(operation: "apply", timeout: 0) { locked in
+            try await locked.save(state, replacing: nil)
+            let journal = try await locked.startJournal(planned.header)
+            try await journal.append(planned.entries[0])
+            try await journal.append(other.entries[0])
+            await #expect(throws: JournalError.self) { try await locked.recoverJournal() }
+        }
+        #expect(try await fixture.other.load() == state)
         await fixture.close()
     }
 

@@ -68,6 +68,18 @@ public struct FingerprintKey: Sendable, Equatable {
         // HMAC-SHA256 always gives 32 bytes, so this is always a valid fingerprint.
         return Fingerprint(uncheckedHex: hex)
     }
+
+    /// HMAC-SHA256 of `parts`, each length-prefixed so that no two lists give the same input:
+    /// authenticates records (an apply's journal) as written by someone who holds this key.
+    public func authenticationCode(of parts: [String]) -> String {
+        var code = HMAC<SHA256>(key: SymmetricKey(data: bytes))
+        for part in parts {
+            let bytes = Array(part.utf8)
+            withUnsafeBytes(of: UInt64(bytes.count).bigEndian) { code.update(data: $0) }
+            code.update(data: bytes)
+        }
+        return Hex.encode(code.finalize())
+    }
 }
 
 extension Fingerprint {

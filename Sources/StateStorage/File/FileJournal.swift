@@ -73,8 +73,7 @@ final class FileJournal: JournalWriter, @unchecked Sendable {
         }
     }
 
-    /// The journal at `path`, if there is one. A last line cut short by a crash is ignored; a
-    /// journal whose header never made it to disk recorded nothing, and reads as nil.
+    /// The journal at `path`, if there is one (see `JournalRecord.parse`).
     static func read(at path: String) throws -> JournalRecord? {
         let bytes: [UInt8]
         do {
@@ -88,21 +87,13 @@ final class FileJournal: JournalWriter, @unchecked Sendable {
 }
 
 extension JournalRecord {
-    /// A journal from its JSON lines, as the file backend writes them.
+    /// A journal from its JSON lines, as the file backend writes them. A last line cut short by
+    /// a crash (no newline after it) is ignored; a journal whose header line never completed
+    /// recorded nothing, and reads as nil.
     static func parse(lines bytes: [UInt8], path: String) throws(JournalError) -> JournalRecord? {
-        var lines = bytes.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: true)
+        var lines = bytes.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: true).map(Array.init)
         if bytes.last != UInt8(ascii: "\n"), !lines.isEmpty { lines.removeLast() }
-        let decoder = JSONCoding.decoder
-        guard let first = lines.first, let header = try? decoder.decode(JournalHeader.self, from: Data(first)) else {
-            return nil
-        }
-        var entries: [JournalEntry] = []
-        for line in lines.dropFirst() {
-            guard let entry = try? decoder.decode(JournalEntry.self, from: Data(line)) else {
-                throw .damaged(journal: path)
-            }
-            entries.append(entry)
-        }
-        return JournalRecord(header: header, entries: entries)
+        guard let header = lines.first else { return nil }
+        return try decode(header: header, entries: Array(lines.dropFirst()), journal: path)
     }
 }

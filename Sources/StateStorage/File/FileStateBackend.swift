@@ -144,6 +144,8 @@ public struct FileStateBackend: StateBackend {
                 try backend.write(folded)
             case .nothingToFold:
                 break
+            case .unauthenticated:
+                throw JournalError.unauthenticated(journal: backend.journalPath, state: backend.path)
             case .foreign:
                 throw JournalError.foreign(journal: backend.journalPath, state: backend.path)
             }

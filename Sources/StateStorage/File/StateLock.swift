@@ -49,6 +49,14 @@ public final class StateLock: Sendable {
             waited = true
             usleep(50_000)
         }
+        // Only a lock file of ours is ever truncated: empty, or naming a holder.
+        var existing = [UInt8](repeating: 0, count: 4096)
+        let count = existing.withUnsafeMutableBytes { pread(descriptor, $0.baseAddress, $0.count, 0) }
+        if count > 0, (try? JSONCoding.decoder.decode(LockHolder.self, from: Data(existing.prefix(count)))) == nil {
+            flock(descriptor, LOCK_UN)
+            close(descriptor)
+            throw .failed(path: path, reason: "it is not a stripe-secrets lock file; it was left untouched. Remove it")
+        }
         let holder = LockHolder(operation: operation, since: now())
         let bytes = Array((try? JSONCoding.encoder.encode(holder)) ?? Data())
         ftruncate(descriptor, 0)

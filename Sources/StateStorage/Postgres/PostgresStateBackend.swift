@@ -107,7 +107,7 @@ public final class PostgresStateBackend: StateBackend {
     private struct Rows: Sendable {
         var document: String?
         var header: String?
-        var entries: String?
+        var entries: [String]?
     }
 
     private func readRows() async throws -> Rows {
@@ -117,10 +117,10 @@ public final class PostgresStateBackend: StateBackend {
                 """
                 SELECT (SELECT document::text FROM stripe_secrets.states WHERE workspace = \(workspace)),
                        (SELECT header::text FROM stripe_secrets.journals WHERE workspace = \(workspace)),
-                       (SELECT json_agg(entry ORDER BY seq)::text FROM stripe_secrets.journal_entries
+                       (SELECT array_agg(entry::text ORDER BY seq) FROM stripe_secrets.journal_entries
                         WHERE workspace = \(workspace))
                 """, logger: logger)
-            for try await (document, header, entries) in rows.decode((String?, String?, String?).self) {
+            for try await (document, header, entries) in rows.decode((String?, String?, [String]?).self) {
                 return Rows(document: document, header: header, entries: entries)
             }
             return Rows()
@@ -133,16 +133,10 @@ public final class PostgresStateBackend: StateBackend {
     }
 
     private func journal(_ rows: Rows) throws -> JournalRecord? {
-        guard let headerText = rows.header else { return nil }
-        do {
-            let header = try JSONCoding.decoder.decode(JournalHeader.self, from: Data(headerText.utf8))
-            let entries = try rows.entries.map {
-                try JSONCoding.decoder.decode([JournalEntry].self, from: Data($0.utf8))
-            }
-            return JournalRecord(header: header, entries: entries ?? [])
-        } catch {
-            throw JournalError.damaged(journal: "the journal of \(name)")
-        }
+        guard let header = rows.header else { return nil }
+        return try JournalRecord.decode(
+            header: Array(header.utf8), entries: (rows.entries ?? []).map { Array($0.utf8) },
+            journal: "the journal of \(name)")
     }
 
     // MARK: Locking
@@ -241,6 +235,8 @@ public final class PostgresStateBackend: StateBackend {
                     try await connection.query(
                         "DELETE FROM stripe_secrets.journals WHERE workspace = \(workspace)", logger: logger)
                 }
+            case .unauthenticated:
+                throw JournalError.unauthenticated(journal: "the journal of \(backend.name)", state: backend.name)
             case .foreign:
                 throw JournalError.foreign(journal: "the journal of \(backend.name)", state: backend.name)
             }

@@ -61,7 +61,8 @@ extension StripeSecrets {
                     guard let state = try await backend.load() else {
                         throw ApplyRefusal("\(backend.name) does not exist, but \(planFile) was planned against it")
                     }
-                    _ = try ApplyWork(reviewing: saved, planFile: planFile, state: state, environment: environment)
+                    _ = try ApplyWork(
+                        reviewing: saved, planFile: planFile, state: state, environment: environment, now: Console.now)
                 }
                 try await backend.withLock(operation: "apply", timeout: lockOptions.lockTimeout.seconds) { locked in
                     try await apply(
@@ -122,7 +123,8 @@ extension StripeSecrets {
             }
             let work: ApplyWork
             if let saved, let planFile {
-                work = try ApplyWork(reviewing: saved, planFile: planFile, state: state, environment: environment)
+                work = try ApplyWork(
+                    reviewing: saved, planFile: planFile, state: state, environment: environment, now: Console.now)
             } else {
                 work = try plannedWork(manifestPath: manifestPath, stateName: stateName, state: state)
             }
