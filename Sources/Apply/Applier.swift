@@ -26,6 +26,8 @@ public struct ChangeFailure: Error, Sendable, CustomStringConvertible {
     /// The key was refused, or the journal cannot be written: the remaining changes are not
     /// attempted.
     public var stopsTheRun = false
+    /// What the changes left unattempted say, when not `not attempted: <this description>`.
+    public var notAttemptedReason: String?
 }
 
 /// One finished change, as it happened.
@@ -94,7 +96,8 @@ public struct Applier: Sendable {
         if let stopped {
             let done = Set(events.map(\.change.address))
             for change in changes where !done.contains(change.address) {
-                let skipped = ChangeFailure(description: "not attempted: \(stopped.description)", requestID: nil)
+                let skipped = ChangeFailure(
+                    description: stopped.notAttemptedReason ?? "not attempted: \(stopped.description)", requestID: nil)
                 let event = ApplyEvent(
                     change: change, result: .failure(skipped), wasAlreadyGone: false, duration: .zero)
                 events.append(event)
@@ -157,7 +160,8 @@ public struct Applier: Sendable {
                 ChangeFailure(
                     description:
                         "done in Stripe, but it could not be recorded (\(error)); the next plan will repeat it",
-                    requestID: nil, stopsTheRun: true))
+                    requestID: nil, stopsTheRun: true,
+                    notAttemptedReason: "not attempted: stopped because a completed call could not be recorded"))
         }
     }
 }

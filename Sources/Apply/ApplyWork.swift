@@ -84,7 +84,8 @@ public struct ApplyWork: Sendable {
                     + "       (\(source)). Plan again to review the new change."
             }
             if current != change {
-                return "\(planFile) plans the \(change.action.rawValue) of \(change.address) otherwise than the manifest "
+                return
+                    "\(planFile) plans the \(change.action.rawValue) of \(change.address) otherwise than the manifest "
                     + "and state call for (now: \(current.action.rawValue)). \(again)"
             }
         }

@@ -124,31 +124,56 @@ extension String {
 }
 
 /// Why an apply's journal was not folded into its state. It is always left in place.
-public enum JournalError: Error, Equatable, Sendable, CustomStringConvertible {
-    /// A record that is not an entry (other than a last line cut short by a crash).
-    case damaged(journal: String)
-    /// Made against another lineage or serial than the state's.
-    case foreign(journal: String, state: String)
-    /// Another apply's journal, running or interrupted.
-    case exists(journal: String)
-    /// Not written by an apply of this state: a code does not verify with the state's key, or an
-    /// entry records a call its run did not plan.
-    case unauthenticated(journal: String, state: String)
+public struct JournalError: Error, Equatable, Sendable, CustomStringConvertible {
+    public enum Problem: Equatable, Sendable {
+        /// A record that is not an entry (other than a last line cut short by a crash).
+        case damaged
+        /// Made against another lineage or serial than the state's.
+        case foreign
+        /// Another apply's journal, running or interrupted.
+        case exists
+        /// Not written by an apply of this state: a code does not verify with the state's key,
+        /// or an entry records a call its run did not plan.
+        case unauthenticated
+    }
+
+    public let problem: Problem
+    public let place: JournalPlace
+
+    public init(_ problem: Problem, _ place: JournalPlace) {
+        self.problem = problem
+        self.place = place
+    }
 
     public var description: String {
-        switch self {
-        case .damaged(let journal):
-            "\(journal), the record of an interrupted apply, has a damaged entry; set it aside, and check "
-                + "the secrets it lists in Stripe against stripe-secrets state list"
-        case .foreign(let journal, let state):
+        let (journal, state, setAside) = (place.journal, place.state, place.setAside)
+        return switch problem {
+        case .damaged:
+            "\(journal), the record of an interrupted apply, has a damaged entry; check the secrets it lists "
+                + "in Stripe against stripe-secrets state list, then set it aside (\(setAside))"
+        case .foreign:
             "\(journal) does not belong to \(state) as it is now (another lineage or serial); it was left "
-                + "in place. Set it aside once you have checked that its calls are in the state"
-        case .exists(let journal):
+                + "in place. Once you have checked that its calls are in the state, set it aside (\(setAside))"
+        case .exists:
             "\(journal) belongs to another apply, running or interrupted; it was left in place"
-        case .unauthenticated(let journal, let state):
+        case .unauthenticated:
             "\(journal) was not written by an apply of \(state) (its records do not verify with the state's "
-                + "key); it was left in place and nothing in it was applied. Set it aside and run the command again"
+                + "key); it was left in place and nothing in it was applied. Set it aside (\(setAside)) and run "
+                + "the command again"
         }
+    }
+}
+
+/// Where a journal is, for messages: its name, its state's, and how to set it aside.
+public struct JournalPlace: Equatable, Sendable {
+    public let journal: String
+    public let state: String
+    public let setAside: String
+
+    public init(journal: String, state: String, setAside: String) {
+        self.journal = journal
+        self.state = state
+        self.setAside = setAside
     }
 }
 
@@ -188,7 +213,8 @@ struct JournalRecord: Sendable {
     /// Every field a header may hold.
     static let headerShape = JSONShape.object([
         "lineage": .scalar, "serial": .scalar, "mode": .scalar, "run": .scalar, "code": .scalar,
-        "calls": .array(.object(["action": .scalar, "address": .scalar, "fingerprint": .scalar, "expires_at": .scalar])),
+        "calls": .array(
+            .object(["action": .scalar, "address": .scalar, "fingerprint": .scalar, "expires_at": .scalar])),
     ])
 
     /// Every field an entry may hold.
@@ -197,9 +223,9 @@ struct JournalRecord: Sendable {
         "applied_at": .scalar, "code": .scalar,
     ])
 
-    /// A journal from its records' JSON, as either backend stores them; `journal` names it in
+    /// A journal from its records' JSON, as either backend stores them; `place` names it in
     /// errors. Each record is checked strictly (no key twice, no unknown field) before decoding.
-    static func decode(header: [UInt8], entries: [[UInt8]], journal: String) throws(JournalError) -> JournalRecord {
+    static func decode(header: [UInt8], entries: [[UInt8]], place: JournalPlace) throws(JournalError) -> JournalRecord {
         func read<Record: Decodable>(_ type: Record.Type, _ bytes: [UInt8], _ shape: JSONShape) throws(JournalError)
             -> Record
         {
@@ -207,7 +233,7 @@ struct JournalRecord: Sendable {
                 try StrictJSON.check(bytes, shape: shape)
                 return try JSONCoding.decoder.decode(Record.self, from: Data(bytes))
             } catch {
-                throw .damaged(journal: journal)
+                throw JournalError(.damaged, place)
             }
         }
         let header = try read(JournalHeader.self, header, headerShape)

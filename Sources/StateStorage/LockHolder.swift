@@ -1,5 +1,6 @@
 import Foundation
 import SecretsCore
+import SecretsModel
 
 #if canImport(Glibc)
     import Glibc
@@ -34,6 +35,9 @@ public struct LockHolder: Codable, Equatable, Sendable, CustomStringConvertible 
     public var description: String {
         let time = Timestamp.format(since)
         let clock = time.dropFirst(11).prefix(8)
+        // Written by whoever holds the lock, which may be anyone with access to the state.
+        let operation = TerminalText.safe(String(operation.prefix(100)))
+        let host = TerminalText.safe(String(host.prefix(100)))
         return "\(operation) (pid \(pid) on \(host), since \(clock) UTC on \(time.prefix(10)))"
     }
 }

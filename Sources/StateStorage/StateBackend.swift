@@ -16,6 +16,10 @@ public protocol StateBackend: Sendable {
     /// is written.
     func load() async throws -> State?
 
+    /// The state as saved, without any journal folded in; nil when there is none yet. Takes no
+    /// lock and writes nothing, so a read-only user can run it while an apply runs.
+    func loadSaved() async throws -> State?
+
     /// Whether an apply is running on this state, or was interrupted.
     func hasJournal() async throws -> Bool
 

@@ -1,3 +1,4 @@
+import Foundation
 /// Where the user said the state is: a file path, or a PostgreSQL database and workspace.
 public enum StateLocation: Sendable, Equatable, CustomStringConvertible {
     case file(String)
@@ -14,6 +15,17 @@ public enum StateLocation: Sendable, Equatable, CustomStringConvertible {
     ) throws(StateLocationError) -> StateLocation {
         let variable = environment["STRIPE_SECRETS_STATE"].flatMap { $0.isEmpty ? nil : $0 }
         let (text, source) = flag.map { ($0, "--state") } ?? variable.map { ($0, "STRIPE_SECRETS_STATE") } ?? ("", "")
+        // Something meant as a URL but not written as one is never taken for a path and echoed:
+        // it may hold a password.
+        let lowered = text.trimmingCharacters(in: .whitespacesAndNewlines).lowercased()
+        if !PostgresLocation.isPostgresURL(text),
+            lowered.hasPrefix("postgres") || lowered.hasPrefix("pg:")
+                || lowered.contains("://")
+        {
+            throw StateLocationError(
+                "\(source) looks like a URL but is not one of the form postgres://USER@HOST:PORT/DATABASE "
+                    + "(no spaces around it); a state file's path must not look like a URL")
+        }
         guard !text.isEmpty, PostgresLocation.isPostgresURL(text) else {
             if workspaceFlag != nil {
                 throw StateLocationError("--workspace names a state in a PostgreSQL database; this state is a file")
@@ -56,7 +68,9 @@ public enum StateLocation: Sendable, Equatable, CustomStringConvertible {
         case .postgres(let location, let workspace):
             let password = location.password(environment: environment, homeDirectory: homeDirectory)
             if let warning = password.warning { warn(warning) }
-            return try PostgresStateBackend(location: location, workspace: workspace, password: password.password)
+            return try PostgresStateBackend(
+                location: location, workspace: workspace, password: password.password,
+                passwordOrigin: password.description)
         }
     }
 }

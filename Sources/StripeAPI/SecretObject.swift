@@ -38,6 +38,43 @@ public struct SecretObject: Decodable, Sendable {
     }
 }
 
+extension SecretObject {
+    /// Why this object cannot be the answer to a call on `name` in `scope` with a key of `mode`;
+    /// nil when it can. Names no value from the answer, only the field that is wrong.
+    public func problem(answering name: String, in scope: SecretScope, mode: StripeMode) -> String? {
+        guard object == "apps.secret" else { return "its object is not apps.secret" }
+        guard Self.isSecretID(id) else { return "its id is not an appsecret_ id" }
+        guard let answered = self.name, answered.hasSameBytes(as: name) else { return "it names another secret" }
+        guard let answeredScope = self.scope, answeredScope.matches(scope) else { return "it is in another scope" }
+        guard let livemode, livemode == (mode == .live) else {
+            return "it is in \(mode == .live ? "test" : "live") mode, or does not say"
+        }
+        return nil
+    }
+
+    /// `appsecret_` and 1 to 255 ASCII letters and digits.
+    public static func isSecretID(_ id: String) -> Bool {
+        let bytes = Array(id.utf8)
+        let prefix = Array("appsecret_".utf8)
+        guard bytes.count > prefix.count, bytes.count <= prefix.count + 255, bytes.starts(with: prefix) else {
+            return false
+        }
+        return bytes.dropFirst(prefix.count).allSatisfy { byte in
+            (48...57).contains(byte) || (65...90).contains(byte) || (97...122).contains(byte)
+        }
+    }
+}
+
+extension SecretObject.Scope {
+    /// Whether this is `scope`, compared byte for byte.
+    func matches(_ scope: SecretScope) -> Bool {
+        switch scope {
+        case .account: type == "account" && user == nil
+        case .user(let expected): type == "user" && user.hasSameBytes(as: expected)
+        }
+    }
+}
+
 /// A page of `GET /v1/apps/secrets`.
 struct SecretList: Decodable {
     let data: [SecretObject]

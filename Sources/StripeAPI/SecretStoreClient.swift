@@ -76,9 +76,13 @@ public final class SecretStoreClient: Sendable {
         form.append("payload", payload.plaintext)
         Self.append(scope, to: &form)
         if let expiresAt { form.append("expires_at", String(expiresAt)) }
-        return try await send(
+        let secret = try await send(
             .POST, "/v1/apps/secrets", form, account: account, idempotencyKey: idempotencyKey,
             hiding: payload.plaintext, as: SecretObject.self)
+        if let problem = secret.problem(answering: name, in: scope, mode: configuration.apiKey.mode) {
+            throw .mismatchedAnswer(problem, requestID: nil)
+        }
+        return secret
     }
 
     /// `POST /v1/apps/secrets/delete`: true when deleted, false when it was already gone (404).
@@ -88,15 +92,19 @@ public final class SecretStoreClient: Sendable {
         var form = FormEncoding()
         form.append("name", name)
         Self.append(scope, to: &form)
+        let answer: SecretObject
         do {
-            _ = try await send(
+            answer = try await send(
                 .POST, "/v1/apps/secrets/delete", form, account: account, idempotencyKey: idempotencyKey,
                 hiding: nil, as: SecretObject.self)
-            return true
         } catch {
             if error.isNoSuchSecret { return false }
             throw error
         }
+        guard answer.object == "apps.secret", SecretObject.isSecretID(answer.id), answer.deleted == true else {
+            throw .mismatchedAnswer("it does not say the secret was deleted", requestID: nil)
+        }
+        return true
     }
 
     /// `GET /v1/apps/secrets/find`: the secret, or nil when there is none (404).
@@ -202,11 +210,30 @@ public final class SecretStoreClient: Sendable {
             request.headers.add(name: "Content-Type", value: "application/x-www-form-urlencoded")
             request.body = .bytes(ByteBuffer(string: encoded))
         }
+        // One deadline for the whole exchange, the body included: a server that trickles its
+        // answer a byte at a time is cut off like one that never answers.
+        let http = http
+        let timeout = configuration.requestTimeout
+        let prepared = request
         do {
-            let response = try await http.execute(request, timeout: configuration.requestTimeout)
-            let body = try await response.body.collect(upTo: 8 << 20)
-            return .answer(
-                status: Int(response.status.code), headers: response.headers, body: Data(body.readableBytesView))
+            return try await withThrowingTaskGroup(of: Outcome?.self) { group in
+                group.addTask {
+                    let response = try await http.execute(prepared, timeout: timeout)
+                    let body = try await response.body.collect(upTo: 8 << 20)
+                    return .answer(
+                        status: Int(response.status.code), headers: response.headers,
+                        body: Data(body.readableBytesView))
+                }
+                group.addTask {
+                    try await Task.sleep(for: .nanoseconds(timeout.nanoseconds))
+                    return nil
+                }
+                defer { group.cancelAll() }
+                guard let first = try await group.next(), let outcome = first else {
+                    return .transportFailure("no whole answer within \(timeout.nanoseconds / 1_000_000_000) s")
+                }
+                return outcome
+            }
         } catch {
             return .transportFailure(Self.describe(error))
         }

@@ -7,6 +7,9 @@ public enum StripeError: Error, Equatable, Sendable, CustomStringConvertible {
     case transport(String)
     /// An answer that is not the JSON Stripe sends.
     case unreadableResponse(status: Int, requestID: String?)
+    /// A well-formed answer that does not answer the request (another name, scope or mode, a
+    /// malformed id): never recorded.
+    case mismatchedAnswer(String, requestID: String?)
 
     public var description: String {
         switch self {
@@ -14,6 +17,9 @@ public enum StripeError: Error, Equatable, Sendable, CustomStringConvertible {
         case .transport(let reason): "could not reach Stripe: \(reason)"
         case .unreadableResponse(let status, let requestID):
             "Stripe answered \(status) with a body that is not Stripe's JSON" + (requestID.map { " (\($0))" } ?? "")
+        case .mismatchedAnswer(let problem, let requestID):
+            "Stripe's answer does not match the request (\(problem)); it was not recorded"
+                + (requestID.map { " (\($0))" } ?? "")
         }
     }
 
@@ -34,7 +40,7 @@ public enum StripeError: Error, Equatable, Sendable, CustomStringConvertible {
     public var requestID: String? {
         switch self {
         case .api(let error): error.requestID
-        case .unreadableResponse(_, let id): id
+        case .unreadableResponse(_, let id), .mismatchedAnswer(_, let id): id
         case .transport: nil
         }
     }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import SecretsCore
+import SecretsModel
 
 #if canImport(Glibc)
     import Glibc
@@ -19,8 +20,10 @@ enum Console {
         isatty(STDOUT_FILENO) == 1 && getenv("NO_COLOR") == nil && getenv("TERM").map { String(cString: $0) } != "dumb"
     }
 
+    /// Writes a line to stderr; control and bidi characters are escaped (a message may quote a
+    /// path, a name or a server's words), line feeds kept.
     static func printError(_ text: String) {
-        writeLine(text, to: STDERR_FILENO)
+        writeLine(TerminalText.safeKeepingLines(text), to: STDERR_FILENO)
     }
 
     /// Writes a line to stdout at once, unbuffered (for lines another process waits for).

@@ -21,7 +21,7 @@ import TestSupport
     private func start(_ folder: TemporaryFolder) throws -> (FileStateBackend, FileJournal) {
         let store = FileStateBackend(path: folder.path + "/s.state.json")
         try store.write(State(lineage: "L", serial: 3, mode: nil, fingerprintKey: key, secrets: [:]))
-        return (store, try FileJournal.start(at: store.journalPath, header: run.header))
+        return (store, try FileJournal.start(at: store.journalPath, header: run.header, place: store.journalPlace))
     }
 
     private func entry() -> JournalEntry {
@@ -59,7 +59,7 @@ import TestSupport
         try handle.write(contentsOf: Data("not json\n".utf8))
         try handle.close()
         try journal.append(entry())
-        #expect(throws: JournalError.damaged(journal: store.journalPath)) { try store.load() }
+        #expect(throws: JournalError(.damaged, store.journalPlace)) { try store.load() }
         #expect(store.hasJournal())
     }
 
@@ -69,7 +69,7 @@ import TestSupport
         let victim = try folder.write("victim.txt", "keep me")
         try FileManager.default.createSymbolicLink(atPath: store.journalPath, withDestinationPath: victim)
         #expect(throws: FileWriteError.self) {
-            _ = try FileJournal.start(at: store.journalPath, header: run.header)
+            _ = try FileJournal.start(at: store.journalPath, header: run.header, place: store.journalPlace)
         }
         #expect(try String(contentsOfFile: victim, encoding: .utf8) == "keep me")
     }

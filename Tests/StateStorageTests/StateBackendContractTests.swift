@@ -196,7 +196,7 @@ import TestSupport
         let fixture = try await BackendFixture.make(kind)
         for (document, expected) in [
             ("{\"format\": \"stripe-secrets-state\", \"format_version\": 9}", "format version 9, written by a newer"),
-            ("{\"format\": \"other\"}", "is not a stripe-secrets state"),
+            ("{\"format\": \"other\"}", "a stripe-secrets state"),
             ("{\"format\": \"stripe-secrets-state\", \"format_version\": 1}", "is corrupt (no lineage)"),
         ] {
             try fixture.plant(document)

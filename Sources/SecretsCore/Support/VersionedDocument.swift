@@ -17,10 +17,17 @@ public struct DocumentError: Error, Equatable, Sendable, CustomStringConvertible
         case corrupt(String)
     }
 
+    /// Where such a document is kept: its own file, or a row of a database table.
+    public enum Place: Sendable {
+        case file, database
+    }
+
     public let kind: Kind
     /// The file, or where in a database the document lives.
     public let path: String
     public let problem: Problem
+    /// Where it is kept, which decides the advice; set by the backend that read it.
+    public var place = Place.file
 
     public init(_ kind: Kind, path: String, _ problem: Problem) {
         self.kind = kind
@@ -32,6 +39,8 @@ public struct DocumentError: Error, Equatable, Sendable, CustomStringConvertible
         switch (problem, kind) {
         case (.unreadable(let reason), _):
             "\(path) cannot be read: \(reason)"
+        case (.notThisKind, .state) where place == .database:
+            "\(path) does not hold a stripe-secrets state document; check --state and --workspace"
         case (.notThisKind, .state):
             "\(path) is not a stripe-secrets state file; pass the right one with --state PATH"
         case (.notThisKind, .plan):
@@ -39,6 +48,9 @@ public struct DocumentError: Error, Equatable, Sendable, CustomStringConvertible
         case (.futureVersion(let version), _):
             "\(path) has format version \(version), written by a newer stripe-secrets; this one reads version "
                 + "\(kind == .state ? State.formatVersion : SavedPlan.formatVersion). Upgrade stripe-secrets"
+        case (.corrupt(let detail), .state) where place == .database:
+            "\(path) is corrupt (\(detail)); it was left untouched. The previous version, if any, is in the "
+                + "previous_document column of stripe_secrets.states"
         case (.corrupt(let detail), .state):
             "\(path) is corrupt (\(detail)); it was left untouched. The previous version, if any, is in \(path).backup"
         case (.corrupt(let detail), .plan):

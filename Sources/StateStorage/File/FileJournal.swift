@@ -28,13 +28,13 @@ final class FileJournal: JournalWriter, @unchecked Sendable {
     }
 
     /// Starts a new journal at `path`, replacing none (and following no symbolic link).
-    static func start(at path: String, header: JournalHeader) throws -> FileJournal {
+    static func start(at path: String, header: JournalHeader, place: JournalPlace) throws -> FileJournal {
         let descriptor = open(path, O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0o600)
         guard descriptor >= 0 else {
             let code = errno
             var info = stat()
             if code == EEXIST, lstat(path, &info) == 0, info.st_mode & S_IFMT == S_IFREG {
-                throw JournalError.exists(journal: path)
+                throw JournalError(.exists, place)
             }
             if code == EEXIST {
                 throw FileWriteError(path: path, reason: "it is a symbolic link or not a regular file; remove it")
@@ -74,7 +74,7 @@ final class FileJournal: JournalWriter, @unchecked Sendable {
     }
 
     /// The journal at `path`, if there is one (see `JournalRecord.parse`).
-    static func read(at path: String) throws -> JournalRecord? {
+    static func read(at path: String, place: JournalPlace) throws -> JournalRecord? {
         let bytes: [UInt8]
         do {
             bytes = try FileReader.contents(of: path, maxBytes: 256 << 20)
@@ -82,7 +82,7 @@ final class FileJournal: JournalWriter, @unchecked Sendable {
             if case .notFound = error { return nil }
             throw FileWriteError(path: path, reason: "cannot read it: \(error)")
         }
-        return try JournalRecord.parse(lines: bytes, path: path)
+        return try JournalRecord.parse(lines: bytes, place: place)
     }
 }
 
@@ -90,10 +90,10 @@ extension JournalRecord {
     /// A journal from its JSON lines, as the file backend writes them. A last line cut short by
     /// a crash (no newline after it) is ignored; a journal whose header line never completed
     /// recorded nothing, and reads as nil.
-    static func parse(lines bytes: [UInt8], path: String) throws(JournalError) -> JournalRecord? {
+    static func parse(lines bytes: [UInt8], place: JournalPlace) throws(JournalError) -> JournalRecord? {
         var lines = bytes.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: true).map(Array.init)
         if bytes.last != UInt8(ascii: "\n"), !lines.isEmpty { lines.removeLast() }
         guard let header = lines.first else { return nil }
-        return try decode(header: header, entries: Array(lines.dropFirst()), journal: path)
+        return try decode(header: header, entries: Array(lines.dropFirst()), place: place)
     }
 }

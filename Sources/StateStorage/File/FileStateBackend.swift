@@ -29,6 +29,11 @@ public struct FileStateBackend: StateBackend {
     /// Calls an `apply` completed but has not yet folded into the state.
     public var journalPath: String { path + ".journal" }
 
+    /// The journal, for messages.
+    var journalPlace: JournalPlace {
+        JournalPlace(journal: journalPath, state: path, setAside: "move it to another name")
+    }
+
     /// Every file of this state: `plan --out` never writes over one of them.
     public var companionPaths: [String] { [path, backupPath, lockPath, journalPath] }
 
@@ -42,7 +47,7 @@ public struct FileStateBackend: StateBackend {
     }
 
     public func load() throws -> State? {
-        try loadSaved()?.folding(try FileJournal.read(at: journalPath))
+        try loadSaved()?.folding(try FileJournal.read(at: journalPath, place: journalPlace))
     }
 
     public func hasJournal() -> Bool {
@@ -132,7 +137,7 @@ public struct FileStateBackend: StateBackend {
 
         func recoverJournal() throws {
             guard backend.hasJournal() else { return }
-            guard let journal = try FileJournal.read(at: backend.journalPath) else {
+            guard let journal = try FileJournal.read(at: backend.journalPath, place: backend.journalPlace) else {
                 return try backend.removeJournal()  // a crash before the header: nothing was applied
             }
             let saved = try backend.loadSaved()
@@ -145,9 +150,9 @@ public struct FileStateBackend: StateBackend {
             case .nothingToFold:
                 break
             case .unauthenticated:
-                throw JournalError.unauthenticated(journal: backend.journalPath, state: backend.path)
+                throw JournalError(.unauthenticated, backend.journalPlace)
             case .foreign:
-                throw JournalError.foreign(journal: backend.journalPath, state: backend.path)
+                throw JournalError(.foreign, backend.journalPlace)
             }
             try backend.removeJournal()
         }
@@ -161,7 +166,7 @@ public struct FileStateBackend: StateBackend {
         }
 
         func startJournal(_ header: JournalHeader) throws -> any JournalWriter {
-            try FileJournal.start(at: backend.journalPath, header: header)
+            try FileJournal.start(at: backend.journalPath, header: header, place: backend.journalPlace)
         }
     }
 }

@@ -59,8 +59,9 @@ public struct PostgresLocation: Sendable, Equatable, CustomStringConvertible, Cu
     ///
     /// `source` (`--state` or `STRIPE_SECRETS_STATE`) starts every error message; messages show
     /// the URL without its password, parameters or fragment. `environment` supplies `PGUSER` and
-    /// `USER` when the URL has no user name. The user info ends at the URL's last `@`, so a
-    /// password may hold `@`, `/`, `?` or `#` unescaped (libpq needs them percent-encoded).
+    /// `USER` when the URL has no user name. As in RFC 3986, the host part ends at the first `/`,
+    /// `?` or `#`, and the user info at its last `@`: a password may hold `@` unescaped, but `/`,
+    /// `?` and `#` must be percent-encoded (%2F, %3F, %23), as libpq requires too.
     public init(parsing text: String, source: String, environment: [String: String]) throws(PostgresLocationError) {
         guard !text.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
             throw PostgresLocationError(
@@ -79,12 +80,6 @@ public struct PostgresLocation: Sendable, Equatable, CustomStringConvertible, Cu
 
         let user: String
         if let writtenUser = written.user, !writtenUser.isEmpty {
-            guard !writtenUser.contains(where: { "/?#".contains($0) }) else {
-                throw problem(
-                    false,
-                    "has '/', '?' or '#' before its last '@'; percent-encode them in the user name "
-                        + "(%2F, %3F, %23), and any '@' after the host as %40")
-            }
             guard let decoded = Self.percentDecoded(writtenUser) else {
                 throw problem(false, Self.badEscape(in: "its user name"))
             }
@@ -357,19 +352,22 @@ private struct WrittenURL {
         else { return nil }
         scheme = text[..<separator.lowerBound]
         var rest = text[separator.upperBound...]
-        if let at = rest.lastIndex(of: "@") {
-            let userInfo = rest[..<at]
+        // RFC 3986: the authority ends at the first '/', '?' or '#', and its user info at the
+        // authority's last '@'. So an '@' in the path or the parameters never moves the host.
+        let authorityEnd = rest.firstIndex { "/?#".contains($0) } ?? rest.endIndex
+        let authority = rest[..<authorityEnd]
+        if let at = authority.lastIndex(of: "@") {
+            let userInfo = authority[..<at]
             let colon = userInfo.firstIndex(of: ":")
             user = userInfo[..<(colon ?? userInfo.endIndex)]
             password = colon.map { userInfo[userInfo.index(after: $0)...] }
-            rest = rest[rest.index(after: at)...]
+            hostAndPort = authority[authority.index(after: at)...]
         } else {
             user = nil
             password = nil
+            hostAndPort = authority
         }
-        let hostEnd = rest.firstIndex { "/?#".contains($0) } ?? rest.endIndex
-        hostAndPort = rest[..<hostEnd]
-        rest = rest[hostEnd...]
+        rest = rest[authorityEnd...]
         hasFragment = rest.contains("#")
         rest = rest[..<(rest.firstIndex(of: "#") ?? rest.endIndex)]
         let question = rest.firstIndex(of: "?")

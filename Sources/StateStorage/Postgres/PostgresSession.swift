@@ -4,6 +4,7 @@ import NIOCore
 import NIOPosix
 import NIOSSL
 import PostgresNIO
+import SecretsCore
 
 /// The one connection a command uses, opened on first use and never reopened: a lock taken on
 /// it ends with it, so work after a lost connection fails instead of running unlocked.
@@ -16,13 +17,18 @@ actor PostgresSession {
     let database: String
     private let connectTimeout: Int
     private let queryTimeout: Int
+    /// Where the password came from (`a password from PGPASSWORD`, `no password`), for login errors.
+    private let passwordOrigin: String
     private var connecting: Task<PostgresConnection, any Error>?
     /// The connection once open, so that it is closed even when `close` is never called.
     private var opened: PostgresConnection?
     private let logger = Logger(label: "stripe-secrets.postgres", factory: { _ in SwiftLogNoOpLogHandler() })
 
-    init(location: PostgresLocation, password: String?, queryTimeout: Int) throws(PostgresStateError) {
+    init(location: PostgresLocation, password: String?, passwordOrigin: String, queryTimeout: Int)
+        throws(PostgresStateError)
+    {
         database = location.description
+        self.passwordOrigin = passwordOrigin
         connectTimeout = location.connectTimeout ?? 10
         self.queryTimeout = queryTimeout
         let tls: PostgresConnection.Configuration.TLS
@@ -35,7 +41,9 @@ actor PostgresSession {
                 settings.certificateVerification = .none
             } else {
                 settings.certificateVerification = .fullVerification
-                if let roots = location.sslRootCertificate { settings.trustRoots = .file(roots) }
+            }
+            if let roots = location.sslRootCertificate {
+                settings.trustRoots = .certificates(try Self.certificates(at: roots, database: location.description))
             }
             do {
                 tls = .require(try NIOSSLContext(configuration: settings))
@@ -74,8 +82,36 @@ actor PostgresSession {
             _ = error
             throw .timedOut(database: database, doing: doing, seconds: queryTimeout)
         } catch {
-            throw PostgresStateError.from(error, database: database, doing: doing)
+            throw naming(PostgresStateError.from(error, database: database, doing: doing))
         }
+    }
+
+    /// A refused login, saying which password was tried (never the password).
+    private func naming(_ error: PostgresStateError) -> PostgresStateError {
+        guard case .loginRefused(let database, let reason) = error else { return error }
+        return .loginRefused(database: database, reason: "\(reason) (with \(passwordOrigin))")
+    }
+
+    /// The CA certificates of `sslrootcert`: a regular file of PEM certificates, read without
+    /// blocking on a FIFO.
+    private static func certificates(at path: String, database: String) throws(PostgresStateError)
+        -> [NIOSSLCertificate]
+    {
+        let bytes: [UInt8]
+        do {
+            bytes = try FileReader.contents(of: path, maxBytes: 1 << 20)
+        } catch {
+            throw .unreachable(
+                database: database,
+                reason: "sslrootcert "
+                    + error.describe(
+                        path, notFoundHint: "give the path of a PEM file of CA certificates",
+                        limit: "too large for CA certificates"))
+        }
+        guard let certificates = try? NIOSSLCertificate.fromPEMBytes(bytes), !certificates.isEmpty else {
+            throw .unreachable(database: database, reason: "sslrootcert \(path) holds no PEM certificate")
+        }
+        return certificates
     }
 
     /// Closes the connection, if one was opened.
@@ -94,12 +130,15 @@ actor PostgresSession {
             let logger = logger
             let seconds = connectTimeout
             let database = database
+            let queryTimeout = queryTimeout
             connecting = Task {
                 let connection = try await Self.withDeadline(seconds: seconds, onTimeout: {}) {
                     try await PostgresConnection.connect(configuration: configuration, id: 1, logger: logger)
                 }
                 do {
-                    try await PostgresMigrator.prepare(connection, database: database, logger: logger)
+                    try await Self.withDeadline(seconds: queryTimeout, onTimeout: { try? await connection.close() }) {
+                        try await PostgresMigrator.prepare(connection, database: database, logger: logger)
+                    }
                 } catch {
                     try? await connection.close()
                     throw error
@@ -111,18 +150,21 @@ actor PostgresSession {
         let connection: PostgresConnection
         do {
             connection = try await connecting.value
-        } catch is DeadlinePassed {
-            throw .timedOut(database: database, doing: "connecting", seconds: connectTimeout)
+        } catch let error as DeadlinePassed {
+            throw .timedOut(database: database, doing: "connecting", seconds: error.seconds)
         } catch {
-            throw PostgresStateError.from(error, database: database, doing: "preparing the stripe_secrets tables")
+            throw naming(
+                PostgresStateError.from(error, database: database, doing: "preparing the stripe_secrets tables"))
         }
         opened = connection
         guard !connection.isClosed else { throw .connectionLost(database: database) }
         return connection
     }
 
-    /// Thrown when a deadline passes first.
-    struct DeadlinePassed: Error {}
+    /// Thrown when a deadline of `seconds` passes first.
+    struct DeadlinePassed: Error {
+        let seconds: Int
+    }
 
     /// `body`, or `DeadlinePassed` after `seconds` (when `onTimeout` runs first, to unblock it).
     private static func withDeadline<Result: Sendable>(
@@ -139,9 +181,9 @@ actor PostgresSession {
             while let next = try await group.next() {
                 if let result = next { return result }
                 await onTimeout()
-                throw DeadlinePassed()
+                throw DeadlinePassed(seconds: seconds)
             }
-            throw DeadlinePassed()
+            throw DeadlinePassed(seconds: seconds)
         }
     }
 }

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import PostgresNIO
 import SecretsCore
+import SecretsModel
 
 /// A state in a PostgreSQL database, one row per workspace, shared by every runner that reaches
 /// the database.
@@ -20,13 +21,16 @@ public final class PostgresStateBackend: StateBackend {
     ///
     /// - Parameters:
     ///   - password: from the URL, `PGPASSWORD` or a passfile; never printed.
+    ///   - passwordOrigin: where it came from, as login errors say (`a password from PGPASSWORD`).
     ///   - queryTimeout: seconds any one call may take, reading included.
     public init(
-        location: PostgresLocation, workspace: String, password: String?, queryTimeout: Int = 30
+        location: PostgresLocation, workspace: String, password: String?, passwordOrigin: String = "a password",
+        queryTimeout: Int = 30
     ) throws(PostgresStateError) {
         self.location = location
         self.workspace = workspace
-        session = try PostgresSession(location: location, password: password, queryTimeout: queryTimeout)
+        session = try PostgresSession(
+            location: location, password: password, passwordOrigin: passwordOrigin, queryTimeout: queryTimeout)
         lockKey = PostgresLockKey.workspace(workspace)
     }
 
@@ -47,7 +51,11 @@ public final class PostgresStateBackend: StateBackend {
 
     public func load() async throws -> State? {
         let rows = try await readRows()
-        return try decode(rows.document)?.folding(try journal(rows))
+        return try decode(rows)?.folding(try journal(rows))
+    }
+
+    public func loadSaved() async throws -> State? {
+        try decode(try await readRows())
     }
 
     public func hasJournal() async throws -> Bool {
@@ -105,6 +113,10 @@ public final class PostgresStateBackend: StateBackend {
 
     /// The saved document and journal of this workspace, read in one statement (one snapshot).
     private struct Rows: Sendable {
+        /// The row's own serial and lineage, which every write compares: they must agree with
+        /// the document's.
+        var serial: Int?
+        var lineage: String?
         var document: String?
         var header: String?
         var entries: [String]?
@@ -115,28 +127,57 @@ public final class PostgresStateBackend: StateBackend {
         return try await session.run("reading the state") { connection, logger in
             let rows = try await connection.query(
                 """
-                SELECT (SELECT document::text FROM stripe_secrets.states WHERE workspace = \(workspace)),
+                SELECT (SELECT serial FROM stripe_secrets.states WHERE workspace = \(workspace)),
+                       (SELECT lineage FROM stripe_secrets.states WHERE workspace = \(workspace)),
+                       (SELECT document::text FROM stripe_secrets.states WHERE workspace = \(workspace)),
                        (SELECT header::text FROM stripe_secrets.journals WHERE workspace = \(workspace)),
                        (SELECT array_agg(entry::text ORDER BY seq) FROM stripe_secrets.journal_entries
                         WHERE workspace = \(workspace))
                 """, logger: logger)
-            for try await (document, header, entries) in rows.decode((String?, String?, [String]?).self) {
-                return Rows(document: document, header: header, entries: entries)
+            for try await (serial, lineage, document, header, entries) in rows.decode(
+                (Int?, String?, String?, String?, [String]?).self)
+            {
+                return Rows(serial: serial, lineage: lineage, document: document, header: header, entries: entries)
             }
             return Rows()
         }
     }
 
-    private func decode(_ document: String?) throws -> State? {
-        guard let document else { return nil }
-        return try StateDocument.decode(Array(document.utf8), path: name)
+    private func decode(_ rows: Rows) throws -> State? {
+        guard let document = rows.document else { return nil }
+        let state: State
+        do {
+            state = try StateDocument.decode(Array(document.utf8), path: name)
+        } catch {
+            var inDatabase = error
+            inDatabase.place = .database
+            throw inDatabase
+        }
+        guard rows.serial == state.serial, rows.lineage == state.lineage else {
+            var mismatch = DocumentError(
+                .state, path: name,
+                .corrupt(
+                    "the row's serial and lineage (\(rows.serial.map(String.init) ?? "none"), "
+                        + "\(TerminalText.safe(rows.lineage ?? "none"))) disagree with its document's (\(state.serial), "
+                        + "\(state.lineage)); restore the serial, lineage and document columns together"))
+            mismatch.place = .database
+            throw mismatch
+        }
+        return state
     }
 
     private func journal(_ rows: Rows) throws -> JournalRecord? {
         guard let header = rows.header else { return nil }
         return try JournalRecord.decode(
             header: Array(header.utf8), entries: (rows.entries ?? []).map { Array($0.utf8) },
-            journal: "the journal of \(name)")
+            place: journalPlace)
+    }
+
+    /// The journal, for messages; setting it aside deletes its rows (entries go with the header).
+    private var journalPlace: JournalPlace {
+        JournalPlace(
+            journal: "the journal of \(name)", state: name,
+            setAside: "DELETE FROM stripe_secrets.journals WHERE workspace = '\(workspace)'")
     }
 
     // MARK: Locking
@@ -215,13 +256,13 @@ public final class PostgresStateBackend: StateBackend {
         let backend: PostgresStateBackend
 
         func loadSaved() async throws -> State? {
-            try backend.decode(try await backend.readRows().document)
+            try await backend.loadSaved()
         }
 
         func recoverJournal() async throws {
             let rows = try await backend.readRows()
             guard let journal = try backend.journal(rows) else { return }
-            let saved = try backend.decode(rows.document)
+            let saved = try backend.decode(rows)
             let workspace = backend.workspace
             switch journal.verdict(against: saved) {
             case .pending:
@@ -236,9 +277,9 @@ public final class PostgresStateBackend: StateBackend {
                         "DELETE FROM stripe_secrets.journals WHERE workspace = \(workspace)", logger: logger)
                 }
             case .unauthenticated:
-                throw JournalError.unauthenticated(journal: "the journal of \(backend.name)", state: backend.name)
+                throw JournalError(.unauthenticated, backend.journalPlace)
             case .foreign:
-                throw JournalError.foreign(journal: "the journal of \(backend.name)", state: backend.name)
+                throw JournalError(.foreign, backend.journalPlace)
             }
         }
 
@@ -258,7 +299,7 @@ public final class PostgresStateBackend: StateBackend {
                 for try await _ in rows.decode(String.self) { return true }
                 return false
             }
-            guard started else { throw JournalError.exists(journal: "the journal of \(backend.name)") }
+            guard started else { throw JournalError(.exists, backend.journalPlace) }
             return Journal(backend: backend)
         }
     }
@@ -301,7 +342,7 @@ public final class PostgresStateBackend: StateBackend {
             }
         }
         guard written else {
-            let found = try decode(try await readRows().document)?.serial
+            let found = try await readRows().serial
             throw StateConflictError(stateName: name, expectedSerial: expectedSerial, foundSerial: found)
         }
     }

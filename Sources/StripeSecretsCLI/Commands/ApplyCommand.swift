@@ -96,7 +96,9 @@ extension StripeSecrets {
             let client = SecretStoreClient(
                 configuration: .init(
                     baseURL: base, apiKey: key, stripeVersion: connection.stripeVersion,
-                    userAgent: "stripe-secrets/\(ToolVersion.current)", rateLimit: connection.rateLimit))
+                    userAgent: "stripe-secrets/\(ToolVersion.current)",
+                    requestTimeout: .milliseconds(Int64(connection.requestTimeout.seconds * 1000)),
+                    rateLimit: connection.rateLimit))
             let run = ApplyRun(locked: locked, client: client, parallelism: parallelism, now: { Console.now })
             do {
                 try await apply(

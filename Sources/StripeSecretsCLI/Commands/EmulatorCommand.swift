@@ -27,7 +27,7 @@ extension StripeSecrets {
         var port = 12111
 
         @Option(help: ArgumentHelp("Delay before each answer, e.g. 50ms.", valueName: "duration"))
-        var latency = LockTimeout(seconds: 0)
+        var latency = DurationArgument(seconds: 0)
 
         @Option(help: ArgumentHelp("Fraction of requests answered 500 or 429 (retryable).", valueName: "fraction"))
         var failRate = 0.0

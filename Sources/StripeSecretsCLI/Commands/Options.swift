@@ -71,16 +71,28 @@ struct LockOptions: ParsableArguments {
         help: ArgumentHelp(
             "How long to wait for the state's lock, e.g. 30s, 2m, 1m30s.",
             discussion: "Default 0: fail at once, naming the holder.", valueName: "duration"))
-    var lockTimeout: LockTimeout = LockTimeout(seconds: 0)
+    var lockTimeout: DurationArgument = DurationArgument(seconds: 0)
 }
 
 /// A duration such as `500ms`, `30s`, `2m`, `1h` or `1m30s` (units largest first, each once),
 /// or whole seconds alone; at most a day.
-struct LockTimeout: ExpressibleByArgument {
+struct DurationArgument: ExpressibleByArgument {
     let seconds: Double
 
     init(seconds: Double) {
         self.seconds = seconds
+    }
+
+    /// How `--help` shows a default: in the flag's own syntax (`0s`, `30s`, `1m30s`, `500ms`).
+    var defaultValueDescription: String {
+        let milliseconds = Int((seconds * 1000).rounded())
+        guard milliseconds % 1000 == 0 else { return "\(milliseconds)ms" }
+        let whole = milliseconds / 1000
+        var parts: [String] = []
+        if whole >= 3600 { parts.append("\(whole / 3600)h") }
+        if whole % 3600 >= 60 { parts.append("\(whole % 3600 / 60)m") }
+        if whole % 60 > 0 || parts.isEmpty { parts.append("\(whole % 60)s") }
+        return parts.joined()
     }
 
     init?(argument: String) {
@@ -137,9 +149,18 @@ struct ConnectionOptions: ParsableArguments {
             "Requests per second; default Stripe's limit for the key's mode (25 test, 100 live).", valueName: "n"))
     var rateLimit: Double?
 
+    @Option(
+        help: ArgumentHelp(
+            "How long one request may take, its whole answer included, before it is retried.",
+            valueName: "duration"))
+    var requestTimeout = DurationArgument(seconds: 30)
+
     func validate() throws {
         if let rateLimit, !(rateLimit > 0 && rateLimit <= 1000) {
             throw ValidationError("--rate-limit must be between 0 and 1000 requests per second")
+        }
+        if requestTimeout.seconds < 1 {
+            throw ValidationError("--request-timeout must be at least 1s")
         }
     }
 

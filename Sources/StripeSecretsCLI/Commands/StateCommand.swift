@@ -111,9 +111,9 @@ extension StripeSecrets {
             static let configuration = CommandConfiguration(
                 abstract: "Print the state document (a valid state file) of any backend.",
                 discussion: """
-                    Prints the state as saved, with no value in it. A journal left by a running or \
-                    interrupted apply is not included (a note on stderr says so); apply or plan \
-                    again first to fold it in.
+                    Prints the state as saved, with no value in it. Takes no lock and writes \
+                    nothing, so it works for a read-only user and while an apply runs. A journal of \
+                    a running or interrupted apply is not included (a note on stderr says so).
 
                     Examples:
                       stripe-secrets state pull > backup.state.json
@@ -124,15 +124,11 @@ extension StripeSecrets {
 
             @OptionGroup var manifestOptions: ManifestOptions
             @OptionGroup var stateOptions: StateOptions
-            @OptionGroup var lockOptions: LockOptions
 
             func run() async throws {
                 let location = try stateOptions.resolve(manifest: manifestOptions.file)
                 let (state, journal) = try await location.using { backend in
-                    try await backend.withLock(operation: "state pull", timeout: lockOptions.lockTimeout.seconds) {
-                        locked in
-                        (try await locked.loadSaved(), try await backend.hasJournal())
-                    }
+                    (try await backend.loadSaved(), try await backend.hasJournal())
                 }
                 guard let state else { throw Console.fail("\(location) does not exist; there is nothing to pull") }
                 if journal {
@@ -175,6 +171,12 @@ extension StripeSecrets {
                     guard let state = try backend.loadSaved() else {
                         throw Console.fail("\(document) does not exist; give the path of a state document")
                     }
+                    guard !backend.hasJournal() else {
+                        throw Console.fail(
+                            "\(document) has the journal of an interrupted apply (\(backend.journalPath)), whose calls "
+                                + "are not in the document; finish that apply first (stripe-secrets apply --state \(document) "
+                                + "folds them in and does the rest), then push again")
+                    }
                     return state
                 }
                 let location = try stateOptions.resolve(manifest: manifestOptions.file)
@@ -186,8 +188,8 @@ extension StripeSecrets {
                         locked in
                         guard !(try await backend.hasJournal()) else {
                             throw Console.fail(
-                                "\(backend.name) has the journal of a running or interrupted apply; "
-                                    + "run stripe-secrets plan or apply to fold it in, then push again")
+                                "\(backend.name) has the journal of a running or interrupted apply; let it finish, "
+                                    + "or run stripe-secrets apply against it to fold it in, then push again")
                         }
                         let current = try await locked.loadSaved()
                         if let current, !force {

@@ -1,4 +1,5 @@
 import SecretsCore
+import SecretsModel
 
 /// A plan as a pull-request comment: summary, deletions called out, a table of changes, the
 /// unchanged folded away. Never longer than GitHub's comment limit: past it, rows are
@@ -119,7 +120,8 @@ enum Markdown {
             longest = max(longest, run)
         }
         let fence = String(repeating: "`", count: longest + 1)
-        var body = text.replacing("\r\n", with: " ").replacing("\n", with: " ").replacing("\r", with: " ")
+        var body = TerminalText.safe(
+            text.replacing("\r\n", with: " ").replacing("\n", with: " ").replacing("\r", with: " "))
         if body.hasPrefix("`") || body.hasSuffix("`") { body = " \(body) " }
         if inTable { body = body.replacing("|", with: "\\|") }
         return fence + body + fence
@@ -128,7 +130,7 @@ enum Markdown {
     /// Plain text with every character Markdown or HTML would act on escaped, on one line.
     static func text(_ text: String) -> String {
         var out = ""
-        for character in text {
+        for character in TerminalText.safeKeepingLines(text) {
             switch character {
             case "<": out += "&lt;"
             case ">": out += "&gt;"
@@ -136,22 +138,6 @@ enum Markdown {
             case "\n", "\r", "\r\n": out += " "
             case "\\", "`", "*", "_", "[", "]", "#", "|", "!", "~": out += "\\\(character)"
             default: out.append(character)
-            }
-        }
-        return out
-    }
-}
-
-/// Terminal-safe text: control characters (which could move the cursor, colour the screen or
-/// fake a line) shown as `\u{…}` escapes.
-enum TerminalText {
-    static func safe(_ text: String) -> String {
-        var out = ""
-        for scalar in text.unicodeScalars {
-            if scalar.value < 0x20 || (0x7F...0x9F).contains(scalar.value) {
-                out += "\\u{\(String(scalar.value, radix: 16))}"
-            } else {
-                out.unicodeScalars.append(scalar)
             }
         }
         return out

@@ -1,4 +1,5 @@
 import SecretsCore
+import SecretsModel
 
 /// How a plan reads in a terminal or a CI log, in the manner of `terraform plan`.
 struct PlanTextView {
@@ -13,7 +14,7 @@ struct PlanTextView {
         var lines = [header, ""]
         if plan.isEmpty {
             return lines.dropLast().joined(separator: "\n") + "\n\n"
-                + "No changes. \(plan.unchanged.count.counted("secret")) match \(saved.statePath).\n"
+                + "No changes. \(plan.unchanged.count.counted("secret")) match \(TerminalText.safe(saved.statePath)).\n"
         }
         let width = min(48, plan.changes.map { $0.address.description.count }.max() ?? 0)
         for change in plan.changes {
@@ -35,7 +36,7 @@ struct PlanTextView {
     private var header: String {
         let mode = saved.mode.map { "\($0.rawValue) mode" } ?? "no apply yet"
         return
-            "stripe-secrets \(title): \(saved.manifestPath) against \(saved.statePath) (serial \(saved.serial), \(mode))"
+            "stripe-secrets \(TerminalText.safe(title)): \(TerminalText.safe(saved.manifestPath)) against \(TerminalText.safe(saved.statePath)) (serial \(saved.serial), \(mode))"
     }
 
     /// `Plan: 2 to create, 2 to replace, 1 to delete, 7 unchanged.`
