@@ -97,7 +97,7 @@ let package = Package(
         .testTarget(
             name: "CLITests",
             dependencies: ["SecretsModel", "SecretsCore", "StateStorage", "StripeAPI", "TestSupport"],
-            exclude: ["Golden"]),
+            exclude: ["Golden", "Hostile"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -14,10 +14,13 @@ GET /_stats answers {"requests": N}. Stops after 120 s whatever happens.
 """
 import http.server
 import json
+import signal
 import sys
 import threading
 import time
 
+# A parent that spawned us from a thread blocking signals would leave SIGTERM blocked here.
+signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM, signal.SIGINT})
 MODE = sys.argv[1]
 REQUESTS = 0
 
