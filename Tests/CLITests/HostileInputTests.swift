@@ -242,9 +242,9 @@ import TestSupport
         ("other-mode", "it is in live mode, or does not say"),
     ])
     func anAnswerThatDoesNotMatchTheRequestIsNeverRecorded(mode: String, problem: String) throws {
-        let server = try HostileStripe(mode)
+        let (server, url) = try hostileStripe(mode)
         var scenario = try ApplyScenario()
-        scenario.runner.environment["STRIPE_API_BASE"] = server.url
+        scenario.runner.environment["STRIPE_API_BASE"] = url
         let applied = try scenario.runner.run("apply", "--auto-approve", "--parallelism", "1")
         #expect(applied.status == 1)
         #expect(applied.stderr.contains("Stripe's answer does not match the request (\(problem)); it was not recorded"))
@@ -253,30 +253,33 @@ import TestSupport
         let list = try scenario.runner.run("state", "list")
         #expect(list.status == 0, "\(list.stderr)")
         #expect(list.stdout == "0 secrets in secrets.state.json (serial 0, no apply yet)\n")
+        withExtendedLifetime(server) {}
     }
 
     @Test func aTricklingAnswerIsCutOffAtTheRequestTimeout() throws {
-        let server = try HostileStripe("trickle")
+        let (server, url) = try hostileStripe("trickle")
         var scenario = try ApplyScenario()
-        scenario.runner.environment["STRIPE_API_BASE"] = server.url
+        scenario.runner.environment["STRIPE_API_BASE"] = url
         try scenario.folder.write("secrets.yaml", "version: 1\nsecrets:\n  - name: one\n    value: {env: SHARED_KEY}\n")
         let started = ContinuousClock.now
         let applied = try scenario.runner.run("apply", "--auto-approve", "--request-timeout", "1s")
         #expect(ContinuousClock.now - started < .seconds(60))
         #expect(applied.status == 1)
         #expect(applied.stderr.contains("could not reach Stripe: no whole answer within 1 s"))
+        withExtendedLifetime(server) {}
     }
 
     @Test func aServersMessageCannotMoveTheCursorOrReverseText() throws {
-        let server = try HostileStripe("bidi-error")
+        let (server, url) = try hostileStripe("bidi-error")
         var scenario = try ApplyScenario()
-        scenario.runner.environment["STRIPE_API_BASE"] = server.url
+        scenario.runner.environment["STRIPE_API_BASE"] = url
         let applied = try scenario.runner.run("apply", "--auto-approve", "--parallelism", "1")
         #expect(applied.status == 1)
         let output = applied.stdout + applied.stderr
         #expect(!output.contains("\u{1b}") && !output.contains("\u{202e}"))
         #expect(!output.contains("\nPlan: 0 to delete"))
         #expect(output.contains("\\u{202e}gnirts"))
+        withExtendedLifetime(server) {}
     }
 }
 
@@ -301,16 +304,18 @@ private func valueBlocking(_ scenario: ApplyScenario, _ address: String) throws 
     return object?["payload"] as? String
 }
 
-/// `Hostile/hostile_stripe.py MODE`: a Stripe that misbehaves, on a free loopback port.
-final class HostileStripe {
+/// A test server written in Python under `Hostile/`, on a free loopback port: it prints
+/// `listening on ADDRESS` and runs until the value goes away.
+final class ScriptServer {
     let process = Process()
-    let url: String
+    /// What the script printed after `listening on `.
+    let address: String
 
-    init(_ mode: String) throws {
-        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-            .appendingPathComponent("Hostile/hostile_stripe.py")
+    init(_ script: String, _ arguments: [String]) throws {
+        let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent(
+            "Hostile/\(script)")
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", script.path, mode]
+        process.arguments = ["python3", path.path] + arguments
         let out = Pipe()
         process.standardOutput = out
         process.standardError = FileHandle.nullDevice
@@ -322,8 +327,8 @@ final class HostileStripe {
             line.append(chunk)
         }
         let first = String(decoding: line, as: UTF8.self).split(separator: "\n").first.map(String.init) ?? ""
-        try #require(first.hasPrefix("listening on http://127.0.0.1:"), "the hostile server said '\(first)'")
-        url = String(first.dropFirst("listening on ".count))
+        try #require(first.hasPrefix("listening on "), "\(script) said '\(first)'")
+        address = String(first.dropFirst("listening on ".count))
     }
 
     deinit {
@@ -332,4 +337,10 @@ final class HostileStripe {
         kill(process.processIdentifier, SIGKILL)
         process.waitUntilExit()
     }
+}
+
+/// `Hostile/hostile_stripe.py MODE`: a Stripe that misbehaves.
+func hostileStripe(_ mode: String) throws -> (server: ScriptServer, url: String) {
+    let server = try ScriptServer("hostile_stripe.py", [mode])
+    return (server, server.address)
 }

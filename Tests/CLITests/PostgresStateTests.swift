@@ -1,6 +1,7 @@
 import Foundation
 import SecretsCore
 import StripeAPI
+@testable import StateStorage
 import Testing
 import TestSupport
 
@@ -109,6 +110,11 @@ struct PostgresStateTests {
         #expect(failed.status == 1)
         #expect(failed.stderr.contains("PostgreSQL at postgres://postgres@127.0.0.1:\(cluster.port)/\(database)"))
         #expect(failed.stderr.contains("running the command again finishes the rest"), "\(failed.stderr)")
+        let unsent =
+            failed.stdout.components(separatedBy: "\n").filter { $0.contains("not attempted") }
+            + failed.stderr.components(separatedBy: "\n").filter { $0.contains("not attempted") }
+        #expect(
+            unsent.allSatisfy { $0.contains("not attempted: stopped because a completed call could not be recorded") })
 
         try cluster.start()
         let rerun = try scenario.runner.run("apply", "--auto-approve")
@@ -186,6 +192,7 @@ struct PostgresStateTests {
         let inURL = try scenario.runner.run("plan", "--state", inline)
         #expect(inURL.status == 1)
         #expect(inURL.stderr.contains("refused the login"))
+        #expect(inURL.stderr.contains("(with a password from the URL)"))
         #expect(!inURL.stderr.contains("canary-inline-password"))
 
         let started = ContinuousClock.now
@@ -205,6 +212,91 @@ struct PostgresStateTests {
         #expect(hung.status == 1)
         #expect(hung.stderr.contains("PostgreSQL at postgres://postgres@127.0.0.1:\(silent.port)/x did not answer"))
         withExtendedLifetime(silent) {}
+    }
+}
+
+extension PostgresStateTests {
+    @Test func aServerThatGoesSilentAfterTheLoginIsAnErrorInBoundedTime() throws {
+        let cluster = try PostgresCluster.shared.get()
+        let (scenario, database) = try scenario(cluster)
+        for readyMessages in [1, 2, 3] {
+            let proxy = try ScriptServer("silent_postgres_proxy.py", ["\(cluster.port)", "\(readyMessages)"])
+            let started = ContinuousClock.now
+            let listed = try scenario.runner.run(
+                "state", "list", "--state",
+                "postgres://postgres@127.0.0.1:\(proxy.address)/\(database)?sslmode=disable&connect_timeout=2")
+            #expect(ContinuousClock.now - started < .seconds(40), "silent after \(readyMessages) ReadyForQuery")
+            #expect(listed.status == 1)
+            #expect(listed.stderr.contains("did not answer within"), "\(listed.stderr)")
+            withExtendedLifetime(proxy) {}
+        }
+    }
+
+    @Test func aReadOnlyUserCanListAndPullWhileAnApplyHoldsTheLock() throws {
+        let cluster = try PostgresCluster.shared.get()
+        let (scenario, database) = try scenario(cluster)
+        #expect(try scenario.runner.run("apply", "--auto-approve").status == 0)
+        let reader = "reader_" + UUID().uuidString.prefix(6).lowercased()
+        try cluster.createRole(reader, password: "canary-reader-password")
+        _ = try cluster.psql(
+            "GRANT USAGE ON SCHEMA stripe_secrets TO \(reader); "
+                + "GRANT SELECT ON ALL TABLES IN SCHEMA stripe_secrets TO \(reader)", database: database)
+        var readOnly = scenario.runner
+        readOnly.environment["STRIPE_SECRETS_STATE"] = cluster.url(user: reader, database: database)
+        readOnly.environment["PGPASSWORD"] = "canary-reader-password"
+        let pulled = try readOnly.run("state", "pull")
+        #expect(pulled.status == 0, "\(pulled.stderr)")
+        #expect(pulled.stdout.contains("\"format\" : \"stripe-secrets-state\""))
+        #expect(try readOnly.run("state", "list").status == 0)
+        let plan = try readOnly.run("plan", "--detailed-exitcode")
+        #expect(plan.status == 0, "\(plan.stderr)")
+    }
+
+    @Test func aRowWhoseSerialDisagreesWithItsDocumentIsRefused() throws {
+        let cluster = try PostgresCluster.shared.get()
+        let (scenario, database) = try scenario(cluster)
+        #expect(try scenario.runner.run("apply", "--auto-approve").status == 0)
+        _ = try cluster.psql("UPDATE stripe_secrets.states SET serial = 5", database: database)
+        let removed = try scenario.runner.run("state", "rm", "account/openai_api_key")
+        #expect(removed.status == 1)
+        #expect(removed.stderr.contains("the row's serial and lineage (5, "))
+        #expect(removed.stderr.contains("restore the serial, lineage and document columns together"))
+        #expect(removed.stderr.contains("previous_document column of stripe_secrets.states"))
+    }
+
+    @Test func aForeignJournalSaysHowToSetItAside() throws {
+        let cluster = try PostgresCluster.shared.get()
+        let (scenario, database) = try scenario(cluster)
+        #expect(try scenario.runner.run("apply", "--auto-approve").status == 0)
+        _ = try cluster.psql(
+            """
+            INSERT INTO stripe_secrets.journals (workspace, header) VALUES ('default',
+              '{"lineage":"x","serial":1,"mode":"test","run":"r","calls":[],"code":"c"}')
+            """, database: database)
+        let applied = try scenario.runner.run("apply", "--auto-approve")
+        #expect(applied.status == 1)
+        #expect(
+            applied.stderr.contains("set it aside (DELETE FROM stripe_secrets.journals WHERE workspace = 'default')"))
+        _ = try cluster.psql("DELETE FROM stripe_secrets.journals WHERE workspace = 'default'", database: database)
+        #expect(try scenario.runner.run("apply", "--auto-approve").status == 0)
+    }
+
+    @Test func aPushOfADocumentWithAPendingJournalIsRefused() throws {
+        let cluster = try PostgresCluster.shared.get()
+        var (scenario, database) = try scenario(cluster)
+        scenario.runner.environment.removeValue(forKey: "STRIPE_SECRETS_STATE")
+        #expect(try scenario.runner.run("apply", "--auto-approve").status == 0)
+        try scenario.folder.write("secrets.state.json.journal", "")
+        let pushed = try scenario.runner.run(
+            "state", "push", "secrets.state.json", "--state", cluster.url(database: database))
+        #expect(pushed.status == 1)
+        #expect(pushed.stderr.contains("has the journal of an interrupted apply"))
+    }
+
+    @Test func aLockHoldersRecordCannotWriteToTheTerminal() throws {
+        let holder = LockHolder(operation: "apply\u{1b}[2J", pid: 1, host: "h\nerror: nothing", since: 1_800_000_000)
+        #expect(
+            holder.description == "apply\\u{1b}[2J (pid 1 on h\\u{a}error: nothing, since 08:00:00 UTC on 2027-01-15)")
     }
 }
 

@@ -124,4 +124,20 @@ struct PostgresStateBackendTests {
         #expect(try await backends[0].load()?.serial == 1)
         for backend in backends { await backend.close() }
     }
+
+    @Test func anSSLRootCertificateThatIsAFIFOOrMissingIsAClearErrorAtOnce() throws {
+        let folder = try TemporaryFolder()
+        let fifo = folder.path + "/ca.fifo"
+        #expect(mkfifo(fifo, 0o600) == 0)
+        for (path, expected) in [(fifo, "is not a regular file"), (folder.path + "/none.pem", "does not exist")] {
+            let location = try PostgresLocation(
+                parsing: "postgres://app@127.0.0.1:1/db?sslmode=verify-full&sslrootcert=\(path)", source: "--state",
+                environment: [:])
+            #expect {
+                _ = try PostgresStateBackend(location: location, workspace: "default", password: nil)
+            } throws: { error in
+                "\(error)".contains("sslrootcert") && "\(error)".contains(expected)
+            }
+        }
+    }
 }

@@ -130,13 +130,13 @@ actor PostgresSession {
             let logger = logger
             let seconds = connectTimeout
             let database = database
-            let queryTimeout = queryTimeout
             connecting = Task {
                 let connection = try await Self.withDeadline(seconds: seconds, onTimeout: {}) {
                     try await PostgresConnection.connect(configuration: configuration, id: 1, logger: logger)
                 }
                 do {
-                    try await Self.withDeadline(seconds: queryTimeout, onTimeout: { try? await connection.close() }) {
+                    // Checking the tables is part of connecting: one connect_timeout bounds each.
+                    try await Self.withDeadline(seconds: seconds, onTimeout: { try? await connection.close() }) {
                         try await PostgresMigrator.prepare(connection, database: database, logger: logger)
                     }
                 } catch {
