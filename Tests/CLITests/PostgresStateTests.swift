@@ -293,6 +293,27 @@ extension PostgresStateTests {
         #expect(pushed.stderr.contains("has the journal of an interrupted apply"))
     }
 
+    @Test func forceUnlockSaysWhoHoldsTheLockAndThatItEndsWithTheirSession() throws {
+        let cluster = try PostgresCluster.shared.get()
+        let (scenario, database) = try scenario(cluster, emulatorOptions: ["--latency", "300ms"])
+        let free = try scenario.runner.run("force-unlock")
+        #expect(free.status == 0)
+        #expect(free.stdout.contains("is not locked: a PostgreSQL lock ends with its session"))
+
+        let running = try scenario.runner.start("apply", "--auto-approve", "--parallelism", "1")
+        waitUntil { journalEntries(cluster, database: database) >= 1 }
+        let held = try scenario.runner.run("force-unlock")
+        #expect(held.status == 1)
+        #expect(held.stderr.contains("is locked by apply (pid \(running.process.processIdentifier) on "))
+        #expect(held.stderr.contains("A PostgreSQL lock ends by itself when its session ends"))
+        #expect(held.stderr.contains("SELECT pg_terminate_backend("))
+        let waiting = try scenario.runner.run("state", "rm", "account/openai_api_key")
+        #expect(waiting.status == 1)
+        #expect(waiting.stderr.contains("is locked by apply (pid \(running.process.processIdentifier)"))
+        #expect(waiting.stderr.contains("the lock ends by itself when that run or its connection ends"))
+        #expect(running.wait().status == 0)
+    }
+
     @Test func aLockHoldersRecordCannotWriteToTheTerminal() throws {
         let holder = LockHolder(operation: "apply\u{1b}[2J", pid: 1, host: "h\nerror: nothing", since: 1_800_000_000)
         #expect(

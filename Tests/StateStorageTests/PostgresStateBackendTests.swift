@@ -140,4 +140,32 @@ struct PostgresStateBackendTests {
             }
         }
     }
+
+    @Test func tlsVerifiesTheCertificateAndTheHostNameAsAsked() async throws {
+        let cluster = try PostgresCluster.start(tls: true)
+        let authority = try #require(cluster.certificateAuthority)
+        func load(_ host: String, _ parameters: String) async throws -> State? {
+            let location = try PostgresLocation(
+                parsing: "postgres://postgres@\(host):\(cluster.port)/postgres?\(parameters)", source: "--state",
+                environment: [:])
+            let backend = try PostgresStateBackend(
+                location: location, workspace: "tls", password: cluster.password, queryTimeout: 10)
+            defer { Task { await backend.close() } }
+            return try await backend.load()
+        }
+        // The certificate is for localhost, signed by the cluster's own CA.
+        #expect(try await load("localhost", "sslmode=verify-full&sslrootcert=\(authority)") == nil)
+        #expect(try await load("127.0.0.1", "sslmode=require") == nil)
+        for (host, parameters) in [
+            ("localhost", "sslmode=verify-full"),  // the system's CAs do not know it
+            ("127.0.0.1", "sslmode=verify-full&sslrootcert=\(authority)"),  // not the name on it
+        ] {
+            await #expect {
+                _ = try await load(host, parameters)
+            } throws: { error in
+                "\(error)".hasPrefix(
+                    "cannot reach PostgreSQL at postgres://postgres@\(host):\(cluster.port)/postgres: ")
+            }
+        }
+    }
 }

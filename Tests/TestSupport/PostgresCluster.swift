@@ -54,11 +54,18 @@ public final class PostgresCluster: Sendable {
         files.destroy()
     }
 
+    /// The CA certificate (PEM) that signed the server's certificate, when started with `tls`.
+    public var certificateAuthority: String? {
+        FileManager.default.fileExists(atPath: files.caCertificate) ? files.caCertificate : nil
+    }
+
     /// Creates a fresh cluster and starts its server, ready for connections when this returns.
     ///
     /// The superuser `postgres` authenticates with `password` (SCRAM), over TCP on `host` and `port` only.
+    /// With `tls`, the server also speaks TLS with a certificate for the host name `localhost` only (not for
+    /// `127.0.0.1`), signed by a CA of its own (`certificateAuthority`), made with `openssl`.
     /// Takes a second or two, mostly `initdb`.
-    public static func start() throws -> PostgresCluster {
+    public static func start(tls: Bool = false) throws -> PostgresCluster {
         let binaries = try setup.get()
         let files = ClusterFiles(folder: "/tmp/stripe-secrets-pg-\(UUID().uuidString.lowercased())", binaries: binaries)
         // Fixed /tmp rather than the temporary directory: the server's user must be able to reach it, and a
@@ -69,6 +76,7 @@ public final class PostgresCluster: Sendable {
         do {
             let password = UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
             try files.create(password: password)
+            if tls { try files.makeCertificates() }
             var attemptsLeft = 5
             while true {
                 let port = try freeLoopbackPort()
@@ -169,6 +177,42 @@ private struct ClusterFiles: Sendable {
     var data: String { folder + "/data" }
     var socket: String { folder + "/socket" }
     var log: String { folder + "/server.log" }
+    var caCertificate: String { folder + "/ca.crt" }
+    var serverCertificate: String { folder + "/server.crt" }
+    var serverKey: String { folder + "/server.key" }
+
+    /// A CA and a server certificate it signed, for `localhost` only, valid for two days.
+    func makeCertificates() throws {
+        try FileManager.default.createDirectory(
+            atPath: folder + "/tls", withIntermediateDirectories: false, attributes: [.posixPermissions: 0o700])
+        let scratch = folder + "/tls"
+        try Data("subjectAltName=DNS:localhost\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n".utf8)
+            .write(to: URL(fileURLWithPath: scratch + "/server.ext"))
+        let steps: [[String]] = [
+            [
+                "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=stripe-secrets test CA",
+                "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign",
+                "-keyout", scratch + "/ca.key", "-out", caCertificate,
+            ],
+            [
+                "req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=localhost", "-keyout", serverKey, "-out",
+                scratch + "/server.csr",
+            ],
+            [
+                "x509", "-req", "-in", scratch + "/server.csr", "-CA", caCertificate, "-CAkey", scratch + "/ca.key",
+                "-CAcreateserial", "-days", "2", "-extfile", scratch + "/server.ext", "-out", serverCertificate,
+            ],
+        ]
+        for arguments in steps {
+            let result = try run(
+                "/usr/bin/openssl", arguments, directory: folder, environment: ProcessInfo.processInfo.environment)
+            guard result.status == 0 else {
+                throw PostgresCluster.Failure(description: "openssl \(arguments[0]) failed: \(result.errors)")
+            }
+        }
+        chmod(serverKey, 0o600)
+        try binaries.handToServerAccount([serverCertificate, serverKey])
+    }
 
     /// Makes the socket folder and runs `initdb`, with `password` for the superuser `postgres`.
     func create(password: String) throws {
@@ -195,10 +239,13 @@ private struct ClusterFiles: Sendable {
     /// else holds the port.
     func startServer(port: Int) throws {
         let logStart = (try? FileManager.default.attributesOfItem(atPath: log)[.size] as? Int) ?? 0
-        let options = [
+        var options = [
             "-c listen_addresses=127.0.0.1", "-p \(port)", "-k '\(socket)'", "-c fsync=off",
             "-c max_connections=100",
         ]
+        if FileManager.default.fileExists(atPath: serverCertificate) {
+            options += ["-c ssl=on", "-c ssl_cert_file='\(serverCertificate)'", "-c ssl_key_file='\(serverKey)'"]
+        }
         let result = try binaries.server(
             "pg_ctl", ["-D", data, "-l", log, "-w", "-t", "30", "start", "-o", options.joined(separator: " ")],
             folder: folder)

@@ -1,4 +1,10 @@
 import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 import Logging
 import NIOCore
 import NIOPosix
@@ -55,7 +61,10 @@ actor PostgresSession {
             host: location.host, port: location.port, username: location.user, password: password,
             database: location.database, tls: tls)
         configuration.options.connectTimeout = .seconds(Int64(connectTimeout))
-        configuration.options.tlsServerName = location.sslMode == .verifyFull ? location.host : nil
+        // A host name is sent (SNI) and checked against the certificate; an IP address cannot be
+        // sent, and is checked against the certificate's IP addresses instead.
+        configuration.options.tlsServerName =
+            location.sslMode == .verifyFull && !Self.isIPAddress(location.host) ? location.host : nil
         // The server ends a statement that runs too long, and notices a runner that vanished
         // without closing its connection (so its lock is freed) within about a minute.
         configuration.options.additionalStartupParameters = [
@@ -84,6 +93,12 @@ actor PostgresSession {
         } catch {
             throw naming(PostgresStateError.from(error, database: database, doing: doing))
         }
+    }
+
+    private static func isIPAddress(_ host: String) -> Bool {
+        var v4 = in_addr()
+        var v6 = in6_addr()
+        return inet_pton(AF_INET, host, &v4) == 1 || inet_pton(AF_INET6, host, &v6) == 1
     }
 
     /// A refused login, saying which password was tried (never the password).
