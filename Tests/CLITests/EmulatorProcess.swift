@@ -7,6 +7,20 @@ import Testing
     import FoundationNetworking
 #endif
 
+extension Pipe {
+    /// The first line a child writes here (without its newline), waiting for it; empty when the
+    /// child closes the pipe first.
+    func firstLine() -> String {
+        var line = Data()
+        while !line.contains(UInt8(ascii: "\n")) {
+            let chunk = fileHandleForReading.availableData
+            guard !chunk.isEmpty else { break }
+            line.append(chunk)
+        }
+        return String(decoding: line, as: UTF8.self).split(separator: "\n").first.map(String.init) ?? ""
+    }
+}
+
 /// The built binary's `emulator`, on a free loopback port, stopped when the value goes away.
 final class EmulatorProcess: @unchecked Sendable {
     let process = Process()
@@ -19,13 +33,7 @@ final class EmulatorProcess: @unchecked Sendable {
         process.standardOutput = out
         process.standardError = FileHandle.nullDevice
         try process.run()
-        var line = Data()
-        while !line.contains(UInt8(ascii: "\n")) {
-            let chunk = out.fileHandleForReading.availableData
-            guard !chunk.isEmpty else { break }
-            line.append(chunk)
-        }
-        let first = String(decoding: line, as: UTF8.self).split(separator: "\n").first.map(String.init) ?? ""
+        let first = out.firstLine()
         guard first.hasPrefix("listening on http://127.0.0.1:") else {
             process.terminate()
             throw EmulatorError(message: "the emulator said '\(first)'")

@@ -320,13 +320,7 @@ final class ScriptServer {
         process.standardOutput = out
         process.standardError = FileHandle.nullDevice
         try process.run()
-        var line = Data()
-        while !line.contains(UInt8(ascii: "\n")) {
-            let chunk = out.fileHandleForReading.availableData
-            guard !chunk.isEmpty else { break }
-            line.append(chunk)
-        }
-        let first = String(decoding: line, as: UTF8.self).split(separator: "\n").first.map(String.init) ?? ""
+        let first = out.firstLine()
         try #require(first.hasPrefix("listening on "), "\(script) said '\(first)'")
         address = String(first.dropFirst("listening on ".count))
     }

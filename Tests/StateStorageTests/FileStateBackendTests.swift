@@ -6,20 +6,6 @@ import SecretsModel
 @testable import StateStorage
 
 @Suite struct FileStateBackendTests {
-    private func sampleState() -> State {
-        let key = FingerprintKey()
-        var state = State(lineage: "lineage-1", serial: 7, mode: .test, fingerprintKey: key, secrets: [:])
-        for (index, name) in ["b", "a", "c/d"].enumerated() {
-            let address = SecretAddress(account: index == 0 ? "acct_A1" : nil, scope: .account, name: name)
-            state.record(
-                State.Entry(
-                    id: "appsecret_\(index)", fingerprint: key.fingerprint(of: SecretValue(canaryValue), at: address),
-                    expiresAt: index == 1 ? 4_102_444_800 : nil, appliedAt: 1_800_000_000 + Int64(index)),
-                at: address)
-        }
-        return state
-    }
-
     private func permissions(_ path: String) throws -> Int {
         try (FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? Int) ?? -1
     }
