@@ -65,7 +65,7 @@ extension StripeSecrets {
                         reviewing: saved, planFile: planFile, state: state, environment: environment, now: Console.now)
                 }
                 try await backend.withLock(operation: "apply", timeout: lockOptions.lockTimeout.seconds) { locked in
-                    try await apply(
+                    try await connectAndApply(
                         saved: saved, manifestPath: manifestPath, backend: backend, locked: locked,
                         key: key, base: base, keySource: keySource, environment: environment)
                 }
@@ -89,7 +89,8 @@ extension StripeSecrets {
             return stateOptions.isExplicit ? try stateOptions.resolve(manifest: manifest) : .file(saved.statePath)
         }
 
-        private func apply(
+        /// Opens the Stripe client for `apply` and closes it afterwards, whatever happens.
+        private func connectAndApply(
             saved: SavedPlan?, manifestPath: String, backend: any StateBackend, locked: any LockedState,
             key: APIKey, base: BaseURL, keySource: String, environment: Environment
         ) async throws {
@@ -111,6 +112,8 @@ extension StripeSecrets {
             }
         }
 
+        /// The apply itself, under the lock: the starting state, the work, confirmation, progress
+        /// and the summary.
         private func apply(
             saved: SavedPlan?, manifestPath: String, stateName: String, run: ApplyRun, key: APIKey, keySource: String,
             environment: Environment, rate: Double
