@@ -143,7 +143,9 @@ public struct Applier: Sendable {
             result = .failure(
                 ChangeFailure(
                     description: error.description, requestID: error.requestID,
-                    stopsTheRun: error.isAuthenticationFailure))
+                    stopsTheRun: error.isAuthenticationFailure || error.isUnreachable,
+                    notAttemptedReason: error.isUnreachable
+                        ? "not attempted: Stripe could not be reached; a rerun finishes the job" : nil))
         }
         return ApplyEvent(change: change, result: result, wasAlreadyGone: alreadyGone, duration: clock.now - start)
     }

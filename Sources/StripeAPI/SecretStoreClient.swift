@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Foundation
 import NIOCore
 import NIOHTTP1
+import NIOPosix
 import SecretsModel
 
 /// The four Secret Store calls, over a pooled HTTP client, with Stripe's conventions: form
@@ -55,6 +56,9 @@ public final class SecretStoreClient: Sendable {
         // Never follow a redirect: it would resend the body (the payload) to another host,
         // perhaps over plain http. Stripe does not redirect API calls.
         settings.redirectConfiguration = .disallow
+        // Our own retries (RetryPolicy) cover a failed connection, a few seconds in all; the pool's
+        // would keep trying until the connect timeout, for every request in turn.
+        settings.connectionPool.retryConnectionEstablishment = false
         http = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: settings)
         limiter = RateLimiter(perSecond: configuration.effectiveRateLimit)
     }
@@ -235,7 +239,8 @@ public final class SecretStoreClient: Sendable {
                 return outcome
             }
         } catch {
-            return .transportFailure(Self.describe(error))
+            let where_ = "\(configuration.baseURL.host):\(configuration.baseURL.port)"
+            return .transportFailure("\(Self.describe(error)) (\(where_))")
         }
     }
 
@@ -262,6 +267,10 @@ public final class SecretStoreClient: Sendable {
     }
 
     private static func describe(_ error: any Error) -> String {
+        if let error = error as? IOError { return String(cString: strerror(error.errnoCode)).lowercased() }
+        if let error = error as? NIOConnectionError, let failure = error.connectionErrors.first {
+            return describe(failure.error)
+        }
         if let error = error as? HTTPClientError {
             switch error {
             case .connectTimeout: return "connection timed out"

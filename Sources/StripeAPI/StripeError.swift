@@ -36,6 +36,13 @@ public enum StripeError: Error, Equatable, Sendable, CustomStringConvertible {
         return error.status == 401 || error.status == 403
     }
 
+    /// No answer at all, after every retry: the API is unreachable, so later calls would only
+    /// wait out their own retries.
+    public var isUnreachable: Bool {
+        if case .transport = self { return true }
+        return false
+    }
+
     /// Stripe's request id, when there was an answer.
     public var requestID: String? {
         switch self {

@@ -269,6 +269,25 @@ import TestSupport
         withExtendedLifetime(server) {}
     }
 
+    @Test func anUnreachableAPIEndsTheRunInSecondsAndWritesNothing() throws {
+        var scenario = try ApplyScenario()
+        scenario.runner.environment["STRIPE_API_BASE"] = "http://127.0.0.1:1"
+        var manifest = "version: 1\nsecrets:\n"
+        for index in 0..<40 {
+            manifest += "  - name: s\(index)\n    account: acct_\(index / 10)X\n    value: {env: SHARED_KEY}\n"
+        }
+        try scenario.folder.write("secrets.yaml", manifest)
+        #expect(try scenario.runner.run("plan").status == 0)
+        let started = ContinuousClock.now
+        let applied = try scenario.runner.run("apply", "--auto-approve")
+        #expect(ContinuousClock.now - started < .seconds(40))
+        #expect(applied.status == 1)
+        #expect(applied.stderr.contains("could not reach Stripe: connection refused (127.0.0.1:1)"))
+        #expect(applied.stderr.contains("not attempted: Stripe could not be reached; a rerun finishes the job"))
+        #expect(applied.stdout.contains("0 of 40 changes applied, 40 failed. State unchanged (serial 0)."))
+        #expect(!FileManager.default.fileExists(atPath: scenario.folder.path + "/secrets.state.json.journal"))
+    }
+
     @Test func aServersMessageCannotMoveTheCursorOrReverseText() throws {
         let (server, url) = try hostileStripe("bidi-error")
         var scenario = try ApplyScenario()
