@@ -132,6 +132,8 @@ public struct JournalError: Error, Equatable, Sendable, CustomStringConvertible 
         case foreign
         /// Another apply's journal, running or interrupted.
         case exists
+        /// A symbolic link or special file where the journal would be.
+        case notAFile
         /// Not written by an apply of this state: a code does not verify with the state's key,
         /// or an entry records a call its run did not plan.
         case unauthenticated
@@ -156,6 +158,8 @@ public struct JournalError: Error, Equatable, Sendable, CustomStringConvertible 
                 + "in place. Once you have checked that its calls are in the state, set it aside (\(setAside))"
         case .exists:
             "\(journal) belongs to another apply, running or interrupted; it was left in place"
+        case .notAFile:
+            "\(journal) is a symbolic link or a special file, not a journal; it was left in place. Remove it"
         case .unauthenticated:
             "\(journal) was not written by an apply of \(state) (its records do not verify with the state's "
                 + "key); it was left in place and nothing in it was applied. Set it aside (\(setAside)) and run "

@@ -66,11 +66,13 @@ import TestSupport
     @Test func aJournalFileIsNeverOpenedThroughASymlink() throws {
         let folder = try TemporaryFolder()
         let store = FileStateBackend(path: folder.path + "/s.state.json")
+        try store.write(State(lineage: "L", serial: 3, mode: nil, fingerprintKey: key, secrets: [:]))
         let victim = try folder.write("victim.txt", "keep me")
         try FileManager.default.createSymbolicLink(atPath: store.journalPath, withDestinationPath: victim)
-        #expect(throws: FileWriteError.self) {
+        #expect(throws: JournalError(.notAFile, store.journalPlace)) {
             _ = try FileJournal.start(at: store.journalPath, header: run.header, place: store.journalPlace)
         }
+        #expect(throws: JournalError(.notAFile, store.journalPlace)) { try store.load() }
         #expect(try String(contentsOfFile: victim, encoding: .utf8) == "keep me")
     }
 }

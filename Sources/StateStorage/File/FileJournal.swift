@@ -36,9 +36,7 @@ final class FileJournal: JournalWriter, @unchecked Sendable {
             if code == EEXIST, lstat(path, &info) == 0, info.st_mode & S_IFMT == S_IFREG {
                 throw JournalError(.exists, place)
             }
-            if code == EEXIST {
-                throw FileWriteError(path: path, reason: "it is a symbolic link or not a regular file; remove it")
-            }
+            if code == EEXIST { throw JournalError(.notAFile, place) }
             throw FileWriteError(path: path, reason: FileReader.message(code))
         }
         let journal = FileJournal(descriptor: descriptor, path: path)
@@ -75,6 +73,8 @@ final class FileJournal: JournalWriter, @unchecked Sendable {
 
     /// The journal at `path`, if there is one (see `JournalRecord.parse`).
     static func read(at path: String, place: JournalPlace) throws -> JournalRecord? {
+        var info = stat()
+        if lstat(path, &info) == 0, info.st_mode & S_IFMT != S_IFREG { throw JournalError(.notAFile, place) }
         let bytes: [UInt8]
         do {
             bytes = try FileReader.contents(of: path, maxBytes: 256 << 20)
