@@ -52,6 +52,8 @@ public enum StateLockError: Error, Equatable, Sendable, CustomStringConvertible 
     case unidentifiedHolder(statePath: String)
     /// `force-unlock` on a lock held by a process that is still running on this machine.
     case liveHolder(statePath: String, holder: LockHolder)
+    /// `force-unlock` on a PostgreSQL lock, whose session is still connected.
+    case liveSession(stateName: String, holder: LockHolder?, sessionPID: Int)
 
     public var description: String {
         switch self {
@@ -77,6 +79,12 @@ public enum StateLockError: Error, Equatable, Sendable, CustomStringConvertible 
         case .unidentifiedHolder(let statePath):
             return "\(statePath) is locked by a process that has not written who it is (it may be starting or "
                 + "finishing); try again in a moment"
+        case .liveSession(let stateName, let holder, let sessionPID):
+            let who = holder.map { " by \($0.description)" } ?? ""
+            return "\(stateName) is locked\(who) in database session \(sessionPID), which is still connected. "
+                + "A PostgreSQL lock ends by itself when its session ends (a runner that dies frees it within "
+                + "about a minute), so there is nothing to remove. To end a hung session now, someone allowed to "
+                + "signal it can run: SELECT pg_terminate_backend(\(sessionPID));"
         case .liveHolder(let statePath, let holder):
             return "\(statePath) is locked by \(holder.description), which is still running; "
                 + "stop it (kill \(holder.pid)) and its lock ends with it"

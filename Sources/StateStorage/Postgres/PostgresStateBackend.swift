@@ -89,13 +89,7 @@ public final class PostgresStateBackend: StateBackend {
 
     public func forceUnlock() async throws -> String {
         if let held = try await currentHolder() {
-            let who = held.holder.map { " by \($0.description)" } ?? ""
-            throw PostgresStateError.server(
-                database: location.description, doing: "force-unlock",
-                message: "\(name) is locked\(who) in database session \(held.sessionPID), which is still connected. "
-                    + "A PostgreSQL lock ends by itself when its session ends (a runner that dies frees it within "
-                    + "about a minute), so there is nothing to remove. To end a hung session now, someone allowed to "
-                    + "signal it can run: SELECT pg_terminate_backend(\(held.sessionPID));")
+            throw StateLockError.liveSession(stateName: name, holder: held.holder, sessionPID: held.sessionPID)
         }
         let workspace = workspace
         try await session.run("clearing the lock record") { connection, logger in
