@@ -39,6 +39,9 @@ public struct ApplyWork: Sendable {
                 "\(planFile) is stale: \(saved.statePath) moved from serial \(saved.serial) to \(state.serial) since it was planned.\n"
                     + "       Plan again: stripe-secrets plan --out \(planFile)")
         }
+        guard saved.mode == state.mode else {
+            throw ApplyRefusal("\(planFile) was planned for another mode than the state's. Plan again.")
+        }
         guard saved.plan.isComplete else {
             throw ApplyRefusal(
                 "\(planFile) has unknown values and cannot be applied; plan again with every value readable")

@@ -23,9 +23,7 @@ public enum TerminalText {
 
     private static func needsEscape(_ scalar: Unicode.Scalar) -> Bool {
         if scalar.value < 0x20 || (0x7F...0x9F).contains(scalar.value) { return true }
-        guard scalar.value >= 0x2000 || scalar.value == 0xAD || (0x600...0x61C).contains(scalar.value) else {
-            return false
-        }
+        guard scalar.value > 0x7F else { return false }
         switch scalar.properties.generalCategory {
         case .format, .lineSeparator, .paragraphSeparator: return true
         default: return false

@@ -1,4 +1,5 @@
 import Foundation
+import SecretsModel
 /// Where the user said the state is: a file path, or a PostgreSQL database and workspace.
 public enum StateLocation: Sendable, Equatable, CustomStringConvertible {
     case file(String)
@@ -30,7 +31,13 @@ public enum StateLocation: Sendable, Equatable, CustomStringConvertible {
             if workspaceFlag != nil {
                 throw StateLocationError("--workspace names a state in a PostgreSQL database; this state is a file")
             }
-            return .file(text.isEmpty ? FileStateBackend.defaultPath(forManifest: manifest) : text)
+            let path = text.isEmpty ? FileStateBackend.defaultPath(forManifest: manifest) : text
+            for companion in [".backup", ".lock", ".journal"] where path.hasSuffix(companion) {
+                throw StateLocationError(
+                    "\(source.isEmpty ? "the state" : source) names \(TerminalText.safe(path)), the \(companion.dropFirst()) "
+                        + "of another state, not a state; to restore a backup, state push it")
+            }
+            return .file(path)
         }
         let location: PostgresLocation
         do {

@@ -52,16 +52,9 @@ extension SecretObject {
         return nil
     }
 
-    /// `appsecret_` and 1 to 255 ASCII letters and digits.
+    /// `appsecret_` and ASCII letters and digits (255 bytes at most in all).
     public static func isSecretID(_ id: String) -> Bool {
-        let bytes = Array(id.utf8)
-        let prefix = Array("appsecret_".utf8)
-        guard bytes.count > prefix.count, bytes.count <= prefix.count + 255, bytes.starts(with: prefix) else {
-            return false
-        }
-        return bytes.dropFirst(prefix.count).allSatisfy { byte in
-            (48...57).contains(byte) || (65...90).contains(byte) || (97...122).contains(byte)
-        }
+        SecretAddress.isStripeID(id, prefix: "appsecret_")
     }
 }
 

@@ -162,6 +162,9 @@ public final class SecretStoreClient: Sendable {
         hiding secret: String?, as: Answer.Type
     ) async throws(StripeError) -> Answer {
         var attempt = 0
+        // A call that gets no answer at all gives up after twice the request timeout in all, so
+        // a silent server costs a bounded time, not every retry's full timeout.
+        let giveUp = ContinuousClock.now + .nanoseconds(2 * configuration.requestTimeout.nanoseconds)
         while true {
             attempt += 1
             await limiter.acquire()
@@ -171,21 +174,26 @@ public final class SecretStoreClient: Sendable {
             switch outcome {
             case .answer(let status, let headers, let body):
                 if (200..<300).contains(status) {
-                    guard let answer = try? JSONDecoder().decode(Answer.self, from: body) else {
+                    // No key twice: another reader of the same answer must not see other values.
+                    guard (try? StrictJSON.check(Array(body), shape: .any)) != nil,
+                        let answer = try? JSONDecoder().decode(Answer.self, from: body)
+                    else {
                         throw .unreadableResponse(status: status, requestID: headers.first(name: "Request-Id"))
                     }
                     return answer
                 }
                 let error = Self.apiError(
                     status: status, headers: headers, body: body,
-                    hiding: [secret, configuration.apiKey.secret].compactMap { $0 })
+                    // The key's secret part only: Stripe's own messages show its prefix and last four.
+                    hiding: [secret, String(configuration.apiKey.secret.dropFirst(8))].compactMap { $0 })
                 if status == 429 { await limiter.slowDown() }
                 let shouldRetry = headers.first(name: "Stripe-Should-Retry").map { $0.lowercased() == "true" }
                 retryable = RetryPolicy.shouldRetry(status: status, stripeShouldRetry: shouldRetry)
                 retryAfter = headers.first(name: "Retry-After").flatMap(Double.init)
                 guard retryable, attempt < configuration.retry.maxAttempts, !Task.isCancelled else { throw error }
             case .transportFailure(let reason):
-                guard attempt < configuration.retry.maxAttempts, !Task.isCancelled else { throw .transport(reason) }
+                guard attempt < configuration.retry.maxAttempts, ContinuousClock.now < giveUp, !Task.isCancelled
+                else { throw .transport(reason) }
             }
             try? await Task.sleep(for: .seconds(configuration.retry.delay(after: attempt, retryAfter: retryAfter)))
         }
@@ -244,26 +252,53 @@ public final class SecretStoreClient: Sendable {
         }
     }
 
-    /// Stripe's error JSON as a typed error; each of `secrets` (the payload sent, the key) is
-    /// blanked out of it, and so is anything after a key prefix (`sk_test_****1234`).
+    /// Stripe's error JSON as a typed error. Nothing in it is taken as given: `type`, `code` and
+    /// the request id are kept only in Stripe's own shapes (`invalid_request_error`,
+    /// `req_8yX…`); a message or param that quotes one of `secrets` (the payload sent, the key),
+    /// in any case or in part, is withheld; and anything after a key prefix is masked.
     static func apiError(status: Int, headers: HTTPHeaders, body: Data, hiding secrets: [String]) -> StripeError {
-        let requestID = headers.first(name: "Request-Id")
+        let requestID = headers.first(name: "Request-Id").flatMap(Self.plainRequestID)
         guard let envelope = try? JSONDecoder().decode(ErrorEnvelope.self, from: body) else {
             return .unreadableResponse(status: status, requestID: requestID)
         }
-        // Stripe does not echo payloads or keys, but a message must never carry one, whatever answered.
         func clean(_ text: String?) -> String? {
-            guard var text else { return nil }
-            for secret in secrets where !secret.isEmpty {
-                text = text.replacingOccurrences(of: secret, with: "[redacted]")
-            }
-            return APIKey.maskingKeys(in: text)
+            guard let text else { return nil }
+            if secrets.contains(where: { Self.quotes(text, $0) }) { return "(withheld: it quoted the request)" }
+            return APIKey.maskingKeys(in: String(text.prefix(1000)))
         }
         let error = envelope.error
         return .api(
             APIError(
-                status: status, type: error.type, code: error.code, message: clean(error.message),
-                param: clean(error.param), requestID: requestID))
+                status: status, type: error.type.flatMap(Self.plainWord), code: error.code.flatMap(Self.plainWord),
+                message: clean(error.message), param: clean(error.param), requestID: requestID))
+    }
+
+    /// Whether `text` holds `secret`, or 8 characters of it in a row, ignoring case.
+    static func quotes(_ text: String, _ secret: String) -> Bool {
+        guard !secret.isEmpty else { return false }
+        let haystack = Array(text.lowercased().unicodeScalars)
+        let needle = Array(secret.lowercased().unicodeScalars)
+        let window = min(8, needle.count)
+        guard haystack.count >= window else { return false }
+        var pieces = Set<[Unicode.Scalar]>()
+        for start in 0...(needle.count - window) { pieces.insert(Array(needle[start..<start + window])) }
+        for start in 0...(haystack.count - window) where pieces.contains(Array(haystack[start..<start + window])) {
+            return true
+        }
+        return false
+    }
+
+    /// A type or code as Stripe writes them: 1 to 64 lowercase letters, digits and `_`.
+    private static func plainWord(_ text: String) -> String? {
+        guard (1...64).contains(text.utf8.count),
+            text.utf8.allSatisfy({ (97...122).contains($0) || (48...57).contains($0) || $0 == UInt8(ascii: "_") })
+        else { return nil }
+        return text
+    }
+
+    /// A request id as Stripe writes them: `req_` and 1 to 64 letters and digits.
+    private static func plainRequestID(_ text: String) -> String? {
+        SecretAddress.isStripeID(text, prefix: "req_") && text.utf8.count <= 68 ? text : nil
     }
 
     private static func describe(_ error: any Error) -> String {

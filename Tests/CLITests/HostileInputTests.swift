@@ -50,6 +50,8 @@ import TestSupport
                 "expires_at_before": NSNull(), "expires_at_after": NSNull(), "remote_id": "appsecret_x",
             ]
         ]
+        // A careful forger keeps the summary in step, so that only the derivation can notice.
+        plan["summary"] = ["create": 0, "replace": 0, "delete": 1, "unknown": 0, "unchanged": unchanged.count - 1]
         try write(plan, to: scenario.folder.path + "/forged.json")
         let before = try files(in: scenario.folder)
         let requests = try scenario.emulator.statsBlocking().requests
@@ -73,12 +75,14 @@ import TestSupport
         var changes = try #require(plan["changes"] as? [[String: Any]])
         changes.removeFirst()
         plan["changes"] = changes
+        plan["summary"] = ["create": changes.count, "replace": 0, "delete": 0, "unknown": 0, "unchanged": 0]
         try write(plan, to: scenario.folder.path + "/dropped.json")
         let dropped = try scenario.runner.run("apply", "dropped.json")
         #expect(dropped.status == 1)
         #expect(dropped.stderr.contains("dropped.json leaves out the create of account/openai_api_key"))
 
-        changes = try #require(try json(scenario.folder.path + "/plan.json")["changes"] as? [[String: Any]])
+        plan = try json(scenario.folder.path + "/plan.json")
+        changes = try #require(plan["changes"] as? [[String: Any]])
         changes[0]["source"] = ["env": "SHARED_KEY"]  // another variable's value, same fingerprint field
         plan["changes"] = changes
         try write(plan, to: scenario.folder.path + "/source.json")
@@ -104,22 +108,70 @@ import TestSupport
         #expect(!FileManager.default.fileExists(atPath: scenario.folder.path + "/yarn"))
     }
 
-    @Test func showEscapesAForgedPlansPathsAndNothingFakesALine() throws {
+    @Test func aPlanWhosePathsHideLineBreaksOrEscapesIsRefusedUnshown() throws {
+        let scenario = try ApplyScenario()
+        #expect(try scenario.runner.run("plan", "--out", "plan.json").status == 0)
+        for field in ["state", "manifest"] {
+            var plan = try json(scenario.folder.path + "/plan.json")
+            var part = try #require(plan[field] as? [String: Any])
+            part["path"] = "secrets.state.json (serial 0)\n\nNo changes.\u{1b}[8m\u{0}"
+            plan[field] = part
+            try write(plan, to: scenario.folder.path + "/shown.json")
+            for command in [
+                ["show", "shown.json"], ["show", "shown.json", "--format", "markdown"], ["apply", "shown.json"],
+            ] {
+                let shown = try scenario.runner.run(command)
+                #expect(shown.status == 1)
+                #expect(
+                    shown.stderr.contains("shown.json is corrupt (\(field).path is empty or holds a control character)")
+                )
+                #expect(!(shown.stdout + shown.stderr).contains("\u{1b}"))
+                #expect(!(shown.stdout + shown.stderr).contains("\nNo changes."))
+            }
+        }
+    }
+
+    @Test func aPlanWhoseSummaryOrPartsDisagreeWithItsChangesIsRefused() throws {
         let scenario = try ApplyScenario()
         #expect(try scenario.runner.run("plan", "--out", "plan.json").status == 0)
         var plan = try json(scenario.folder.path + "/plan.json")
+        plan["summary"] = ["create": 0, "replace": 0, "delete": 0, "unknown": 0, "unchanged": 0]
+        try write(plan, to: scenario.folder.path + "/summary.json")
+        let summary = try scenario.runner.run("show", "summary.json")
+        #expect(summary.status == 1)
+        #expect(summary.stderr.contains("summary or complete does not agree with the changes"))
+
+        plan = try json(scenario.folder.path + "/plan.json")
+        var changes = try #require(plan["changes"] as? [[String: Any]])
+        changes[0]["name"] = "totally_harmless"
+        plan["changes"] = changes
+        try write(plan, to: scenario.folder.path + "/parts.json")
+        let parts = try scenario.runner.run("show", "parts.json")
+        #expect(parts.status == 1)
+        #expect(parts.stderr.contains("the name, scope or account of account/openai_api_key are not its address's"))
+    }
+
+    @Test func aPlanPointedAtTheStatesBackupIsRefused() throws {
+        let scenario = try ApplyScenario()
+        #expect(try scenario.runner.run("apply", "--auto-approve").status == 0)
+        #expect(try scenario.runner.run("plan", "--out", "plan.json").status == 0)
+        try scenario.folder.write("secrets.yaml", "version: 1\nsecrets: []\n")
+        #expect(try scenario.runner.run("plan", "--out", "delete.json").status == 0)
+        #expect(try scenario.runner.run("apply", "delete.json").status == 0)  // the backup still lists them all
+        var plan = try json(scenario.folder.path + "/delete.json")
         var state = try #require(plan["state"] as? [String: Any])
-        state["path"] = "secrets.state.json (serial 0)\n\nNo changes.\u{1b}[8m\u{202e}"
+        state["path"] = "secrets.state.json.backup"
         plan["state"] = state
-        try write(plan, to: scenario.folder.path + "/shown.json")
-        for format in ["text", "markdown"] {
-            let shown = try scenario.runner.run("show", "shown.json", "--format", format)
-            #expect(shown.status == 0)
-            #expect(!shown.stdout.contains("\u{1b}") && !shown.stdout.contains("\u{202e}"))
-            #expect(!shown.stdout.contains("\nNo changes."))
-        }
-        let text = try scenario.runner.run("show", "shown.json")
-        #expect(text.stdout.contains("\\u{1b}[8m\\u{202e}"))
+        try write(plan, to: scenario.folder.path + "/replay.json")
+        let requests = try scenario.emulator.statsBlocking().requests
+        let replayed = try scenario.runner.run("apply", "replay.json")
+        #expect(replayed.status == 1)
+        #expect(replayed.stderr.contains("replay.json was planned against secrets.state.json.backup, but the state of"))
+        #expect(try scenario.emulator.statsBlocking().requests == requests)
+        let named = try scenario.runner.run("apply", "replay.json", "--state", "secrets.state.json.backup")
+        #expect(named.status == 1)
+        #expect(named.stderr.contains("names secrets.state.json.backup, the backup of another state, not a state"))
+        #expect(!FileManager.default.fileExists(atPath: scenario.folder.path + "/secrets.state.json.backup.lock"))
     }
 
     // MARK: Planted files

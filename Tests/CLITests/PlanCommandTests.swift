@@ -42,7 +42,7 @@ struct PlanScenario {
         func record(_ address: SecretAddress, _ value: String, expires: Int64?) {
             state.record(
                 State.Entry(
-                    id: "appsecret_\(address.name)",
+                    id: "appsecret_" + address.name.replacing("_", with: ""),
                     fingerprint: Self.key.fingerprint(of: SecretValue(value), at: address),
                     expiresAt: expires, appliedAt: 1_790_000_000),
                 at: address)

@@ -174,7 +174,7 @@ struct PostgresStateTests {
         let refused = try scenario.runner.run("apply", "plan.json")
         #expect(refused.status == 1)
         #expect(refused.stderr.contains("plan.json was planned against postgres://postgres@127.0.0.1:"))
-        #expect(refused.stderr.contains("name that database with --state (or STRIPE_SECRETS_STATE)"))
+        #expect(refused.stderr.contains("name it with --state (or STRIPE_SECRETS_STATE) and --workspace"))
     }
 
     @Test func aWrongPasswordAndAnUnreachableServerNamePostgreSQLAndNeverThePassword() throws {

@@ -10,12 +10,12 @@ import Testing
         #expect(output.status == 0)
         #expect(
             output.stdout == """
-                ADDRESS                              ID                        EXPIRES               APPLIED
-                account/legacy_api_key               appsecret_legacy_api_key  -                     2026-09-21T14:13:20Z
-                account/openai_api_key               appsecret_openai_api_key  -                     2026-09-21T14:13:20Z
-                account/sendgrid_key                 appsecret_sendgrid_key    -                     2026-09-21T14:13:20Z
-                user:usr_OkDR2bKzwpXu3s/oauth_token  appsecret_oauth_token     2020-11-20T00:00:00Z  2026-09-21T14:13:20Z
-                acct_1Nv0FGQ9/account/partner_token  appsecret_partner_token   2099-12-31T00:00:00Z  2026-09-21T14:13:20Z
+                ADDRESS                              ID                      EXPIRES               APPLIED
+                account/legacy_api_key               appsecret_legacyapikey  -                     2026-09-21T14:13:20Z
+                account/openai_api_key               appsecret_openaiapikey  -                     2026-09-21T14:13:20Z
+                account/sendgrid_key                 appsecret_sendgridkey   -                     2026-09-21T14:13:20Z
+                user:usr_OkDR2bKzwpXu3s/oauth_token  appsecret_oauthtoken    2020-11-20T00:00:00Z  2026-09-21T14:13:20Z
+                acct_1Nv0FGQ9/account/partner_token  appsecret_partnertoken  2099-12-31T00:00:00Z  2026-09-21T14:13:20Z
                 5 secrets in secrets.state.json (serial 14, test mode)
 
                 """)

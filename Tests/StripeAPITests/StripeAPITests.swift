@@ -56,13 +56,32 @@ import Testing
         let error = SecretStoreClient.apiError(
             status: 400, headers: HTTPHeaders(), body: body, hiding: ["hunter2-canary"])
         #expect(!error.description.contains("hunter2"))
-        #expect(error.description.contains("[redacted]"))
+        #expect(error.description.contains("(withheld: it quoted the request)"))
+    }
+
+    @Test func aPayloadOrKeyEchoedAnywhereInAnyCaseOrInPartNeverShows() {
+        var headers = HTTPHeaders()
+        headers.add(name: "Request-Id", value: "req_hunter2-canary-value")
+        let body = Data(
+            #"{"error":{"type":"hunter2-canary-value","code":"Bearer sk_test_canaryKEY0123456789","message":"HUNTER2-CANARY-VALU","param":"canary-va"}}"#
+                .utf8)
+        let error = SecretStoreClient.apiError(
+            status: 400, headers: headers, body: body, hiding: ["hunter2-canary-value", "canaryKEY0123456789"])
+        #expect(
+            error
+                == .api(
+                    APIError(
+                        status: 400, type: nil, code: nil, message: "(withheld: it quoted the request)",
+                        param: "(withheld: it quoted the request)", requestID: nil)))
+        #expect(!error.description.lowercased().contains("hunter2"))
+        #expect(!error.description.contains("canaryKEY"))
     }
 
     @Test func keysInMessagesAreMasked() {
         let body = Data(
-            #"{"error":{"type":"invalid_request_error","message":"Invalid API Key provided: sk_test_****abc%"}}"#.utf8)
-        let error = SecretStoreClient.apiError(status: 401, headers: HTTPHeaders(), body: body, hiding: ["sk_test_abc"])
+            #"{"error":{"type":"invalid_request_error","message":"Invalid API Key provided: sk_test_****6789"}}"#.utf8)
+        let error = SecretStoreClient.apiError(
+            status: 401, headers: HTTPHeaders(), body: body, hiding: ["canaryKEY0123456789"])
         #expect(error.description == "Stripe 401 invalid_request_error: Invalid API Key provided: sk_test_…")
         #expect(error.isAuthenticationFailure)
         #expect(!error.isNoSuchSecret)

@@ -43,7 +43,7 @@ struct PlanDocument: Codable {
         }
     }
 
-    struct Summary: Codable {
+    struct Summary: Codable, Equatable {
         var create: Int
         var replace: Int
         var delete: Int
@@ -145,17 +145,32 @@ struct PlanDocument: Codable {
         }
         let unchangedAddresses = try unchanged.map { text in
             guard let address = SecretAddress(validating: text) else {
-                throw VersionedDocument.Detail(text: "'\(text)' is not a secret address")
+                throw VersionedDocument.Detail(text: "'\(TerminalText.safe(text))' is not a secret address")
             }
             return address
         }
-        guard (0...State.maxSerial).contains(state.serial), !state.lineage.isEmpty else {
+        guard (0...State.maxSerial).contains(state.serial), State.isValidLineage(state.lineage) else {
             throw VersionedDocument.Detail(text: "the state's lineage or serial is invalid")
+        }
+        // Paths are printed and opened: no line break, escape sequence or NUL may hide in them.
+        for (field, path) in [("manifest.path", manifest.path), ("state.path", state.path)]
+        where path.isEmpty
+            || path.unicodeScalars.contains(where: { $0.value < 0x20 || (0x7F...0x9F).contains($0.value) })
+        {
+            throw VersionedDocument.Detail(text: "\(field) is empty or holds a control character")
         }
         let planned = try changes.map { try $0.change() }
         var seen = Set<SecretAddress>()
         for address in planned.map(\.address) + unchangedAddresses where !seen.insert(address).inserted {
             throw VersionedDocument.Detail(text: "\(address) is listed twice")
+        }
+        // What tools read instead of the changes (a CI gate on summary.delete) must agree with them.
+        let counted = Summary(
+            create: planned.count { $0.action == .create }, replace: planned.count { $0.action == .replace },
+            delete: planned.count { $0.action == .delete }, unknown: planned.count { $0.action == .unknown },
+            unchanged: unchangedAddresses.count)
+        guard summary == counted, complete == !planned.contains(where: { $0.action == .unknown }) else {
+            throw VersionedDocument.Detail(text: "summary or complete does not agree with the changes")
         }
         return SavedPlan(
             toolVersion: toolVersion, createdAt: created, manifestPath: manifest.path, manifestDigest: manifest.sha256,
@@ -202,7 +217,17 @@ extension PlanDocument.Change {
 
     func change() throws -> Plan.Change {
         guard let parsed = SecretAddress(validating: address) else {
-            throw VersionedDocument.Detail(text: "'\(address)' is not a valid secret address")
+            throw VersionedDocument.Detail(text: "'\(TerminalText.safe(address))' is not a valid secret address")
+        }
+        // The address in parts, for readers that look at them, must be the address.
+        guard name.hasSameBytes(as: parsed.name), account.hasSameBytes(as: parsed.account),
+            scope.type == (parsed.scope.user == nil ? "account" : "user"),
+            scope.user.hasSameBytes(as: parsed.scope.user)
+        else {
+            throw VersionedDocument.Detail(text: "the name, scope or account of \(parsed) are not its address's")
+        }
+        if let remoteId, !SecretAddress.isStripeID(remoteId, prefix: "appsecret_") {
+            throw VersionedDocument.Detail(text: "the remote_id of \(parsed) is not an appsecret_ id")
         }
         let reason: Plan.Reason
         switch self.reason {

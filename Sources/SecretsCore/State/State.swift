@@ -38,6 +38,14 @@ public struct State: Equatable, Sendable {
         }
     }
 
+    /// A lineage as the tool makes them (a UUID), or any 1 to 64 ASCII letters, digits and `-`.
+    public static func isValidLineage(_ lineage: String) -> Bool {
+        (1...64).contains(lineage.utf8.count)
+            && lineage.utf8.allSatisfy { byte in
+                (48...57).contains(byte) || (65...90).contains(byte) || (97...122).contains(byte) || byte == 45
+            }
+    }
+
     /// A new, empty state with a fresh lineage and key.
     public init() {
         self.init(

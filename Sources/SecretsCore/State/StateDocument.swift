@@ -57,7 +57,9 @@ public enum StateDocument {
         guard let key = FingerprintKey(base64: document.fingerprintKey) else {
             throw corrupt("fingerprint_key is not 32 bytes of base64")
         }
-        guard !document.lineage.isEmpty else { throw corrupt("lineage is empty") }
+        guard State.isValidLineage(document.lineage) else {
+            throw corrupt("lineage is not 1 to 64 letters, digits and '-'")
+        }
         guard (0...State.maxSerial).contains(document.serial) else { throw corrupt("serial is out of range") }
         var secrets: [SecretAddress: State.Entry] = [:]
         for record in document.secrets {
@@ -67,7 +69,8 @@ public enum StateDocument {
             guard let appliedAt = Timestamp.parseRFC3339(record.appliedAt) else {
                 throw corrupt("applied_at of \(address) is not an RFC 3339 time")
             }
-            guard Timestamp.isInRange(record.expiresAt), !record.id.isEmpty else {
+            guard Timestamp.isInRange(record.expiresAt), SecretAddress.isStripeID(record.id, prefix: "appsecret_")
+            else {
                 throw corrupt("expires_at or id of \(address) is invalid")
             }
             guard secrets[address] == nil else { throw corrupt("\(address) is listed twice") }

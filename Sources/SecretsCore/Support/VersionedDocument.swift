@@ -1,4 +1,5 @@
 import Foundation
+import SecretsModel
 
 /// Why one of our JSON documents (a state, a plan) could not be used. Such a document is never
 /// overwritten: each of these stops the command.

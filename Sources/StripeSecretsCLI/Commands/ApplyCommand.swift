@@ -58,6 +58,12 @@ extension StripeSecrets {
             try await location.using { backend in
                 // A saved plan is checked before the lock is taken or any file is written.
                 if let saved, let planFile {
+                    guard !(try await backend.hasJournal()) else {
+                        throw ApplyRefusal(
+                            "\(backend.name) has the journal of a running or interrupted apply, so \(planFile) will be "
+                                + "stale once it is folded in. Let that apply finish (or run stripe-secrets apply to finish "
+                                + "it), then plan again")
+                    }
                     guard let state = try await backend.load() else {
                         throw ApplyRefusal("\(backend.name) does not exist, but \(planFile) was planned against it")
                     }
@@ -72,21 +78,20 @@ extension StripeSecrets {
             }
         }
 
-        /// Where the state is: as the flags say, else where the plan was made. A plan made against
-        /// PostgreSQL is applied only to the database the flags or environment name, so a plan
-        /// file can never point the tool (and its password) at another server.
+        /// Where the state is: as the flags or the environment say, else the state of the plan's
+        /// manifest. The plan's own `state.path` is only compared, never followed: a plan file
+        /// cannot point the tool at another file (an older copy, a backup) or at another database
+        /// (with the user's password).
         private func stateLocation(for saved: SavedPlan?, manifest: String) throws -> StateLocation {
-            guard let saved, let planFile else { return try stateOptions.resolve(manifest: manifest) }
-            if PostgresLocation.isPostgresURL(saved.statePath) {
-                let configured = stateOptions.isExplicit ? try stateOptions.resolve(manifest: manifest) : nil
-                guard let configured, configured.description == saved.statePath else {
-                    throw Console.fail(
-                        "\(planFile) was planned against \(TerminalText.safe(saved.statePath)); "
-                            + "name that database with --state (or STRIPE_SECRETS_STATE) and --workspace to apply it")
-                }
-                return configured
+            let location = try stateOptions.resolve(manifest: manifest)
+            guard let saved, let planFile, !stateOptions.isExplicit else { return location }
+            guard location.description == saved.statePath else {
+                throw Console.fail(
+                    "\(planFile) was planned against \(TerminalText.safe(saved.statePath)), but the state of "
+                        + "\(TerminalText.safe(manifest)) is \(location); if that plan is meant for the other one, name it "
+                        + "with --state (or STRIPE_SECRETS_STATE) and --workspace")
             }
-            return stateOptions.isExplicit ? try stateOptions.resolve(manifest: manifest) : .file(saved.statePath)
+            return location
         }
 
         /// Opens the Stripe client for `apply` and closes it afterwards, whatever happens.

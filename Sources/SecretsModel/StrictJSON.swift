@@ -5,6 +5,9 @@ public indirect enum JSONShape: Sendable {
     case array(JSONShape)
     /// A string, number, boolean or null.
     case scalar
+    /// Anything, with any keys (still no key twice, no inexact number): for answers whose
+    /// fields another decoder picks.
+    case any
 }
 
 /// The checks Foundation's `JSONDecoder` does not make, run on a document's bytes first: one
@@ -47,17 +50,19 @@ public enum StrictJSON {
         mutating func value(_ shape: JSONShape?, path: String, depth: Int) throws(Problem) {
             guard depth < 64 else { throw Problem(description: "\(label(path)) is nested too deeply") }
             guard let byte = current else { throw invalid() }
+            var open = shape
+            if case .any = shape { open = nil }
             switch byte {
             case UInt8(ascii: "{"):
-                guard case .object(let keys) = shape ?? .object([:]) else {
+                guard case .object(let keys) = open ?? .object([:]) else {
                     throw Problem(description: "\(label(path)) must not be an object")
                 }
-                try object(keys, unchecked: shape == nil, path: path, depth: depth)
+                try object(keys, unchecked: open == nil, path: path, depth: depth)
             case UInt8(ascii: "["):
-                guard case .array(let element) = shape ?? .array(.scalar) else {
+                guard case .array(let element) = open ?? .array(.scalar) else {
                     throw Problem(description: "\(label(path)) must not be a list")
                 }
-                try array(shape == nil ? nil : element, path: path, depth: depth)
+                try array(open == nil ? nil : element, path: path, depth: depth)
             case UInt8(ascii: "\""):
                 _ = try string()
             case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"):
