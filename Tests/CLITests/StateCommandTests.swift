@@ -58,7 +58,7 @@ import Testing
         let store = FileStateBackend(path: scenario.folder.path + "/secrets.state.json")
         let holder = LockBox(
             try StateLock.acquire(
-                store.lockPath, statePath: store.path, operation: "apply", timeout: 0, now: { 1_800_000_000 }))
+                store.lockPath, statePath: store.path, operation: "apply", now: { 1_800_000_000 }))
         let refused = try scenario.runner.run("state", "rm", "account/legacy_api_key")
         #expect(refused.status == 1)
         #expect(

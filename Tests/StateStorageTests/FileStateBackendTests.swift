@@ -155,12 +155,12 @@ import SecretsModel
         let folder = try TemporaryFolder()
         let store = FileStateBackend(path: folder.path + "/s.state.json")
         let held = try StateLock.acquire(
-            store.lockPath, statePath: store.path, operation: "apply", timeout: 0, now: { 1_800_000_000 })
+            store.lockPath, statePath: store.path, operation: "apply", now: { 1_800_000_000 })
         #expect(StateLock.status(of: store.lockPath).isHeld)
         #expect {
-            _ = try StateLock.acquire(store.lockPath, statePath: store.path, operation: "plan", timeout: 0.2)
+            _ = try StateLock.acquire(store.lockPath, statePath: store.path, operation: "plan")
         } throws: { error in
-            guard case .held(_, let holder?, true) = error as? StateLockError else { return false }
+            guard case .held(_, let holder?, false) = error as? StateLockError else { return false }
             return holder.operation == "apply" && holder.pid == getpid() && holder.since == 1_800_000_000
         }
         withExtendedLifetime(held) {}
@@ -170,11 +170,11 @@ import SecretsModel
         let folder = try TemporaryFolder()
         let store = FileStateBackend(path: folder.path + "/s.state.json")
         do {
-            let lock = try StateLock.acquire(store.lockPath, statePath: store.path, operation: "first", timeout: 0)
+            let lock = try StateLock.acquire(store.lockPath, statePath: store.path, operation: "first")
             withExtendedLifetime(lock) {}
         }
         #expect(!StateLock.status(of: store.lockPath).isHeld)
-        let again = try StateLock.acquire(store.lockPath, statePath: store.path, operation: "second", timeout: 0)
+        let again = try StateLock.acquire(store.lockPath, statePath: store.path, operation: "second")
         withExtendedLifetime(again) {}
     }
 }

@@ -62,7 +62,7 @@ public struct FileStateBackend: StateBackend {
         let lock: StateLock
         while true {
             do {
-                lock = try StateLock.acquire(lockPath, statePath: path, operation: operation, timeout: 0)
+                lock = try StateLock.acquire(lockPath, statePath: path, operation: operation)
                 break
             } catch {
                 guard case .held(let statePath, let holder, _) = error else { throw error }

@@ -26,28 +26,21 @@ public final class StateLock: Sendable {
         close(descriptor)
     }
 
-    /// Takes the lock at `path` (the lock file of `statePath`), waiting up to `timeout` seconds
-    /// (0: fail at once). A symbolic link, or anything but a regular file, is refused untouched.
+    /// Takes the lock at `path` (the lock file of `statePath`) if it is free; `.held` names the
+    /// holder otherwise (`FileStateBackend.withLock` waits by trying again). A symbolic link, or
+    /// anything but a regular file of its own, is refused untouched.
     static func acquire(
-        _ path: String, statePath: String, operation: String, timeout: Double,
-        now: () -> Int64 = { Int64(time(nil)) }
+        _ path: String, statePath: String, operation: String, now: () -> Int64 = { Int64(time(nil)) }
     ) throws(StateLockError) -> StateLock {
         let descriptor = try openLockFile(path, creating: true)
-        let deadline = Date().addingTimeInterval(timeout)
-        var waited = false
         while flock(descriptor, LOCK_EX | LOCK_NB) != 0 {
-            guard errno == EWOULDBLOCK || errno == EINTR else {
-                let reason = FileReader.message(errno)
+            guard errno == EINTR else {
+                let code = errno
+                let holder = code == EWOULDBLOCK ? readHolder(descriptor) : nil
                 close(descriptor)
-                throw .failed(path: path, reason: reason)
+                if code == EWOULDBLOCK { throw .held(statePath: statePath, holder: holder, waited: false) }
+                throw .failed(path: path, reason: FileReader.message(code))
             }
-            guard Date() < deadline else {
-                let holder = readHolder(descriptor)
-                close(descriptor)
-                throw .held(statePath: statePath, holder: holder, waited: waited)
-            }
-            waited = true
-            usleep(50_000)
         }
         // Only a lock file of ours is ever truncated: empty, or naming a holder.
         var existing = [UInt8](repeating: 0, count: 4096)

@@ -181,25 +181,72 @@ actor PostgresSession {
         let seconds: Int
     }
 
-    /// `body`, or `DeadlinePassed` after `seconds` (when `onTimeout` runs first, to unblock it).
+    /// `body`, or `DeadlinePassed` after `seconds`, whichever comes first, then `onTimeout` (to
+    /// close the connection). It returns at the deadline even when `body` ignores cancellation (a
+    /// query on a silent server does): `body` is left to fail once its connection is closed.
     private static func withDeadline<Result: Sendable>(
         seconds: Int, onTimeout: @escaping @Sendable () async -> Void,
         _ body: @escaping @Sendable () async throws -> Result
     ) async throws -> Result {
-        try await withThrowingTaskGroup(of: Result?.self) { group in
-            group.addTask { try await body() }
-            group.addTask {
+        let outcome = FirstOutcome<Result>()
+        return try await withCheckedThrowingContinuation { continuation in
+            outcome.waiter = continuation
+            let work = Task {
+                do {
+                    outcome.settle(.success(try await body()))
+                } catch {
+                    outcome.settle(.failure(error))
+                }
+            }
+            let timer = Task {
                 try await Task.sleep(for: .seconds(seconds))
-                return nil
+                if outcome.settle(.failure(DeadlinePassed(seconds: seconds))) {
+                    work.cancel()
+                    await onTimeout()
+                }
             }
-            defer { group.cancelAll() }
-            while let next = try await group.next() {
-                if let result = next { return result }
-                await onTimeout()
-                throw DeadlinePassed(seconds: seconds)
-            }
-            throw DeadlinePassed(seconds: seconds)
+            outcome.onSettled = { timer.cancel() }
         }
+    }
+}
+
+/// The first of two outcomes, passed to the one waiting for it; later ones are dropped.
+private final class FirstOutcome<Value: Sendable>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var settled = false
+    private var waiterStorage: CheckedContinuation<Value, any Error>?
+    private var onSettledStorage: (@Sendable () -> Void)?
+
+    var waiter: CheckedContinuation<Value, any Error>? {
+        get { lock.withLock { waiterStorage } }
+        set { lock.withLock { waiterStorage = newValue } }
+    }
+
+    /// Run once the outcome is known (at once if it already is).
+    var onSettled: (@Sendable () -> Void)? {
+        get { lock.withLock { onSettledStorage } }
+        set {
+            let runNow = lock.withLock { () -> Bool in
+                onSettledStorage = newValue
+                return settled
+            }
+            if runNow { newValue?() }
+        }
+    }
+
+    /// Hands `result` to the waiter if it is the first; returns whether it was.
+    @discardableResult
+    func settle(_ result: Result<Value, any Error>) -> Bool {
+        let (waiter, done) = lock.withLock { () -> (CheckedContinuation<Value, any Error>?, (@Sendable () -> Void)?) in
+            guard !settled else { return (nil, nil) }
+            settled = true
+            defer { waiterStorage = nil }
+            return (waiterStorage, onSettledStorage)
+        }
+        guard let waiter else { return false }
+        waiter.resume(with: result)
+        done?()
+        return true
     }
 }
 
