@@ -20,7 +20,7 @@ public enum StateLocation: Sendable, Equatable, CustomStringConvertible {
         // it may hold a password.
         let lowered = text.trimmingCharacters(in: .whitespacesAndNewlines).lowercased()
         if !PostgresLocation.isPostgresURL(text),
-            lowered.hasPrefix("postgres") || lowered.hasPrefix("pg:")
+            lowered.hasPrefix("postgres:") || lowered.hasPrefix("postgresql:") || lowered.hasPrefix("pg:")
                 || lowered.contains("://")
         {
             throw StateLocationError(

@@ -177,4 +177,13 @@ import SecretsModel
         let again = try StateLock.acquire(store.lockPath, statePath: store.path, operation: "second")
         withExtendedLifetime(again) {}
     }
+
+    @Test func aStateFileNamedAfterPostgreSQLIsStillAFile() throws {
+        let location = try StateLocation.resolve(
+            state: "postgres.state.json", workspace: nil, manifest: "secrets.yaml", environment: [:])
+        #expect(location == .file("postgres.state.json"))
+        #expect(throws: StateLocationError.self) {
+            try StateLocation.resolve(state: "postgres:/u@h/db", workspace: nil, manifest: "s.yaml", environment: [:])
+        }
+    }
 }

@@ -190,7 +190,7 @@ actor PostgresSession {
     ) async throws -> Result {
         let outcome = FirstOutcome<Result>()
         return try await withCheckedThrowingContinuation { continuation in
-            outcome.waiter = continuation
+            outcome.wait(with: continuation)
             let work = Task {
                 do {
                     outcome.settle(.success(try await body()))
@@ -205,7 +205,7 @@ actor PostgresSession {
                     await onTimeout()
                 }
             }
-            outcome.onSettled = { timer.cancel() }
+            outcome.whenSettled { timer.cancel() }
         }
     }
 }
@@ -217,21 +217,18 @@ private final class FirstOutcome<Value: Sendable>: @unchecked Sendable {
     private var waiterStorage: CheckedContinuation<Value, any Error>?
     private var onSettledStorage: (@Sendable () -> Void)?
 
-    var waiter: CheckedContinuation<Value, any Error>? {
-        get { lock.withLock { waiterStorage } }
-        set { lock.withLock { waiterStorage = newValue } }
+    /// Who gets the outcome; set before anything can settle it.
+    func wait(with waiter: CheckedContinuation<Value, any Error>) {
+        lock.withLock { waiterStorage = waiter }
     }
 
-    /// Run once the outcome is known (at once if it already is).
-    var onSettled: (@Sendable () -> Void)? {
-        get { lock.withLock { onSettledStorage } }
-        set {
-            let runNow = lock.withLock { () -> Bool in
-                onSettledStorage = newValue
-                return settled
-            }
-            if runNow { newValue?() }
+    /// Runs `action` once the outcome is known (at once if it already is).
+    func whenSettled(_ action: @escaping @Sendable () -> Void) {
+        let runNow = lock.withLock { () -> Bool in
+            onSettledStorage = action
+            return settled
         }
+        if runNow { action() }
     }
 
     /// Hands `result` to the waiter if it is the first; returns whether it was.

@@ -57,6 +57,7 @@ extension StripeSecrets {
 
             try await location.using { backend in
                 // A saved plan is checked before the lock is taken or any file is written.
+                var reviewed: (state: State, work: ApplyWork)?
                 if let saved, let planFile {
                     guard !(try await backend.hasJournal()) else {
                         throw ApplyRefusal(
@@ -67,13 +68,17 @@ extension StripeSecrets {
                     guard let state = try await backend.load() else {
                         throw ApplyRefusal("\(backend.name) does not exist, but \(planFile) was planned against it")
                     }
-                    _ = try ApplyWork(
-                        reviewing: saved, planFile: planFile, state: state, environment: environment, now: Console.now)
+                    reviewed = (
+                        state,
+                        try ApplyWork(
+                            reviewing: saved, planFile: planFile, state: state, environment: environment,
+                            now: Console.now)
+                    )
                 }
                 try await backend.withLock(operation: "apply", timeout: lockOptions.lockTimeout.seconds) { locked in
                     try await connectAndApply(
-                        saved: saved, manifestPath: manifestPath, backend: backend, locked: locked,
-                        key: key, base: base, keySource: keySource, environment: environment)
+                        saved: saved, reviewed: reviewed, manifestPath: manifestPath, backend: backend,
+                        locked: locked, key: key, base: base, keySource: keySource, environment: environment)
                 }
             }
         }
@@ -96,7 +101,8 @@ extension StripeSecrets {
 
         /// Opens the Stripe client for `apply` and closes it afterwards, whatever happens.
         private func connectAndApply(
-            saved: SavedPlan?, manifestPath: String, backend: any StateBackend, locked: any LockedState,
+            saved: SavedPlan?, reviewed: (state: State, work: ApplyWork)?, manifestPath: String,
+            backend: any StateBackend, locked: any LockedState,
             key: APIKey, base: BaseURL, keySource: String, environment: Environment
         ) async throws {
             let client = SecretStoreClient(
@@ -108,7 +114,8 @@ extension StripeSecrets {
             let run = ApplyRun(locked: locked, client: client, parallelism: parallelism, now: { Console.now })
             do {
                 try await apply(
-                    saved: saved, manifestPath: manifestPath, stateName: backend.name, run: run, key: key,
+                    saved: saved, reviewed: reviewed, manifestPath: manifestPath, stateName: backend.name, run: run,
+                    key: key,
                     keySource: keySource, environment: environment, rate: client.configuration.effectiveRateLimit)
                 await client.shutdown()
             } catch {
@@ -120,7 +127,8 @@ extension StripeSecrets {
         /// The apply itself, under the lock: the starting state, the work, confirmation, progress
         /// and the summary.
         private func apply(
-            saved: SavedPlan?, manifestPath: String, stateName: String, run: ApplyRun, key: APIKey, keySource: String,
+            saved: SavedPlan?, reviewed: (state: State, work: ApplyWork)?, manifestPath: String, stateName: String,
+            run: ApplyRun, key: APIKey, keySource: String,
             environment: Environment, rate: Double
         ) async throws {
             guard let state = try await run.startingState(creating: saved == nil) else {
@@ -132,7 +140,9 @@ extension StripeSecrets {
                         + "       Use the \(key.mode.rawValue) environment's state.")
             }
             let work: ApplyWork
-            if let saved, let planFile {
+            if let reviewed, reviewed.state == state {
+                work = reviewed.work  // checked before the lock, against this very state
+            } else if let saved, let planFile {
                 work = try ApplyWork(
                     reviewing: saved, planFile: planFile, state: state, environment: environment, now: Console.now)
             } else {
