@@ -55,6 +55,8 @@ let package = Package(
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ]
         ),
+        // What Stripe holds, for refreshed plans and imports: listings, and values as fingerprints.
+        .target(name: "Refresh", dependencies: ["SecretsModel", "SecretsCore", "StripeAPI"]),
         // Plan -> Stripe calls -> State: checks a plan, runs its changes, journalling each completed call.
         .target(name: "Apply", dependencies: ["SecretsModel", "SecretsCore", "StateStorage", "StripeAPI"]),
         // The Secret Store on loopback, for the quickstart, the tests and offline rehearsals.
@@ -72,7 +74,7 @@ let package = Package(
         .target(
             name: "StripeSecretsCLI",
             dependencies: [
-                "SecretsModel", "SecretsCore", "StateStorage", "StripeAPI", "Apply", "Emulator",
+                "SecretsModel", "SecretsCore", "StateStorage", "StripeAPI", "Apply", "Refresh", "Emulator",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

@@ -27,9 +27,13 @@ public struct ApplyWork: Sendable {
     /// planned fingerprint, or the file's changes are not exactly those the manifest and state
     /// call for (a plan file is a claim to check, never an order). `planFile` names it in
     /// messages; a manifest that no longer checks throws its `DiagnosticsError`.
-    public init(reviewing saved: SavedPlan, planFile: String, state: State, environment: Environment, now: Int64)
-        throws
-    {
+    ///
+    /// A refreshed plan with changes is checked against Stripe too: `refreshing` lists the
+    /// scopes it is given (and reads the values of the addresses, when given) as the plan did.
+    public init(
+        reviewing saved: SavedPlan, planFile: String, state: State, environment: Environment, now: Int64,
+        refreshing: (_ scopes: [ScopeKey], _ valuesOf: Set<SecretAddress>?) async throws -> StripeView
+    ) async throws {
         guard saved.lineage == state.lineage else {
             throw ApplyRefusal(
                 "\(planFile) was made for another state than \(saved.statePath) (lineage differs). Plan again.")
@@ -61,24 +65,43 @@ public struct ApplyWork: Sendable {
         }
         let checked = try ManifestLoader.check(
             manifest, path: saved.manifestPath, now: now, environment: environment, values: .required)
-        let derived = Planner.plan(
-            desired: DesiredSecret.from(checked.values, key: state.fingerprintKey), state: state, now: now)
+        let desired = DesiredSecret.from(checked.values, key: state.fingerprintKey)
+        var stripe: StripeView?
+        // Applying an empty plan changes nothing, so it needs no look at Stripe.
+        if let refresh = saved.plan.refresh, !saved.plan.isEmpty {
+            let view = try await refreshing(
+                Planner.managedScopes(desired: desired, state: state),
+                refresh == .values ? Set(desired.map(\.address)) : nil)
+            if refresh == .values, view.refresh != .values {
+                throw ApplyRefusal(
+                    "\(planFile) was planned with --refresh-values, but this key may not read secret values, so "
+                        + "what Stripe holds cannot be checked as it was planned. Apply with the key that planned it, "
+                        + "or plan again with --refresh")
+            }
+            stripe = view
+        }
+        let derived = Planner.plan(desired: desired, state: state, now: now, stripe: stripe)
+        if let overflow = derived.overfullScopes.first {
+            throw ApplyRefusal(overflow.description)
+        }
         if let difference = Self.difference(planned: saved.plan, derived: derived, planFile: planFile) {
             throw ApplyRefusal(difference)
         }
         self.init(plan: derived, resolved: checked.values)
     }
 
-    /// How a saved plan differs from the plan derived now, in words; nil when they are equal.
+    /// How a saved plan differs from the plan derived now, in words; nil when they make the same
+    /// changes.
     static func difference(planned: Plan, derived: Plan, planFile: String) -> String? {
-        guard planned != derived else { return nil }
+        guard !planned.hasSameWork(as: derived) else { return nil }
         let now = Dictionary(derived.changes.map { ($0.address, $0) }, uniquingKeysWith: { first, _ in first })
         let then = Dictionary(planned.changes.map { ($0.address, $0) }, uniquingKeysWith: { first, _ in first })
-        let again = "Plan again; a plan file is checked against the manifest and state, never obeyed."
+        let sources = planned.refresh == nil ? "the manifest and state" : "the manifest, state and Stripe"
+        let again = "Plan again; a plan file is checked against \(sources), never obeyed."
         for change in planned.changes {
             guard let current = now[change.address] else {
-                return "\(planFile) lists a \(change.action.rawValue) of \(change.address) that the manifest and "
-                    + "state do not call for. \(again)"
+                return "\(planFile) lists a \(change.action.rawValue) of \(change.address) that \(sources) "
+                    + "do not call for. \(again)"
             }
             if current.action == change.action, current.source == change.source,
                 current.fingerprintAfter != change.fingerprintAfter, let source = change.source
@@ -88,15 +111,15 @@ public struct ApplyWork: Sendable {
             }
             if current != change {
                 return
-                    "\(planFile) plans the \(change.action.rawValue) of \(change.address) otherwise than the manifest "
-                    + "and state call for (now: \(current.action.rawValue)). \(again)"
+                    "\(planFile) plans the \(change.action.rawValue) of \(change.address) otherwise than \(sources) "
+                    + "call for (now: \(current.action.rawValue), \(current.reason.code)). \(again)"
             }
         }
         for change in derived.changes where then[change.address] == nil {
-            return "\(planFile) leaves out the \(change.action.rawValue) of \(change.address) that the manifest and "
-                + "state call for. \(again)"
+            return "\(planFile) leaves out the \(change.action.rawValue) of \(change.address) that \(sources) "
+                + "call for (\(change.reason.code)). \(again)"
         }
-        return "\(planFile) does not list the unchanged secrets the manifest and state have. \(again)"
+        return "\(planFile) does not list the unchanged secrets \(sources) have. \(again)"
     }
 }
 

@@ -16,16 +16,20 @@ public struct FaultOptions: Sendable {
     public var rateLimit: Double?
     /// Keys answered 401 as if rolled in the Dashboard: rehearses a revoked key mid-deploy.
     public var revokedKeys: Set<String>
+    /// Keys that may list, find, write and delete, but not read values: `expand[]=payload` is
+    /// answered 403, as for a restricted key without that permission.
+    public var payloadlessKeys: Set<String>
 
     public init(
         latency: Double = 0, failRate: Double = 0, dropRate: Double = 0, rateLimit: Double? = nil,
-        revokedKeys: Set<String> = []
+        revokedKeys: Set<String> = [], payloadlessKeys: Set<String> = []
     ) {
         self.latency = latency
         self.failRate = failRate
         self.dropRate = dropRate
         self.rateLimit = rateLimit
         self.revokedKeys = revokedKeys
+        self.payloadlessKeys = payloadlessKeys
     }
 }
 
@@ -51,7 +55,8 @@ public final class EmulatorServer: Sendable {
         self.port = port
         self.faults = faults
         api = SecretStoreAPI(
-            store: SecretStore(), now: { Int64(Date().timeIntervalSince1970) }, revokedKeys: faults.revokedKeys)
+            store: SecretStore(), now: { Int64(Date().timeIntervalSince1970) }, revokedKeys: faults.revokedKeys,
+            payloadlessKeys: faults.payloadlessKeys)
     }
 
     /// Binds `host:port` (port 0 picks a free one).

@@ -21,11 +21,13 @@ struct SecretStoreAPI: Sendable {
     let now: @Sendable () -> Int64
     /// Well-formed keys to refuse as expired (a fault option).
     var revokedKeys: Set<String> = []
+    /// Well-formed keys that may not read values (a fault option).
+    var payloadlessKeys: Set<String> = []
 
     func respond(to request: EmulatorRequest) -> EmulatorResponse {
-        let livemode: Bool
+        let livemode: Bool, key: String
         switch authenticate(request.headers["authorization"]) {
-        case .success(let mode): livemode = mode
+        case .success(let caller): (livemode, key) = caller
         case .failure(let response): return response
         }
         let partition = SecretStore.Partition(livemode: livemode, account: request.headers["stripe-account"])
@@ -55,6 +57,13 @@ struct SecretStoreAPI: Sendable {
         switch Params.parse(pairs, allowed: endpoint.allowedParameters) {
         case .success(let parsed): params = parsed
         case .failure(let response): return response
+        }
+        if payloadlessKeys.contains(key), params.expand.contains(where: { $0 == "payload" || $0 == "data.payload" }) {
+            return .error(
+                403,
+                message:
+                    "The provided key '\(String(key.prefix(8)))****' does not have the required permissions to read secret payloads. Use a key with the secret read permission."
+            )
         }
         guard request.method == "POST", let key = request.headers["idempotency-key"] else {
             return endpoint.handle(params, in: partition, api: self)
@@ -88,8 +97,8 @@ struct SecretStoreAPI: Sendable {
         }
     }
 
-    /// Bearer or Basic auth with a well-formed key; test or live from its prefix.
-    private func authenticate(_ header: String?) -> Result<Bool, EmulatorResponse> {
+    /// Bearer or Basic auth with a well-formed key: whether it is live, and the key.
+    private func authenticate(_ header: String?) -> Result<(Bool, String), EmulatorResponse> {
         guard let header, !header.isEmpty else {
             return .failure(
                 .error(
@@ -115,7 +124,7 @@ struct SecretStoreAPI: Sendable {
                     message: "Expired API Key provided: \(String(key.prefix(8)))****. Roll a new key in the Dashboard.")
             )
         }
-        if let mode = APIKey.mode(ofKey: key) { return .success(mode == .live) }
+        if let mode = APIKey.mode(ofKey: key) { return .success((mode == .live, key)) }
         // Like Stripe, show little of a bad key: its prefix and last four characters, if it is long.
         let masked = key.count >= 20 ? String(key.prefix(8)) + "****" + String(key.suffix(4)) : "****"
         return .failure(.error(401, message: "Invalid API Key provided: \(masked)"))

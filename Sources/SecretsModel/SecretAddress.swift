@@ -19,9 +19,27 @@ public enum SecretScope: Hashable, Comparable, Sendable, CustomStringConvertible
 }
 
 /// A scope within one account (nil: the API key's own account).
-public struct ScopeKey: Hashable, Sendable {
+public struct ScopeKey: Hashable, Comparable, Sendable, CustomStringConvertible {
     public let account: String?
     public let scope: SecretScope
+
+    public init(account: String?, scope: SecretScope) {
+        self.account = account
+        self.scope = scope
+    }
+
+    /// `[acct_…/]account` or `[acct_…/]user:usr_…`, as in an address.
+    public var description: String { account.map { "\($0)/\(scope)" } ?? scope.description }
+
+    /// Own account first, then by account, then by scope: the order addresses sort in.
+    public static func < (lhs: ScopeKey, rhs: ScopeKey) -> Bool {
+        if lhs.account != rhs.account {
+            guard let left = lhs.account else { return true }
+            guard let right = rhs.account else { return false }
+            return left < right
+        }
+        return lhs.scope < rhs.scope
+    }
 }
 
 /// A secret's identity in Stripe: (connected account, scope, name).
@@ -64,9 +82,7 @@ public struct SecretAddress: Hashable, Comparable, Sendable, CustomStringConvert
     public var scopeKey: ScopeKey { ScopeKey(account: account, scope: scope) }
 
     /// The scope with its account, written `[acct_…/]account`.
-    public var scopeDescription: String {
-        account.map { "\($0)/\(scope)" } ?? scope.description
-    }
+    public var scopeDescription: String { scopeKey.description }
 
     public var description: String { "\(scopeDescription)/\(name)" }
 
@@ -130,12 +146,7 @@ public struct SecretAddress: Hashable, Comparable, Sendable, CustomStringConvert
     /// Sorts by account (own account first), then scope, then name by bytes: the order of
     /// every listing.
     public static func < (lhs: SecretAddress, rhs: SecretAddress) -> Bool {
-        if lhs.account != rhs.account {
-            guard let left = lhs.account else { return true }
-            guard let right = rhs.account else { return false }
-            return left < right
-        }
-        if lhs.scope != rhs.scope { return lhs.scope < rhs.scope }
+        if lhs.account != rhs.account || lhs.scope != rhs.scope { return lhs.scopeKey < rhs.scopeKey }
         return lhs.name.utf8.lexicographicallyPrecedes(rhs.name.utf8)
     }
 }

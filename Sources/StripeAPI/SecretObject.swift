@@ -69,9 +69,10 @@ extension SecretObject.Scope {
 }
 
 /// A page of `GET /v1/apps/secrets`.
-struct SecretList: Decodable {
-    let data: [SecretObject]
-    let hasMore: Bool
+public struct SecretListPage: Decodable, Sendable {
+    public let data: [SecretObject]
+    /// Whether more secrets follow the last one of `data`.
+    public let hasMore: Bool
 
     enum CodingKeys: String, CodingKey {
         case data

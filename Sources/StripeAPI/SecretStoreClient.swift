@@ -128,17 +128,24 @@ public final class SecretStoreClient: Sendable {
         }
     }
 
-    /// `GET /v1/apps/secrets`, every page: all secrets of a scope, newest first.
+    /// `GET /v1/apps/secrets`, one page of up to 100: a scope's secrets newest first, from
+    /// after the secret `startingAfter` (an id) when given.
+    public func listPage(scope: SecretScope, account: String?, startingAfter: String?)
+        async throws(StripeError) -> SecretListPage
+    {
+        var form = FormEncoding()
+        Self.append(scope, to: &form)
+        form.append("limit", "100")
+        if let startingAfter { form.append("starting_after", startingAfter) }
+        return try await send(.GET, "/v1/apps/secrets", form, account: account, hiding: nil, as: SecretListPage.self)
+    }
+
+    /// Every page of `GET /v1/apps/secrets`: all secrets of a scope, newest first.
     public func list(scope: SecretScope, account: String?) async throws(StripeError) -> [SecretObject] {
         var all: [SecretObject] = []
         var after: String?
         repeat {
-            var form = FormEncoding()
-            Self.append(scope, to: &form)
-            form.append("limit", "100")
-            if let after { form.append("starting_after", after) }
-            let page = try await send(
-                .GET, "/v1/apps/secrets", form, account: account, hiding: nil, as: SecretList.self)
+            let page = try await listPage(scope: scope, account: account, startingAfter: after)
             all += page.data
             after = page.hasMore ? page.data.last?.id : nil
         } while after != nil

@@ -22,6 +22,41 @@ public struct Plan: Equatable, Sendable {
         case removedFromManifest
         /// The value's source could not be read; the message says why.
         case unresolved(String)
+        /// In the state, but Stripe no longer holds it (refreshed plans).
+        case missingInStripe
+        /// Stripe's value is not the one the state records (`plan --refresh-values`).
+        case changedInStripe
+        /// Stripe's expiry is not the one the state records (refreshed plans).
+        case expiryChangedInStripe
+        /// In Stripe but not in the state: applying overwrites it (refreshed plans).
+        case untrackedInStripe
+        /// Imported without reading its value, so whether it matches is unknown.
+        case valueUnknownSinceImport
+        /// In the state, not in the manifest, and already gone from Stripe: only the state changes.
+        case goneFromStripe
+    }
+
+    /// How far a plan looked at Stripe.
+    public enum Refresh: String, Codable, Sendable {
+        /// Listed the managed scopes (`plan --refresh`).
+        case secrets
+        /// Listed them and read each managed value (`plan --refresh-values`).
+        case values
+    }
+
+    /// A secret as a refreshed plan saw it in Stripe. Holds the fingerprint of its value, read
+    /// with the state's key, never the value.
+    public struct Observed: Equatable, Sendable {
+        public let id: String
+        /// Nil when the value was not read.
+        public let fingerprint: Fingerprint?
+        public let expiresAt: Int64?
+
+        public init(id: String, fingerprint: Fingerprint?, expiresAt: Int64?) {
+            self.id = id
+            self.fingerprint = fingerprint
+            self.expiresAt = expiresAt
+        }
     }
 
     /// One planned change to one secret.
@@ -39,11 +74,13 @@ public struct Plan: Equatable, Sendable {
         public let expiresAfter: Int64?
         /// Stripe's id from the state, when there is one.
         public let remoteID: String?
+        /// What a refreshed plan found in Stripe at this address (nil: not refreshed, or absent).
+        public let inStripe: Observed?
 
         public init(
             action: Action, address: SecretAddress, reason: Reason, source: ValueSource?,
             fingerprintBefore: Fingerprint?, fingerprintAfter: Fingerprint?,
-            expiresBefore: Int64?, expiresAfter: Int64?, remoteID: String?
+            expiresBefore: Int64?, expiresAfter: Int64?, remoteID: String?, inStripe: Observed? = nil
         ) {
             self.action = action
             self.address = address
@@ -54,6 +91,7 @@ public struct Plan: Equatable, Sendable {
             self.expiresBefore = expiresBefore
             self.expiresAfter = expiresAfter
             self.remoteID = remoteID
+            self.inStripe = inStripe
         }
     }
 
@@ -61,10 +99,24 @@ public struct Plan: Equatable, Sendable {
     public let changes: [Change]
     /// Secrets that already match, sorted.
     public let unchanged: [SecretAddress]
+    /// How far the plan looked at Stripe; nil for an offline plan.
+    public let refresh: Refresh?
+    /// Secrets a refreshed plan found in the managed scopes that neither the manifest nor the
+    /// state manages: reported, never touched. Sorted.
+    public let unmanaged: [SecretAddress]
 
-    public init(changes: [Change], unchanged: [SecretAddress]) {
+    public init(changes: [Change], unchanged: [SecretAddress], refresh: Refresh? = nil, unmanaged: [SecretAddress] = [])
+    {
         self.changes = changes
         self.unchanged = unchanged
+        self.refresh = refresh
+        self.unmanaged = unmanaged
+    }
+
+    /// Whether `other` makes the same changes and leaves the same secrets unchanged (what an
+    /// apply checks a saved plan by; notes on unmanaged secrets do not count).
+    public func hasSameWork(as other: Plan) -> Bool {
+        changes == other.changes && unchanged == other.unchanged
     }
 
     public func count(_ action: Action) -> Int {
@@ -77,3 +129,25 @@ public struct Plan: Equatable, Sendable {
     /// False when some value is unknown: such a plan can be shown but not saved or applied.
     public var isComplete: Bool { !changes.contains { $0.action == .unknown } }
 }
+
+extension Plan.Reason {
+    /// The reason as plan JSON writes it: `new`, `value_changed`, `missing_in_stripe`, ….
+    public var code: String {
+        switch self {
+        case .new: "new"
+        case .expired: "expired"
+        case .valueChanged: "value_changed"
+        case .expiryChanged: "expiry_changed"
+        case .valueAndExpiryChanged: "value_and_expiry_changed"
+        case .removedFromManifest: "removed_from_manifest"
+        case .unresolved: "unresolved"
+        case .missingInStripe: "missing_in_stripe"
+        case .changedInStripe: "changed_in_stripe"
+        case .expiryChangedInStripe: "expiry_changed_in_stripe"
+        case .untrackedInStripe: "untracked_in_stripe"
+        case .valueUnknownSinceImport: "value_unknown_since_import"
+        case .goneFromStripe: "gone_from_stripe"
+        }
+    }
+}
+

@@ -6,7 +6,7 @@ struct PlanDocument: Codable {
     /// Every field a plan document may hold.
     static let shape = JSONShape.object([
         "format": .scalar, "format_version": .scalar, "tool_version": .scalar, "created_at": .scalar,
-        "complete": .scalar,
+        "complete": .scalar, "refresh": .scalar, "unmanaged": .array(.scalar),
         "manifest": .object(["path": .scalar, "sha256": .scalar]),
         "state": .object(["path": .scalar, "lineage": .scalar, "serial": .scalar, "mode": .scalar]),
         "summary": .object([
@@ -19,6 +19,7 @@ struct PlanDocument: Codable {
                 "detail": .scalar, "source": .object(["env": .scalar, "file": .scalar, "trim_newline": .scalar]),
                 "fingerprint_before": .scalar, "fingerprint_after": .scalar, "expires_at_before": .scalar,
                 "expires_at_after": .scalar, "remote_id": .scalar,
+                "in_stripe": .object(["id": .scalar, "fingerprint": .scalar, "expires_at": .scalar]),
             ])),
         "unchanged": .array(.scalar),
     ])
@@ -62,6 +63,19 @@ struct PlanDocument: Codable {
         }
     }
 
+    struct Observed: Codable {
+        var id: String
+        var fingerprint: Fingerprint?
+        var expiresAt: Int64?
+
+        func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(id, forKey: .id)
+            try container.encode(fingerprint, forKey: .fingerprint)
+            try container.encode(expiresAt, forKey: .expiresAt)
+        }
+    }
+
     struct Source: Codable {
         var env: String?
         var file: String?
@@ -82,6 +96,8 @@ struct PlanDocument: Codable {
         var expiresAtBefore: Int64?
         var expiresAtAfter: Int64?
         var remoteId: String?
+        /// Absent in plans written before refreshes existed.
+        var inStripe: Observed?
 
         func encode(to encoder: any Encoder) throws {
             var container = encoder.container(keyedBy: CodingKeys.self)
@@ -98,6 +114,7 @@ struct PlanDocument: Codable {
             try container.encode(expiresAtBefore, forKey: .expiresAtBefore)
             try container.encode(expiresAtAfter, forKey: .expiresAtAfter)
             try container.encode(remoteId, forKey: .remoteId)
+            try container.encode(inStripe, forKey: .inStripe)
         }
     }
 
@@ -106,6 +123,9 @@ struct PlanDocument: Codable {
     var toolVersion: String
     var createdAt: String
     var complete: Bool
+    /// Absent in plans written before refreshes existed, like `unmanaged`.
+    var refresh: Plan.Refresh?
+    var unmanaged: [String]?
     var manifest: ManifestInfo
     var state: StateInfo
     var summary: Summary
@@ -119,6 +139,8 @@ struct PlanDocument: Codable {
         toolVersion = saved.toolVersion
         createdAt = Timestamp.format(saved.createdAt)
         complete = plan.isComplete
+        refresh = plan.refresh
+        unmanaged = plan.unmanaged.map(\.description)
         manifest = ManifestInfo(path: saved.manifestPath, sha256: saved.manifestDigest)
         state = StateInfo(path: saved.statePath, lineage: saved.lineage, serial: saved.serial, mode: saved.mode)
         summary = Summary(
@@ -143,11 +165,10 @@ struct PlanDocument: Codable {
         guard let created = Timestamp.parseRFC3339(createdAt) else {
             throw VersionedDocument.Detail(text: "created_at is not an RFC 3339 time")
         }
-        let unchangedAddresses = try unchanged.map { text in
-            guard let address = SecretAddress(validating: text) else {
-                throw VersionedDocument.Detail(text: "'\(TerminalText.safe(text))' is not a secret address")
-            }
-            return address
+        let unchangedAddresses = try Self.addresses(unchanged)
+        let unmanagedAddresses = try Self.addresses(unmanaged ?? [])
+        guard refresh != nil || unmanagedAddresses.isEmpty else {
+            throw VersionedDocument.Detail(text: "unmanaged secrets are listed, but the plan was not refreshed")
         }
         guard (0...State.maxSerial).contains(state.serial), State.isValidLineage(state.lineage) else {
             throw VersionedDocument.Detail(text: "the state's lineage or serial is invalid")
@@ -159,9 +180,10 @@ struct PlanDocument: Codable {
         {
             throw VersionedDocument.Detail(text: "\(field) is empty or holds a control character")
         }
-        let planned = try changes.map { try $0.change() }
+        let planned = try changes.map { try $0.change(refreshed: refresh != nil) }
         var seen = Set<SecretAddress>()
-        for address in planned.map(\.address) + unchangedAddresses where !seen.insert(address).inserted {
+        for address in planned.map(\.address) + unchangedAddresses + unmanagedAddresses
+        where !seen.insert(address).inserted {
             throw VersionedDocument.Detail(text: "\(address) is listed twice")
         }
         // What tools read instead of the changes (a CI gate on summary.delete) must agree with them.
@@ -175,7 +197,18 @@ struct PlanDocument: Codable {
         return SavedPlan(
             toolVersion: toolVersion, createdAt: created, manifestPath: manifest.path, manifestDigest: manifest.sha256,
             statePath: state.path, lineage: state.lineage, serial: state.serial, mode: state.mode,
-            plan: Plan(changes: planned.sorted { $0.address < $1.address }, unchanged: unchangedAddresses.sorted()))
+            plan: Plan(
+                changes: planned.sorted { $0.address < $1.address }, unchanged: unchangedAddresses.sorted(),
+                refresh: refresh, unmanaged: unmanagedAddresses.sorted()))
+    }
+
+    private static func addresses(_ texts: [String]) throws -> [SecretAddress] {
+        try texts.map { text in
+            guard let address = SecretAddress(validating: text) else {
+                throw VersionedDocument.Detail(text: "'\(TerminalText.safe(text))' is not a secret address")
+            }
+            return address
+        }
     }
 }
 
@@ -190,7 +223,8 @@ extension PlanDocument.Change {
         case .user(let user): scope = PlanDocument.Scope(type: "user", user: user)
         }
         name = address.name
-        (reason, detail) = Self.code(of: change.reason)
+        reason = change.reason.code
+        if case .unresolved(let message) = change.reason { detail = message } else { detail = nil }
         switch change.source {
         case .environment(let variable): source = PlanDocument.Source(env: variable)
         case .file(let path, let trim): source = PlanDocument.Source(file: path, trimNewline: trim)
@@ -201,21 +235,14 @@ extension PlanDocument.Change {
         expiresAtBefore = change.expiresBefore
         expiresAtAfter = change.expiresAfter
         remoteId = change.remoteID
-    }
-
-    private static func code(of reason: Plan.Reason) -> (String, String?) {
-        switch reason {
-        case .new: ("new", nil)
-        case .expired: ("expired", nil)
-        case .valueChanged: ("value_changed", nil)
-        case .expiryChanged: ("expiry_changed", nil)
-        case .valueAndExpiryChanged: ("value_and_expiry_changed", nil)
-        case .removedFromManifest: ("removed_from_manifest", nil)
-        case .unresolved(let message): ("unresolved", message)
+        inStripe = change.inStripe.map {
+            PlanDocument.Observed(id: $0.id, fingerprint: $0.fingerprint, expiresAt: $0.expiresAt)
         }
     }
 
-    func change() throws -> Plan.Change {
+    /// The change this entry describes, checked to hang together; `refreshed` says whether the
+    /// plan looked at Stripe (only then may a change say what Stripe holds).
+    func change(refreshed: Bool) throws -> Plan.Change {
         guard let parsed = SecretAddress(validating: address) else {
             throw VersionedDocument.Detail(text: "'\(TerminalText.safe(address))' is not a valid secret address")
         }
@@ -242,6 +269,12 @@ extension PlanDocument.Change {
         case "value_and_expiry_changed": reason = .valueAndExpiryChanged
         case "removed_from_manifest": reason = .removedFromManifest
         case "unresolved": reason = .unresolved(detail ?? "")
+        case "missing_in_stripe": reason = .missingInStripe
+        case "changed_in_stripe": reason = .changedInStripe
+        case "expiry_changed_in_stripe": reason = .expiryChangedInStripe
+        case "untracked_in_stripe": reason = .untrackedInStripe
+        case "value_unknown_since_import": reason = .valueUnknownSinceImport
+        case "gone_from_stripe": reason = .goneFromStripe
         default: throw VersionedDocument.Detail(text: "unknown reason '\(self.reason)' for \(address)")
         }
         let valueSource: ValueSource?
@@ -251,27 +284,55 @@ extension PlanDocument.Change {
         case (nil, nil): valueSource = nil
         default: throw VersionedDocument.Detail(text: "the source of \(address) has both env and file")
         }
+        let observed = try inStripe.map { seen in
+            guard SecretAddress.isStripeID(seen.id, prefix: "appsecret_"), Timestamp.isInRange(seen.expiresAt) else {
+                throw VersionedDocument.Detail(text: "what the plan saw in Stripe at \(address) is not a secret")
+            }
+            return Plan.Observed(id: seen.id, fingerprint: seen.fingerprint, expiresAt: seen.expiresAt)
+        }
+        let writes = fingerprintAfter != nil && valueSource != nil
+        let recorded = fingerprintBefore != nil || expiresAtBefore != nil || remoteId != nil
         let consistent: Bool
         switch (action, reason) {
-        case (.create, .new), (.create, .expired):
-            consistent = fingerprintAfter != nil && valueSource != nil
+        case (.create, .new): consistent = writes && !recorded && observed == nil
+        case (.create, .expired): consistent = writes
+        case (.create, .missingInStripe): consistent = writes && remoteId != nil && observed == nil
         case (.replace, .valueChanged), (.replace, .expiryChanged), (.replace, .valueAndExpiryChanged):
-            consistent = fingerprintAfter != nil && valueSource != nil && fingerprintBefore != nil
-        case (.delete, .removedFromManifest):
-            consistent = fingerprintAfter == nil && valueSource == nil
-        case (.unknown, .unresolved):
-            consistent = fingerprintAfter == nil && valueSource != nil
-        default:
-            consistent = false
+            consistent = writes && fingerprintBefore != nil
+        case (.replace, .changedInStripe):
+            consistent =
+                writes && fingerprintBefore != nil && observed?.fingerprint != nil
+                && observed?.fingerprint != fingerprintBefore
+        case (.replace, .expiryChangedInStripe):
+            consistent = writes && remoteId != nil && observed != nil && observed?.expiresAt != expiresAtBefore
+        case (.replace, .untrackedInStripe): consistent = writes && !recorded && observed != nil
+        case (.replace, .valueUnknownSinceImport): consistent = writes && remoteId != nil && fingerprintBefore == nil
+        case (.delete, .removedFromManifest): consistent = fingerprintAfter == nil && valueSource == nil
+        case (.delete, .goneFromStripe):
+            consistent = fingerprintAfter == nil && valueSource == nil && observed == nil && refreshed
+        case (.unknown, .unresolved): consistent = fingerprintAfter == nil && valueSource != nil
+        default: consistent = false
         }
-        guard consistent, Timestamp.isInRange(expiresAtBefore), Timestamp.isInRange(expiresAtAfter) else {
+        guard consistent, refreshed || (observed == nil && !reason.needsRefresh), Timestamp.isInRange(expiresAtBefore),
+            Timestamp.isInRange(expiresAtAfter)
+        else {
             throw VersionedDocument.Detail(
                 text: "the change to \(address) does not hang together (\(action.rawValue), \(self.reason))")
         }
         return Plan.Change(
             action: action, address: parsed, reason: reason, source: valueSource,
             fingerprintBefore: fingerprintBefore, fingerprintAfter: fingerprintAfter,
-            expiresBefore: expiresAtBefore, expiresAfter: expiresAtAfter, remoteID: remoteId)
+            expiresBefore: expiresAtBefore, expiresAfter: expiresAtAfter, remoteID: remoteId, inStripe: observed)
+    }
+}
+
+extension Plan.Reason {
+    /// Whether only a plan that looked at Stripe can give this reason.
+    var needsRefresh: Bool {
+        switch self {
+        case .missingInStripe, .changedInStripe, .expiryChangedInStripe, .untrackedInStripe, .goneFromStripe: true
+        default: false
+        }
     }
 }
 

@@ -30,51 +30,139 @@ public struct DesiredSecret: Sendable {
     }
 }
 
-/// Compares what the manifest wants with what the state records. Pure: no I/O, no clock.
+/// What Stripe holds in the scopes a plan manages, as a refresh listed them. Values appear only
+/// as fingerprints made with the state's key.
+public struct StripeView: Equatable, Sendable {
+    /// How far it looked: listings only, or values too.
+    public let refresh: Plan.Refresh
+    /// Every secret listed in the managed scopes, by address.
+    public let secrets: [SecretAddress: Plan.Observed]
+
+    public init(refresh: Plan.Refresh, secrets: [SecretAddress: Plan.Observed]) {
+        self.refresh = refresh
+        self.secrets = secrets
+    }
+}
+
+/// Compares what the manifest wants with what the state records and, for a refreshed plan,
+/// with what Stripe holds. Pure: no I/O, no clock.
 public enum Planner {
-    /// - Parameter now: unix seconds; a state entry whose expiry is at or before it is gone.
-    public static func plan(desired: [DesiredSecret], state: State, now: Int64) -> Plan {
+    /// The scopes a plan manages: those of the manifest's secrets and of the state's, sorted.
+    public static func managedScopes(desired: [DesiredSecret], state: State) -> [ScopeKey] {
+        Set(desired.map(\.address.scopeKey) + state.secrets.keys.map(\.scopeKey)).sorted()
+    }
+
+    /// - Parameters:
+    ///   - now: unix seconds; a state entry whose expiry is at or before it is gone.
+    ///   - stripe: what Stripe holds in every managed scope, for a refreshed plan.
+    public static func plan(desired: [DesiredSecret], state: State, now: Int64, stripe: StripeView? = nil) -> Plan {
         var changes: [Plan.Change] = []
         var unchanged: [SecretAddress] = []
         var wanted = Set<SecretAddress>()
         for secret in desired {
             wanted.insert(secret.address)
-            let entry = state.secrets[secret.address]
-            if let change = change(for: secret, entry: entry, now: now) {
+            let seen = Seen(stripe, at: secret.address)
+            if let change = change(for: secret, entry: state.secrets[secret.address], seen: seen, now: now) {
                 changes.append(change)
             } else {
                 unchanged.append(secret.address)
             }
         }
         for (address, entry) in state.secrets where !wanted.contains(address) {
+            let seen = Seen(stripe, at: address)
             changes.append(
                 Plan.Change(
-                    action: .delete, address: address, reason: .removedFromManifest, source: nil,
-                    fingerprintBefore: entry.fingerprint, fingerprintAfter: nil,
-                    expiresBefore: entry.expiresAt, expiresAfter: nil, remoteID: entry.id))
+                    action: .delete, address: address, reason: seen.isMissing ? .goneFromStripe : .removedFromManifest,
+                    source: nil, fingerprintBefore: entry.fingerprint, fingerprintAfter: nil,
+                    expiresBefore: entry.expiresAt, expiresAfter: nil, remoteID: entry.id, inStripe: seen.observed))
         }
-        return Plan(changes: changes.sorted { $0.address < $1.address }, unchanged: unchanged.sorted())
+        let unmanaged = stripe?.secrets.keys.filter { !wanted.contains($0) && state.secrets[$0] == nil } ?? []
+        return Plan(
+            changes: changes.sorted { $0.address < $1.address }, unchanged: unchanged.sorted(),
+            refresh: stripe?.refresh, unmanaged: unmanaged.sorted())
     }
 
-    private static func change(for secret: DesiredSecret, entry: State.Entry?, now: Int64) -> Plan.Change? {
+    /// What a refresh saw at one address.
+    private struct Seen {
+        let refreshed: Bool
+        let observed: Plan.Observed?
+
+        init(_ stripe: StripeView?, at address: SecretAddress) {
+            refreshed = stripe != nil
+            observed = stripe?.secrets[address]
+        }
+
+        /// Refreshed, and Stripe does not hold it.
+        var isMissing: Bool { refreshed && observed == nil }
+    }
+
+    private static func change(for secret: DesiredSecret, entry: State.Entry?, seen: Seen, now: Int64) -> Plan.Change?
+    {
         func make(_ action: Plan.Action, _ reason: Plan.Reason, _ fingerprint: Fingerprint?) -> Plan.Change {
             Plan.Change(
                 action: action, address: secret.address, reason: reason, source: secret.source,
                 fingerprintBefore: entry?.fingerprint, fingerprintAfter: fingerprint,
-                expiresBefore: entry?.expiresAt, expiresAfter: secret.expiresAt, remoteID: entry?.id)
+                expiresBefore: entry?.expiresAt, expiresAfter: secret.expiresAt, remoteID: entry?.id,
+                inStripe: seen.observed)
         }
         let fingerprint: Fingerprint
         switch secret.fingerprint {
         case .failure(let problem): return make(.unknown, .unresolved(problem.message), nil)
         case .success(let value): fingerprint = value
         }
-        guard let entry else { return make(.create, .new, fingerprint) }
+        guard let entry else {
+            return seen.observed == nil ? make(.create, .new, fingerprint) : make(.replace, .untrackedInStripe, fingerprint)
+        }
         if let expiry = entry.expiresAt, expiry <= now { return make(.create, .expired(at: expiry), fingerprint) }
-        switch (entry.fingerprint != fingerprint, entry.expiresAt != secret.expiresAt) {
+        if seen.isMissing { return make(.create, .missingInStripe, fingerprint) }
+        if let observed = seen.observed {
+            if let inStripe = observed.fingerprint, let recorded = entry.fingerprint, inStripe != recorded {
+                return make(.replace, .changedInStripe, fingerprint)
+            }
+            if observed.expiresAt != entry.expiresAt { return make(.replace, .expiryChangedInStripe, fingerprint) }
+        }
+        guard let recorded = entry.fingerprint else { return make(.replace, .valueUnknownSinceImport, fingerprint) }
+        switch (recorded != fingerprint, entry.expiresAt != secret.expiresAt) {
         case (true, true): return make(.replace, .valueAndExpiryChanged, fingerprint)
         case (true, false): return make(.replace, .valueChanged, fingerprint)
         case (false, true): return make(.replace, .expiryChanged, fingerprint)
         case (false, false): return nil
+        }
+    }
+}
+
+/// A scope that would hold more secrets than Stripe allows once a refreshed plan is applied.
+public struct ScopeOverflow: Equatable, Sendable, CustomStringConvertible {
+    public let scope: ScopeKey
+    /// The manifest's secrets in it.
+    public let managed: [SecretAddress]
+    /// What Stripe holds there that nothing manages.
+    public let unmanaged: [SecretAddress]
+
+    /// What is in the scope, and how to make room; nothing was sent to Stripe.
+    public var description: String {
+        func names(_ addresses: [SecretAddress]) -> String {
+            addresses.map { TerminalText.safe($0.name) }.joined(separator: ", ")
+        }
+        return "the \(scope) scope would hold \(managed.count + unmanaged.count) secrets, more than Stripe's "
+            + "\(StripeLimits.secretsPerScope): \(managed.count) from the manifest (\(names(managed))) and "
+            + "\(unmanaged.count) in Stripe that it does not manage (\(names(unmanaged))).\n"
+            + "       Nothing was sent to Stripe. Delete unmanaged secrets in Stripe, or move secrets to another scope"
+    }
+}
+
+extension Plan {
+    /// The scopes that would hold more than Stripe's 10 secrets after this plan, counting the
+    /// unmanaged secrets a refresh found; empty for an offline plan.
+    public var overfullScopes: [ScopeOverflow] {
+        guard refresh != nil else { return [] }
+        let kept = changes.filter { $0.action != .delete }.map(\.address) + unchanged
+        let managed = Dictionary(grouping: kept, by: \.scopeKey)
+        let others = Dictionary(grouping: unmanaged, by: \.scopeKey)
+        return Set(managed.keys).union(others.keys).sorted().compactMap { scope in
+            let mine = (managed[scope] ?? []).sorted(), theirs = others[scope] ?? []
+            guard mine.count + theirs.count > StripeLimits.secretsPerScope else { return nil }
+            return ScopeOverflow(scope: scope, managed: mine, unmanaged: theirs)
         }
     }
 }

@@ -24,13 +24,14 @@ public struct State: Equatable, Sendable {
     public struct Entry: Equatable, Sendable {
         /// Stripe's id for it (`appsecret_…`).
         public var id: String
-        public var fingerprint: Fingerprint
+        /// Nil for a secret imported without reading its value: whether it matches is unknown.
+        public var fingerprint: Fingerprint?
         /// Unix seconds, or nil when it does not expire.
         public var expiresAt: Int64?
         /// Unix seconds.
         public var appliedAt: Int64
 
-        public init(id: String, fingerprint: Fingerprint, expiresAt: Int64?, appliedAt: Int64) {
+        public init(id: String, fingerprint: Fingerprint?, expiresAt: Int64?, appliedAt: Int64) {
             self.id = id
             self.fingerprint = fingerprint
             self.expiresAt = expiresAt

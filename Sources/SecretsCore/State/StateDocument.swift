@@ -29,7 +29,8 @@ public enum StateDocument {
     private struct Record: Codable {
         var address: String
         var id: String
-        var fingerprint: Fingerprint
+        /// Absent for a secret imported without reading its value.
+        var fingerprint: Fingerprint?
         var expiresAt: Int64?
         var appliedAt: String
     }

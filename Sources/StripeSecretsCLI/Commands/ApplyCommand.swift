@@ -1,5 +1,6 @@
 import Apply
 import ArgumentParser
+import Refresh
 import SecretsCore
 import SecretsModel
 import StateStorage
@@ -50,36 +51,47 @@ extension StripeSecrets {
 
         func run() async throws {
             let environment = Environment.process
-            let (key, base, keySource) = try connection.resolve(environment: environment)
+            let stripe = try connection.connection(environment: environment)
             let saved = try planFile.map { file in try Console.reportingErrors { try SavedPlan.load(file) } }
             let manifestPath = saved?.manifestPath ?? manifestOptions.file
             let location = try stateLocation(for: saved, manifest: manifestPath)
 
-            try await location.using { backend in
-                // A saved plan is checked before the lock is taken or any file is written.
-                var reviewed: (state: State, work: ApplyWork)?
-                if let saved, let planFile {
-                    guard !(try await backend.hasJournal()) else {
-                        throw ApplyRefusal(
-                            "\(backend.name) has the journal of a running or interrupted apply, so \(planFile) will be "
-                                + "stale once it is folded in. Let that apply finish (or run stripe-secrets apply to finish "
-                                + "it), then plan again")
+            try await stripe.withClient { client in
+                try await location.using { backend in
+                    // A saved plan is checked before the lock is taken or any file is written.
+                    var reviewed: (state: State, work: ApplyWork)?
+                    if let saved, let planFile {
+                        guard !(try await backend.hasJournal()) else {
+                            throw ApplyRefusal(
+                                "\(backend.name) has the journal of a running or interrupted apply, so \(planFile) will "
+                                    + "be stale once it is folded in. Let that apply finish (or run stripe-secrets apply to "
+                                    + "finish it), then plan again")
+                        }
+                        guard let state = try await backend.load() else {
+                            throw ApplyRefusal("\(backend.name) does not exist, but \(planFile) was planned against it")
+                        }
+                        try stripe.checkMode(of: state, named: backend.name)
+                        reviewed = (state, try await review(saved, planFile: planFile, state: state, client: client))
                     }
-                    guard let state = try await backend.load() else {
-                        throw ApplyRefusal("\(backend.name) does not exist, but \(planFile) was planned against it")
+                    try await backend.withLock(operation: "apply", timeout: lockOptions.lockTimeout.seconds) { locked in
+                        let run = ApplyRun(locked: locked, client: client, parallelism: parallelism, now: { Console.now })
+                        try await apply(
+                            saved: saved, reviewed: reviewed, manifestPath: manifestPath, stateName: backend.name,
+                            run: run, stripe: stripe, client: client)
                     }
-                    reviewed = (
-                        state,
-                        try ApplyWork(
-                            reviewing: saved, planFile: planFile, state: state, environment: environment,
-                            now: Console.now)
-                    )
                 }
-                try await backend.withLock(operation: "apply", timeout: lockOptions.lockTimeout.seconds) { locked in
-                    try await connectAndApply(
-                        saved: saved, reviewed: reviewed, manifestPath: manifestPath, backend: backend,
-                        locked: locked, key: key, base: base, keySource: keySource, environment: environment)
-                }
+            }
+        }
+
+        /// A saved plan checked against the manifest, the state and (for a refreshed plan) Stripe.
+        private func review(_ saved: SavedPlan, planFile: String, state: State, client: SecretStoreClient)
+            async throws -> ApplyWork
+        {
+            let reader = StripeReader(client: client, mode: client.configuration.apiKey.mode, parallelism: parallelism)
+            return try await ApplyWork(
+                reviewing: saved, planFile: planFile, state: state, environment: .process, now: Console.now
+            ) { scopes, values in
+                try await reader.read(scopes: scopes, valuesOf: values, key: state.fingerprintKey).view
             }
         }
 
@@ -99,52 +111,22 @@ extension StripeSecrets {
             return location
         }
 
-        /// Opens the Stripe client for `apply` and closes it afterwards, whatever happens.
-        private func connectAndApply(
-            saved: SavedPlan?, reviewed: (state: State, work: ApplyWork)?, manifestPath: String,
-            backend: any StateBackend, locked: any LockedState,
-            key: APIKey, base: BaseURL, keySource: String, environment: Environment
-        ) async throws {
-            let client = SecretStoreClient(
-                configuration: .init(
-                    baseURL: base, apiKey: key, stripeVersion: connection.stripeVersion,
-                    userAgent: "stripe-secrets/\(ToolVersion.current)",
-                    requestTimeout: .milliseconds(Int64(connection.requestTimeout.seconds * 1000)),
-                    rateLimit: connection.rateLimit))
-            let run = ApplyRun(locked: locked, client: client, parallelism: parallelism, now: { Console.now })
-            do {
-                try await apply(
-                    saved: saved, reviewed: reviewed, manifestPath: manifestPath, stateName: backend.name, run: run,
-                    key: key,
-                    keySource: keySource, environment: environment, rate: client.configuration.effectiveRateLimit)
-                await client.shutdown()
-            } catch {
-                await client.shutdown()
-                throw error
-            }
-        }
-
         /// The apply itself, under the lock: the starting state, the work, confirmation, progress
         /// and the summary.
         private func apply(
             saved: SavedPlan?, reviewed: (state: State, work: ApplyWork)?, manifestPath: String, stateName: String,
-            run: ApplyRun, key: APIKey, keySource: String,
-            environment: Environment, rate: Double
+            run: ApplyRun, stripe: StripeConnection, client: SecretStoreClient
         ) async throws {
+            let key = stripe.key
             guard let state = try await run.startingState(creating: saved == nil) else {
                 throw ApplyRefusal("\(stateName) does not exist, but \(planFile ?? "") was planned against it")
             }
-            if let mode = state.mode, mode != key.mode {
-                throw ApplyRefusal(
-                    "\(stateName) belongs to \(mode.rawValue) mode but \(keySource) is a \(key.mode.rawValue) key (\(key)).\n"
-                        + "       Use the \(key.mode.rawValue) environment's state.")
-            }
+            try stripe.checkMode(of: state, named: stateName)
             let work: ApplyWork
             if let reviewed, reviewed.state == state {
                 work = reviewed.work  // checked before the lock, against this very state
             } else if let saved, let planFile {
-                work = try ApplyWork(
-                    reviewing: saved, planFile: planFile, state: state, environment: environment, now: Console.now)
+                work = try await review(saved, planFile: planFile, state: state, client: client)
             } else {
                 work = try plannedWork(manifestPath: manifestPath, stateName: stateName, state: state)
             }
@@ -157,7 +139,7 @@ extension StripeSecrets {
             Console.printLine(
                 ApplyProgressView.header(
                     count: work.changes.count, mode: key.mode, parallelism: parallelism,
-                    rate: rate))
+                    rate: client.configuration.effectiveRateLimit))
             let progress = ApplyProgressView(
                 total: work.changes.count, addresses: work.changes.map(\.address), terminal: Console.showsProgress)
             let outcome = try await run.execute(work, on: state, mode: key.mode) { progress.show($0) }

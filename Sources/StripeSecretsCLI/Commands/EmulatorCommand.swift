@@ -17,6 +17,7 @@ extension StripeSecrets {
                   STRIPE_API_BASE=http://127.0.0.1:12111 STRIPE_API_KEY=sk_test_123 stripe-secrets apply
                   stripe-secrets emulator --latency 50ms --fail-rate 0.2 --drop-rate 0.05 --rate-limit 25
                   stripe-secrets emulator --revoked-key sk_test_123    # rehearse a rolled key
+                  stripe-secrets emulator --payloadless-key rk_test_123   # a key that may not read values
                 """
         )
 
@@ -43,6 +44,12 @@ extension StripeSecrets {
         @Option(help: ArgumentHelp("Answer 401 to this key, as if it were rolled (repeatable).", valueName: "key"))
         var revokedKey: [String] = []
 
+        @Option(
+            help: ArgumentHelp(
+                "Answer 403 to this key when it asks for a value (expand[]=payload), as for a restricted key "
+                    + "without that permission (repeatable).", valueName: "key"))
+        var payloadlessKey: [String] = []
+
         func validate() throws {
             for (name, value) in [("--fail-rate", failRate), ("--drop-rate", dropRate)] where !(0...1).contains(value) {
                 throw ValidationError("\(name) must be between 0 and 1")
@@ -62,7 +69,7 @@ extension StripeSecrets {
         func run() async throws {
             let faults = FaultOptions(
                 latency: latency.seconds, failRate: failRate, dropRate: dropRate, rateLimit: rateLimit,
-                revokedKeys: Set(revokedKey))
+                revokedKeys: Set(revokedKey), payloadlessKeys: Set(payloadlessKey))
             let server = try await Console.reportingErrors {
                 try await EmulatorServer.bind(host: host, port: port, faults: faults)
             }

@@ -200,3 +200,47 @@ struct ConnectionOptions: ParsableArguments {
         }
     }
 }
+
+/// A resolved way to reach Stripe: the key, where it came from, and the API's base URL.
+struct StripeConnection {
+    let key: APIKey
+    let base: BaseURL
+    /// `STRIPE_API_KEY` or the key file's path, for messages.
+    let keySource: String
+    let options: ConnectionOptions
+
+    /// Runs `body` with a client for this connection, shut down afterwards whatever happens.
+    func withClient<Result>(_ body: (SecretStoreClient) async throws -> Result) async throws -> Result {
+        let client = SecretStoreClient(
+            configuration: .init(
+                baseURL: base, apiKey: key, stripeVersion: options.stripeVersion,
+                userAgent: "stripe-secrets/\(ToolVersion.current)",
+                requestTimeout: .milliseconds(Int64(options.requestTimeout.seconds * 1000)),
+                rateLimit: options.rateLimit))
+        do {
+            let result = try await body(client)
+            await client.shutdown()
+            return result
+        } catch {
+            await client.shutdown()
+            throw error
+        }
+    }
+
+    /// Refuses a state bound to the other mode than the key's, before any call.
+    func checkMode(of state: State, named name: String) throws {
+        guard let mode = state.mode, mode != key.mode else { return }
+        throw Console.fail(
+            "\(name) belongs to \(mode.rawValue) mode but \(keySource) is a \(key.mode.rawValue) key (\(key)).\n"
+                + "       Use the \(key.mode.rawValue) environment's state.")
+    }
+}
+
+extension ConnectionOptions {
+    /// The key and base URL as a connection, or an error that names where each came from.
+    func connection(environment: Environment) throws -> StripeConnection {
+        let (key, base, keySource) = try resolve(environment: environment)
+        return StripeConnection(key: key, base: base, keySource: keySource, options: self)
+    }
+}
+

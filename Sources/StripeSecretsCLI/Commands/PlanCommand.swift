@@ -1,4 +1,5 @@
 import ArgumentParser
+import Refresh
 import SecretsCore
 import StateStorage
 
@@ -7,17 +8,25 @@ extension StripeSecrets {
     struct PlanCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "plan",
-            abstract: "Show what would be created, replaced or deleted. Offline: no call to Stripe.",
+            abstract: "Show what would be created, replaced or deleted; offline unless asked to refresh.",
             discussion: """
                 Compares the manifest (values read and fingerprinted, never shown) with the state. \
                 The first plan for a manifest creates an empty state (a file beside it, or a row \
                 in the PostgreSQL database that --state names).
+
+                --refresh also asks Stripe what each managed scope holds (one listing per scope and \
+                100 secrets): secrets deleted or expired outside stripe-secrets are planned again, \
+                changed expiries replaced, and secrets nothing manages listed as notes, never \
+                touched. --refresh-values also reads each managed value (one find per secret), \
+                compares its fingerprint in memory and drops it. Both need STRIPE_API_KEY; plain \
+                plan needs no key.
 
                 Examples:
                   stripe-secrets plan
                   stripe-secrets plan --out plan.json            # save it for review, then apply it
                   stripe-secrets plan --format markdown > comment.md
                   stripe-secrets plan --detailed-exitcode        # exit 2 when there are changes
+                  stripe-secrets plan --refresh-values --detailed-exitcode   # a drift check
                 """
         )
 
@@ -37,20 +46,46 @@ extension StripeSecrets {
         @Flag(help: "Show secrets whose values cannot be read as unknown instead of failing.")
         var allowUnresolved = false
 
+        @Flag(help: "Also list what Stripe holds in every managed scope (needs STRIPE_API_KEY).")
+        var refresh = false
+
+        @Flag(help: "As --refresh, and compare each managed value's fingerprint with Stripe's (needs a key that may read them).")
+        var refreshValues = false
+
+        @OptionGroup(title: "Stripe (--refresh, --refresh-values)") var connection: ConnectionOptions
+
         func run() async throws {
             let manifestPath = manifestOptions.file
             let checked = try Console.check(manifestPath, values: allowUnresolved ? .allowUnresolved : .required)
             let location = try stateOptions.resolve(manifest: manifestPath)
             if let out { try Self.checkOutputPath(out, manifest: manifestPath, state: location) }
+            // The key is checked before the state is touched: a refresh without one fails at once.
+            let stripe = try (refresh || refreshValues) ? connection.connection(environment: .process) : nil
             let now = Console.now
-            let (saved, applying) = try await location.using { backend in
+            let (saved, applying, cost) = try await location.using { backend in
                 let state = try await backend.loadOrCreate(lockTimeout: lockOptions.lockTimeout.seconds)
                 let desired = DesiredSecret.from(checked.values, key: state.fingerprintKey)
+                var seen: StripeReader.Result?
+                if let stripe {
+                    try stripe.checkMode(of: state, named: backend.name)
+                    seen = try await stripe.withClient { client in
+                        try await StripeReader(client: client, mode: stripe.key.mode, parallelism: 8).read(
+                            scopes: Planner.managedScopes(desired: desired, state: state),
+                            valuesOf: refreshValues ? Set(desired.map(\.address)) : nil, key: state.fingerprintKey)
+                    }
+                }
+                let plan = Planner.plan(desired: desired, state: state, now: now, stripe: seen?.view)
+                if let overflow = plan.overfullScopes.first { throw Console.fail(overflow.description) }
                 let saved = SavedPlan(
                     createdAt: now, manifestPath: manifestPath, manifestDigest: checked.digest,
                     statePath: backend.name, lineage: state.lineage, serial: state.serial, mode: state.mode,
-                    plan: Planner.plan(desired: desired, state: state, now: now))
-                return (saved, try await backend.hasJournal())
+                    plan: plan)
+                return (saved, try await backend.hasJournal(), seen)
+            }
+            if let cost, cost.payloadsUnreadable {
+                Console.printError(
+                    "note: this key may not read secret values, so they were not compared; planned as --refresh "
+                        + "(secrets deleted, expired or re-dated in Stripe are still shown)")
             }
             if applying {
                 Console.printError(
@@ -65,7 +100,10 @@ extension StripeSecrets {
                 }
                 try Console.reportingErrors { try AtomicFile.write(saved.encoded(), to: out) }
             }
-            print(PlanRendering.render(saved, format: format, title: "plan", planFile: out), terminator: "")
+            let refreshCost = cost.map { RefreshCost(scopes: $0.scopes, requests: $0.requests) }
+            print(
+                PlanRendering.render(saved, format: format, title: "plan", planFile: out, refreshCost: refreshCost),
+                terminator: "")
             if let out, !saved.plan.isEmpty {
                 let note = "Saved to \(out); apply it with: stripe-secrets apply \(out)"
                 if format == .text { print(note) } else { Console.printError(note) }
@@ -96,9 +134,12 @@ extension StripeSecrets.PlanCommand {
 
 /// Picks the view for a format.
 enum PlanRendering {
-    static func render(_ saved: SavedPlan, format: PlanFormat, title: String, planFile: String?) -> String {
+    static func render(
+        _ saved: SavedPlan, format: PlanFormat, title: String, planFile: String?, refreshCost: RefreshCost? = nil
+    ) -> String {
         switch format {
-        case .text: PlanTextView(saved: saved, colour: Console.usesColour, title: title).render()
+        case .text:
+            PlanTextView(saved: saved, colour: Console.usesColour, title: title, refreshCost: refreshCost).render()
         case .markdown: PlanMarkdownView(saved: saved, planFile: planFile).render()
         case .json: String(decoding: saved.encoded(), as: UTF8.self)
         }

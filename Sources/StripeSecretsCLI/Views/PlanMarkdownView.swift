@@ -30,10 +30,27 @@ struct PlanMarkdownView {
                 "",
             ]
         }
+        if !plan.unmanaged.isEmpty {
+            var room = 2_000
+            let list = joined(plan.unmanaged.map { Markdown.code($0.description, inTable: false) }, budget: &room)
+            let manifest = Markdown.code(String(saved.manifestPath.prefix(200)), inTable: false)
+            parts += [
+                "> [!NOTE]",
+                "> \(plan.unmanaged.count.counted("secret")) in managed scopes \(plan.unmanaged.count == 1 ? "is" : "are") "
+                    + "not in \(manifest) and will not be touched: \(list)",
+                "",
+            ]
+        }
+        let refreshed =
+            switch plan.refresh {
+            case nil: "offline"
+            case .secrets: "refreshed from Stripe (secrets, not values)"
+            case .values: "refreshed from Stripe (secrets and values)"
+            }
         let footer = [
             "",
             "<sub>\(Markdown.code(String(saved.manifestPath.prefix(200)), inTable: false)) @ \(saved.manifestDigest.prefix(7)) · state serial \(saved.serial) · "
-                + "\(saved.mode.map { "\($0.rawValue) mode" } ?? "no apply yet") · no secret values are shown</sub>",
+                + "\(saved.mode.map { "\($0.rawValue) mode" } ?? "no apply yet") · \(refreshed) · no secret values are shown</sub>",
         ]
         var budget = Self.limit - (parts + footer).reduce(0) { $0 + $1.count + 1 } - 400
         if !plan.isEmpty {

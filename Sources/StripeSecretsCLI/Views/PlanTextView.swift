@@ -10,11 +10,17 @@ struct PlanTextView {
 
     private var plan: Plan { saved.plan }
 
+    /// What the refresh cost, when this plan was just made with one.
+    var refreshCost: RefreshCost? = nil
+
     func render() -> String {
-        var lines = [header, ""]
+        var lines = [header]
+        if let refreshLine { lines.append(refreshLine) }
+        lines.append("")
         if plan.isEmpty {
-            return lines.dropLast().joined(separator: "\n") + "\n\n"
-                + "No changes. \(plan.unchanged.count.counted("secret")) match \(TerminalText.safe(saved.statePath)).\n"
+            lines.append("No changes. \(plan.unchanged.count.counted("secret")) match \(TerminalText.safe(saved.statePath)).")
+            if !notes.isEmpty { lines += [""] + notes }
+            return lines.joined(separator: "\n") + "\n"
         }
         let width = min(48, plan.changes.map { $0.address.description.count }.max() ?? 0)
         for change in plan.changes {
@@ -29,8 +35,31 @@ struct PlanTextView {
             lines.append(line)
         }
         lines.append("")
+        if !notes.isEmpty { lines += notes + [""] }
         lines.append(summary)
         return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// `Refreshed 14 scopes from Stripe (15 requests).`, or how a saved plan was refreshed.
+    private var refreshLine: String? {
+        guard let refresh = plan.refresh else { return nil }
+        let what = refresh == .values ? "secrets and values" : "secrets (not values)"
+        guard let refreshCost else { return "Refreshed from Stripe when planned: \(what)." }
+        return "Refreshed \(refreshCost.scopes.counted("scope")) from Stripe: \(what) "
+            + "(\(refreshCost.requests.counted("request")))."
+    }
+
+    /// The unmanaged secrets a refresh found, at most 50 by name.
+    private var notes: [String] {
+        let unmanaged = plan.unmanaged
+        guard !unmanaged.isEmpty else { return [] }
+        let shown = unmanaged.prefix(50).map { "      " + $0.description }
+        let more = unmanaged.count > 50 ? ["      … and \(unmanaged.count - 50) more (all of them: --format json)"] : []
+        let verb = unmanaged.count == 1 ? "is" : "are"
+        return [
+            "note: \(unmanaged.count.counted("secret")) in managed scopes \(verb) not in "
+                + "\(TerminalText.safe(saved.manifestPath)) and will not be touched:"
+        ] + shown + more
     }
 
     private var header: String {
@@ -63,6 +92,12 @@ struct PlanTextView {
     }
 }
 
+/// What a refresh asked of Stripe.
+struct RefreshCost {
+    let scopes: Int
+    let requests: Int
+}
+
 /// Why a change is needed, in words; shows fingerprints (short), never values.
 struct PlanReasonText {
     enum Style { case text, markdown }
@@ -80,7 +115,38 @@ struct PlanReasonText {
         case .valueAndExpiryChanged: "\(valueChanged), \(expiryChanged)"
         case .removedFromManifest: "removed from \(code(manifestPath))"
         case .unresolved(let message): style == .text ? "(\(TerminalText.safe(message)))" : Markdown.text(message)
+        case .missingInStripe: "missing in Stripe (deleted outside stripe-secrets?)"
+        case .changedInStripe:
+            "changed in Stripe (fp \(short(change.fingerprintBefore)) in state, "
+                + "\(short(change.inStripe?.fingerprint)) in Stripe)" + alsoInManifest
+        case .expiryChangedInStripe:
+            "expires_at changed in Stripe: \(day(change.expiresBefore)) \(arrow) \(day(change.inStripe?.expiresAt))"
+                + alsoInManifest
+        case .untrackedInStripe:
+            "in Stripe but not in the state: applying overwrites it (to adopt it instead: \(code("stripe-secrets import")))"
+        case .valueUnknownSinceImport: "value unknown since import"
+        case .goneFromStripe: "removed from \(code(manifestPath)); already gone from Stripe"
         }
+    }
+
+    /// What the manifest changes besides what drifted in Stripe.
+    private var alsoInManifest: String {
+        var parts: [String] = []
+        if let before = change.fingerprintBefore, let after = change.fingerprintAfter, before != after {
+            parts.append(valueChanged)
+        }
+        if change.expiresBefore != change.expiresAfter { parts.append(expiryChanged) }
+        return parts.isEmpty ? "" : "; in \(code(manifestPath)): " + parts.joined(separator: ", ")
+    }
+
+    private var arrow: String { style == .text ? "->" : "→" }
+
+    private func short(_ fingerprint: Fingerprint?) -> String {
+        code(fingerprint?.short ?? "unknown")
+    }
+
+    private func day(_ time: Int64?) -> String {
+        time.map(Timestamp.formatShort) ?? "never"
     }
 
     private var valueChanged: String {
@@ -92,9 +158,7 @@ struct PlanReasonText {
     }
 
     private var expiryChanged: String {
-        let before = change.expiresBefore.map(Timestamp.formatShort) ?? "never"
-        let after = change.expiresAfter.map(Timestamp.formatShort) ?? "never"
-        return "expires_at \(before) \(style == .text ? "->" : "→") \(after)"
+        "expires_at \(day(change.expiresBefore)) \(arrow) \(day(change.expiresAfter))"
     }
 
     private func code(_ text: String) -> String {
