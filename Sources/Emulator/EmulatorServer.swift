@@ -3,6 +3,7 @@ import NIOConcurrencyHelpers
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import SecretsModel
 
 /// Faults to inject into `/v1` requests, to rehearse what a real network and Stripe do.
 public struct FaultOptions: Sendable {
@@ -19,10 +20,12 @@ public struct FaultOptions: Sendable {
     /// Keys that may list, find, write and delete, but not read values: `expand[]=payload` is
     /// answered 403, as for a restricted key without that permission.
     public var payloadlessKeys: Set<String>
+    /// Secrets one scope may hold: Stripe's 10 unless raised, to rehearse listings of many pages.
+    public var scopeLimit: Int
 
     public init(
         latency: Double = 0, failRate: Double = 0, dropRate: Double = 0, rateLimit: Double? = nil,
-        revokedKeys: Set<String> = [], payloadlessKeys: Set<String> = []
+        revokedKeys: Set<String> = [], payloadlessKeys: Set<String> = [], scopeLimit: Int = StripeLimits.secretsPerScope
     ) {
         self.latency = latency
         self.failRate = failRate
@@ -30,6 +33,7 @@ public struct FaultOptions: Sendable {
         self.rateLimit = rateLimit
         self.revokedKeys = revokedKeys
         self.payloadlessKeys = payloadlessKeys
+        self.scopeLimit = scopeLimit
     }
 }
 
@@ -56,7 +60,7 @@ public final class EmulatorServer: Sendable {
         self.faults = faults
         api = SecretStoreAPI(
             store: SecretStore(), now: { Int64(Date().timeIntervalSince1970) }, revokedKeys: faults.revokedKeys,
-            payloadlessKeys: faults.payloadlessKeys)
+            payloadlessKeys: faults.payloadlessKeys, scopeLimit: faults.scopeLimit)
     }
 
     /// Binds `host:port` (port 0 picks a free one).

@@ -1,4 +1,5 @@
 import Foundation
+import SecretsModel
 import StripeAPI
 
 /// A request as the emulator sees it.
@@ -15,7 +16,6 @@ struct EmulatorRequest: Sendable {
 /// create-or-replace, the 10-per-scope cap, expiry, pagination, `expand`, idempotency.
 struct SecretStoreAPI: Sendable {
     static let maxLength = 5000
-    static let maxPerScope = 10
 
     let store: SecretStore
     let now: @Sendable () -> Int64
@@ -23,6 +23,8 @@ struct SecretStoreAPI: Sendable {
     var revokedKeys: Set<String> = []
     /// Well-formed keys that may not read values (a fault option).
     var payloadlessKeys: Set<String> = []
+    /// Secrets one scope may hold: Stripe's 10, or more to rehearse long listings.
+    var scopeLimit = StripeLimits.secretsPerScope
 
     func respond(to request: EmulatorRequest) -> EmulatorResponse {
         let livemode: Bool, key: String
@@ -181,11 +183,11 @@ private enum Endpoint {
                 existing.expiresAt = expiresAt
                 secrets[Array(name.utf8)] = existing
             } else {
-                guard secrets.count < SecretStoreAPI.maxPerScope else {
+                guard secrets.count < api.scopeLimit else {
                     return .error(
                         400,
                         message:
-                            "This scope already holds the maximum of \(SecretStoreAPI.maxPerScope) secrets. Delete one before adding another.",
+                            "This scope already holds the maximum of \(api.scopeLimit) secrets. Delete one before adding another.",
                         param: "name")
                 }
                 secrets[Array(name.utf8)] = SecretStore.Secret(

@@ -55,7 +55,8 @@ public struct StripeReader: Sendable {
         var reads: [ValueRead] = []
         if let first = targets.first {
             reads.append(try await readValue(at: first, key: key))
-            if case .unreadable = reads[0] {} else {
+            if case .unreadable = reads[0] {
+            } else {
                 reads += try await inParallel(Array(targets.dropFirst())) { address throws(StripeError) in
                     try await self.readValue(at: address, key: key)
                 }

@@ -42,6 +42,21 @@ struct PostgresStateTests {
         while ContinuousClock.now < deadline, !condition() { usleep(20_000) }
     }
 
+    @Test func importAdoptsIntoADatabaseStateAndTheNextPlanIsEmpty() throws {
+        let cluster = try PostgresCluster.shared.get()
+        let (scenario, database) = try scenario(cluster)
+        #expect(try scenario.runner.run("apply", "--auto-approve").status == 0)
+        #expect(try scenario.runner.run("state", "rm", "account/openai_api_key").status == 0)
+        let imported = try scenario.runner.run("import", "--all")
+        #expect(imported.status == 0, "\(imported.stderr)")
+        #expect(imported.stdout.contains("imported  account/openai_api_key  appsecret_"))
+        #expect(imported.stdout.contains("value matches secrets.yaml"))
+        #expect(imported.stdout.contains("1 secret imported into postgres://"))
+        #expect(try scenario.runner.run("plan").stdout.contains("No changes. 6 secrets match"))
+        let serial = try cluster.psql("SELECT serial FROM stripe_secrets.states", database: database)
+        #expect(serial.trimmingCharacters(in: .whitespacesAndNewlines) == "3")
+    }
+
     @Test func applyThenPlanShowsNoChangeAndTheDatabaseHoldsNoValue() throws {
         let cluster = try PostgresCluster.shared.get()
         let (scenario, database) = try scenario(cluster)

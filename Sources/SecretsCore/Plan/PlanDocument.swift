@@ -123,8 +123,9 @@ struct PlanDocument: Codable {
     var toolVersion: String
     var createdAt: String
     var complete: Bool
-    /// Absent in plans written before refreshes existed, like `unmanaged`.
-    var refresh: Plan.Refresh?
+    /// `offline`, `secrets` or `values`; absent in plans written before refreshes existed, like
+    /// `unmanaged`.
+    var refresh: String?
     var unmanaged: [String]?
     var manifest: ManifestInfo
     var state: StateInfo
@@ -139,7 +140,7 @@ struct PlanDocument: Codable {
         toolVersion = saved.toolVersion
         createdAt = Timestamp.format(saved.createdAt)
         complete = plan.isComplete
-        refresh = plan.refresh
+        refresh = plan.refresh?.rawValue ?? Self.offline
         unmanaged = plan.unmanaged.map(\.description)
         manifest = ManifestInfo(path: saved.manifestPath, sha256: saved.manifestDigest)
         state = StateInfo(path: saved.statePath, lineage: saved.lineage, serial: saved.serial, mode: saved.mode)
@@ -161,7 +162,18 @@ struct PlanDocument: Codable {
         }
     }
 
+    static let offline = "offline"
+
     private func build() throws -> SavedPlan {
+        let refresh: Plan.Refresh?
+        switch self.refresh {
+        case nil, Self.offline: refresh = nil
+        case let level?:
+            guard let known = Plan.Refresh(rawValue: level) else {
+                throw VersionedDocument.Detail(text: "refresh is not offline, secrets or values")
+            }
+            refresh = known
+        }
         guard let created = Timestamp.parseRFC3339(createdAt) else {
             throw VersionedDocument.Detail(text: "created_at is not an RFC 3339 time")
         }

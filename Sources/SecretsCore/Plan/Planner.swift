@@ -96,8 +96,7 @@ public enum Planner {
         var isMissing: Bool { refreshed && observed == nil }
     }
 
-    private static func change(for secret: DesiredSecret, entry: State.Entry?, seen: Seen, now: Int64) -> Plan.Change?
-    {
+    private static func change(for secret: DesiredSecret, entry: State.Entry?, seen: Seen, now: Int64) -> Plan.Change? {
         func make(_ action: Plan.Action, _ reason: Plan.Reason, _ fingerprint: Fingerprint?) -> Plan.Change {
             Plan.Change(
                 action: action, address: secret.address, reason: reason, source: secret.source,
@@ -111,7 +110,8 @@ public enum Planner {
         case .success(let value): fingerprint = value
         }
         guard let entry else {
-            return seen.observed == nil ? make(.create, .new, fingerprint) : make(.replace, .untrackedInStripe, fingerprint)
+            return seen.observed == nil
+                ? make(.create, .new, fingerprint) : make(.replace, .untrackedInStripe, fingerprint)
         }
         if let expiry = entry.expiresAt, expiry <= now { return make(.create, .expired(at: expiry), fingerprint) }
         if seen.isMissing { return make(.create, .missingInStripe, fingerprint) }
@@ -147,7 +147,7 @@ public struct ScopeOverflow: Equatable, Sendable, CustomStringConvertible {
         return "the \(scope) scope would hold \(managed.count + unmanaged.count) secrets, more than Stripe's "
             + "\(StripeLimits.secretsPerScope): \(managed.count) from the manifest (\(names(managed))) and "
             + "\(unmanaged.count) in Stripe that it does not manage (\(names(unmanaged))).\n"
-            + "       Nothing was sent to Stripe. Delete unmanaged secrets in Stripe, or move secrets to another scope"
+            + "       Nothing was changed in Stripe. Delete unmanaged secrets in Stripe, or move secrets to another scope"
     }
 }
 

@@ -74,7 +74,8 @@ extension StripeSecrets {
                         reviewed = (state, try await review(saved, planFile: planFile, state: state, client: client))
                     }
                     try await backend.withLock(operation: "apply", timeout: lockOptions.lockTimeout.seconds) { locked in
-                        let run = ApplyRun(locked: locked, client: client, parallelism: parallelism, now: { Console.now })
+                        let run = ApplyRun(
+                            locked: locked, client: client, parallelism: parallelism, now: { Console.now })
                         try await apply(
                             saved: saved, reviewed: reviewed, manifestPath: manifestPath, stateName: backend.name,
                             run: run, stripe: stripe, client: client)

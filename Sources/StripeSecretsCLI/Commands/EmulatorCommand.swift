@@ -50,12 +50,21 @@ extension StripeSecrets {
                     + "without that permission (repeatable).", valueName: "key"))
         var payloadlessKey: [String] = []
 
+        @Option(
+            help: ArgumentHelp(
+                "Secrets one scope may hold (Stripe's limit is 10); more rehearses listings of many pages.",
+                valueName: "n"))
+        var scopeLimit = 10
+
         func validate() throws {
             for (name, value) in [("--fail-rate", failRate), ("--drop-rate", dropRate)] where !(0...1).contains(value) {
                 throw ValidationError("\(name) must be between 0 and 1")
             }
             if let rateLimit, !(rateLimit > 0 && rateLimit.isFinite) {
                 throw ValidationError("--rate-limit must be a positive number")
+            }
+            guard (1...100_000).contains(scopeLimit) else {
+                throw ValidationError("--scope-limit must be between 1 and 100000")
             }
             guard (0...65535).contains(port) else { throw ValidationError("--port must be between 0 and 65535") }
             let octets = host.split(separator: ".", omittingEmptySubsequences: false)
@@ -69,7 +78,7 @@ extension StripeSecrets {
         func run() async throws {
             let faults = FaultOptions(
                 latency: latency.seconds, failRate: failRate, dropRate: dropRate, rateLimit: rateLimit,
-                revokedKeys: Set(revokedKey), payloadlessKeys: Set(payloadlessKey))
+                revokedKeys: Set(revokedKey), payloadlessKeys: Set(payloadlessKey), scopeLimit: scopeLimit)
             let server = try await Console.reportingErrors {
                 try await EmulatorServer.bind(host: host, port: port, faults: faults)
             }

@@ -102,7 +102,8 @@ extension StripeSecrets {
             let scopes = Set(targets.map(\.scopeKey)).sorted()
             let seen = try await reader.read(scopes: scopes, valuesOf: Set(targets), key: state.fingerprintKey)
             if let missing = named.first(where: { seen.view.secrets[$0] == nil }) {
-                throw Console.fail("\(missing) is not in Stripe (\(stripe.key.mode.rawValue) mode); nothing was imported")
+                throw Console.fail(
+                    "\(missing) is not in Stripe (\(stripe.key.mode.rawValue) mode); nothing was imported")
             }
             let found = targets.filter { seen.view.secrets[$0] != nil }
             guard !found.isEmpty else {

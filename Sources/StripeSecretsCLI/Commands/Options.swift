@@ -243,4 +243,3 @@ extension ConnectionOptions {
         return StripeConnection(key: key, base: base, keySource: keySource, options: self)
     }
 }
-

@@ -49,7 +49,10 @@ extension StripeSecrets {
         @Flag(help: "Also list what Stripe holds in every managed scope (needs STRIPE_API_KEY).")
         var refresh = false
 
-        @Flag(help: "As --refresh, and compare each managed value's fingerprint with Stripe's (needs a key that may read them).")
+        @Flag(
+            help:
+                "As --refresh, and compare each managed value's fingerprint with Stripe's (needs a key that may read them)."
+        )
         var refreshValues = false
 
         @OptionGroup(title: "Stripe (--refresh, --refresh-values)") var connection: ConnectionOptions

@@ -18,7 +18,8 @@ struct PlanTextView {
         if let refreshLine { lines.append(refreshLine) }
         lines.append("")
         if plan.isEmpty {
-            lines.append("No changes. \(plan.unchanged.count.counted("secret")) match \(TerminalText.safe(saved.statePath)).")
+            lines.append(
+                "No changes. \(plan.unchanged.count.counted("secret")) match \(TerminalText.safe(saved.statePath)).")
             if !notes.isEmpty { lines += [""] + notes }
             return lines.joined(separator: "\n") + "\n"
         }

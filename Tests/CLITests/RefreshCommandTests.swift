@@ -1,0 +1,351 @@
+import Foundation
+import Refresh
+import SecretsCore
+import SecretsModel
+import StateStorage
+import StripeAPI
+import Testing
+
+/// Drift made through the API, behind the tool's back, and what `plan --refresh`,
+/// `plan --refresh-values` and `import` make of it. Requests are counted at the emulator.
+extension ApplyScenario {
+    /// The manifest's five scopes: own account, one user, three connected accounts.
+    static let scopeCount = 5
+
+    /// Applies the manifest, so that Stripe and the state agree.
+    func applied() throws -> Self {
+        let output = try runner.run("apply", "--auto-approve")
+        #expect(output.status == 0, "\(output.stderr)")
+        return self
+    }
+
+    /// Writes a secret through the API, as a Dashboard user or a script would.
+    func writeBehindTheToolsBack(_ address: String, _ value: String, expiresAt: Int64? = nil) async throws {
+        let parsed = try #require(SecretAddress(address))
+        let client = try emulator.client()
+        do {
+            _ = try await client.upsert(
+                name: parsed.name, scope: parsed.scope, account: parsed.account, payload: SecretValue(value),
+                expiresAt: expiresAt, idempotencyKey: UUID().uuidString)
+        } catch {
+            await client.shutdown()
+            throw error
+        }
+        await client.shutdown()
+    }
+
+    func deleteBehindTheToolsBack(_ address: String) async throws {
+        let parsed = try #require(SecretAddress(address))
+        let client = try emulator.client()
+        let deleted = try? await client.delete(
+            name: parsed.name, scope: parsed.scope, account: parsed.account, idempotencyKey: UUID().uuidString)
+        await client.shutdown()
+        #expect(deleted == true)
+    }
+
+    /// Runs the binary and says how many requests the emulator received meanwhile.
+    func runCounting(_ arguments: String...) async throws -> (output: BinaryRunner.Output, requests: Int) {
+        let before = try await emulator.requestCount()
+        let output = try runner.run(arguments)
+        return (output, try await emulator.requestCount() - before)
+    }
+
+    func planJSON(_ arguments: String...) throws -> [String: Any] {
+        let output = try runner.run(["plan", "--format", "json"] + arguments)
+        #expect(output.status == 0, "\(output.stderr)")
+        return try #require(JSONSerialization.jsonObject(with: Data(output.stdout.utf8)) as? [String: Any])
+    }
+}
+
+/// `reason` of every change in a plan document, by address.
+private func reasons(_ plan: [String: Any]) -> [String: String] {
+    let changes = plan["changes"] as? [[String: Any]] ?? []
+    return Dictionary(
+        changes.map { ($0["address"] as? String ?? "", "\($0["action"] ?? "") \($0["reason"] ?? "")") },
+        uniquingKeysWith: { first, _ in first })
+}
+
+@Suite struct RefreshCommandTests {
+    @Test func aSecretDeletedBehindTheToolsBackIsCreatedAgainWithRefresh() async throws {
+        let scenario = try ApplyScenario().applied()
+        try await scenario.deleteBehindTheToolsBack("account/openai_api_key")
+
+        let offline = try await scenario.runCounting("plan")
+        #expect(offline.output.stdout.contains("No changes. 6 secrets match"))
+        #expect(offline.requests == 0)
+
+        let refreshed = try await scenario.runCounting("plan", "--refresh", "--out", "plan.json")
+        #expect(refreshed.output.status == 0, "\(refreshed.output.stderr)")
+        #expect(refreshed.requests == ApplyScenario.scopeCount)  // one listing per managed scope
+        #expect(
+            refreshed.output.stdout.contains(
+                "Refreshed 5 scopes from Stripe: secrets (not values) (5 requests).\n"))
+        #expect(
+            refreshed.output.stdout.contains(
+                "  + create   account/openai_api_key  missing in Stripe (deleted outside stripe-secrets?)\n"
+            ))
+        #expect(refreshed.output.stdout.contains("Plan: 1 to create, 0 to replace, 0 to delete, 5 unchanged."))
+
+        // The refreshed plan is applied like any other: listed again, then exactly that create.
+        let applied = try await scenario.runCounting("apply", "plan.json")
+        #expect(applied.output.status == 0, "\(applied.output.stderr)")
+        #expect(applied.requests == ApplyScenario.scopeCount + 1)
+        #expect(try await scenario.remoteValue("account/openai_api_key") == "canary-openai-1")
+        let after = try scenario.runner.run("plan", "--refresh")
+        #expect(after.stdout.contains("No changes. 6 secrets match"))
+        try scenario.expectNoSecretIn([offline.output, refreshed.output, applied.output, after])
+    }
+
+    @Test func aValueChangedThroughTheAPIIsAReplaceWithRefreshValuesAndNoPayloadAppearsAnywhere() async throws {
+        let scenario = try ApplyScenario().applied()
+        try await scenario.writeBehindTheToolsBack("account/openai_api_key", "canary-changed-in-stripe")
+
+        // Listings do not show values: --refresh cannot see this drift.
+        let listed = try await scenario.runCounting("plan", "--refresh")
+        #expect(listed.output.stdout.contains("No changes. 6 secrets match"))
+
+        let read = try await scenario.runCounting(
+            "plan", "--refresh-values", "--detailed-exitcode", "--out", "plan.json")
+        #expect(read.output.status == 2, "\(read.output.stderr)")
+        #expect(read.requests == ApplyScenario.scopeCount + 6)  // and one find per managed secret
+        #expect(read.output.stdout.contains("~ replace  account/openai_api_key"))
+        #expect(read.output.stdout.contains("changed in Stripe (fp "))
+        let markdown = try scenario.runner.run("show", "plan.json", "--format", "markdown")
+        #expect(markdown.stdout.contains("changed in Stripe"))
+        #expect(markdown.stdout.contains("refreshed from Stripe (secrets and values)"))
+
+        let plan = try scenario.planJSON("--refresh-values")
+        #expect(plan["refresh"] as? String == "values")
+        #expect(reasons(plan) == ["account/openai_api_key": "replace changed_in_stripe"])
+        let change = try #require((plan["changes"] as? [[String: Any]])?.first)
+        let seen = try #require(change["in_stripe"] as? [String: Any])
+        #expect(seen["fingerprint"] as? String != change["fingerprint_before"] as? String)
+        #expect(change["fingerprint_after"] as? String == change["fingerprint_before"] as? String)
+
+        let applied = try scenario.runner.run("apply", "plan.json")
+        #expect(applied.status == 0, "\(applied.stderr)")
+        #expect(try await scenario.remoteValue("account/openai_api_key") == "canary-openai-1")
+        try scenario.expectNoSecretIn([listed.output, read.output, markdown, applied])
+    }
+
+    @Test func anExpiryChangedInStripeIsAReplace() async throws {
+        let scenario = try ApplyScenario().applied()
+        // The same value, another expiry (2099-12-31 instead of 2099-06-30).
+        try await scenario.writeBehindTheToolsBack(
+            "account/webhook_signing_key", "canary-webhook-1", expiresAt: 4_102_358_400)
+        let output = try scenario.runner.run("plan", "--refresh")
+        #expect(
+            output.stdout.contains(
+                "~ replace  account/webhook_signing_key  expires_at changed in Stripe: 2099-06-30 -> 2099-12-31\n"
+            ), "\(output.stdout)")
+        #expect(
+            reasons(try scenario.planJSON("--refresh")) == [
+                "account/webhook_signing_key": "replace expiry_changed_in_stripe"
+            ])
+    }
+
+    @Test func aPayloadlessKeySaysSoOnceAndCarriesOnAsRefresh() async throws {
+        let scenario = try ApplyScenario(emulatorOptions: ["--payloadless-key", "rk_test_noValues0123"]).applied()
+        try await scenario.deleteBehindTheToolsBack("account/openai_api_key")
+        var restricted = scenario.runner
+        restricted.environment["STRIPE_API_KEY"] = "rk_test_noValues0123"
+        let before = try await scenario.emulator.requestCount()
+        let output = try restricted.run("plan", "--refresh-values")
+        #expect(output.status == 0, "\(output.stderr)")
+        // The listings, then one find that is refused: no find after it.
+        #expect(try await scenario.emulator.requestCount() - before == ApplyScenario.scopeCount + 1)
+        #expect(output.stderr.components(separatedBy: "may not read secret values").count == 2)
+        #expect(output.stdout.contains("Refreshed 5 scopes from Stripe: secrets (not values) (6 requests)."))
+        #expect(output.stdout.contains("missing in Stripe"))
+    }
+
+    @Test func anUnmanagedSecretIsReportedAndNeverTouched() async throws {
+        let scenario = try ApplyScenario().applied()
+        try await scenario.writeBehindTheToolsBack("account/legacy_debug_token", "canary-unmanaged")
+        try await scenario.writeBehindTheToolsBack("acct_1Beta/account/scratch", "canary-unmanaged")
+        try await scenario.deleteBehindTheToolsBack("account/openai_api_key")
+
+        let output = try scenario.runner.run("plan", "--refresh", "--out", "plan.json")
+        #expect(output.status == 0, "\(output.stderr)")
+        #expect(
+            output.stdout.contains(
+                "note: 2 secrets in managed scopes are not in secrets.yaml and will not be touched:\n"
+                    + "      account/legacy_debug_token\n      acct_1Beta/account/scratch\n"))
+        let plan = try scenario.planJSON("--refresh")
+        #expect(plan["unmanaged"] as? [String] == ["account/legacy_debug_token", "acct_1Beta/account/scratch"])
+        let markdown = try scenario.runner.run("plan", "--refresh", "--format", "markdown")
+        #expect(markdown.stdout.contains("> [!NOTE]\n> 2 secrets in managed scopes are not in `secrets.yaml`"))
+
+        #expect(try scenario.runner.run("apply", "plan.json").status == 0)
+        #expect(try await scenario.remoteValue("account/legacy_debug_token") == "canary-unmanaged")
+        #expect(try await scenario.remoteValue("acct_1Beta/account/scratch") == "canary-unmanaged")
+        let state = try #require(try FileStateBackend(path: scenario.folder.path + "/secrets.state.json").load())
+        #expect(state.secrets.keys.map(\.description).sorted() == ApplyScenario.addresses)
+    }
+
+    @Test func aSecretInStripeButNotInTheStateIsAnOverwriteNotACreate() async throws {
+        let scenario = try ApplyScenario()
+        try await scenario.writeBehindTheToolsBack("account/openai_api_key", "canary-older")
+        let offline = try scenario.runner.run("plan")
+        #expect(offline.stdout.contains("+ create   account/openai_api_key"))
+        let refreshed = try scenario.planJSON("--refresh")
+        #expect(reasons(refreshed)["account/openai_api_key"] == "replace untracked_in_stripe")
+    }
+
+    @Test func theCapacityCheckFiresBeforeAnyWriteNamingTheScopeAndItsSecrets() async throws {
+        var scenario = try ApplyScenario().applied()
+        // The own account scope holds the manifest's 2 and 7 unmanaged: 9 of 10.
+        for index in 1...7 { try await scenario.writeBehindTheToolsBack("account/other_\(index)", "canary-x") }
+        try scenario.folder.write(
+            "secrets.yaml", ApplyScenario.manifest + "  - name: third\n    value: {env: SHARED_KEY}\n")
+        #expect(try scenario.runner.run("plan", "--refresh", "--out", "plan.json").status == 0)
+
+        // One more unmanaged secret: the saved plan would now overfill the scope.
+        try await scenario.writeBehindTheToolsBack("account/other_8", "canary-x")
+        let applied = try await scenario.runCounting("apply", "plan.json")
+        #expect(applied.output.status == 1)
+        #expect(applied.requests == ApplyScenario.scopeCount)  // the listings only: no write
+        #expect(
+            applied.output.stderr.contains(
+                "error: the account scope would hold 11 secrets, more than Stripe's 10: 3 from the manifest "
+                    + "(openai_api_key, third, webhook_signing_key) and 8 in Stripe that it does not manage "
+                    + "(other_1, other_2, other_3, other_4, other_5, other_6, other_7, other_8)."),
+            "\(applied.output.stderr)")
+
+        let planned = try scenario.runner.run("plan", "--refresh", "--out", "again.json")
+        #expect(planned.status == 1)
+        #expect(planned.stderr.contains("the account scope would hold 11 secrets"))
+        #expect(!FileManager.default.fileExists(atPath: scenario.folder.path + "/again.json"))
+        // Offline, the tool cannot know: only a refresh counts what it does not manage.
+        scenario.runner.environment["STRIPE_API_KEY"] = nil
+        #expect(try scenario.runner.run("plan").status == 0)
+    }
+
+    @Test func refreshNeedsAKeyAndPlainPlanDoesNot() throws {
+        var scenario = try ApplyScenario()
+        scenario.runner.environment["STRIPE_API_KEY"] = nil
+        #expect(try scenario.runner.run("plan").status == 0)
+        let refreshed = try scenario.runner.run("plan", "--refresh")
+        #expect(refreshed.status == 1)
+        #expect(refreshed.stderr.contains("set STRIPE_API_KEY"))
+    }
+
+    @Test func aSavedRefreshedPlanIsRefusedWhenStripeMovedOn() async throws {
+        let scenario = try ApplyScenario().applied()
+        try await scenario.deleteBehindTheToolsBack("account/openai_api_key")
+        #expect(try scenario.runner.run("plan", "--refresh", "--out", "plan.json").status == 0)
+        try await scenario.writeBehindTheToolsBack("account/openai_api_key", "canary-restored")
+        let applied = try await scenario.runCounting("apply", "plan.json")
+        #expect(applied.output.status == 1)
+        #expect(applied.requests == ApplyScenario.scopeCount)
+        #expect(
+            applied.output.stderr.contains(
+                "error: plan.json lists a create of account/openai_api_key that the manifest, state and Stripe do not "
+                    + "call for."))
+    }
+
+    @Test func manyScopesAndManySecretsAreListedOncePerScope() async throws {
+        // 12 accounts with 10 secrets each: 120 managed secrets, more than one page's worth in all.
+        let accounts = (1...12).map { "acct_1Many\($0)" }
+        var manifest = "version: 1\nsecrets:\n"
+        for index in 1...10 {
+            manifest += "  - name: fanned_\(index)\n    accounts: [\(accounts.joined(separator: ", "))]\n"
+            manifest += "    value: {env: SHARED_KEY}\n"
+        }
+        let scenario = try ApplyScenario(emulatorOptions: ["--rate-limit", "1000"])
+        try scenario.folder.write("secrets.yaml", manifest)
+        #expect(try scenario.runner.run("apply", "--auto-approve", "--rate-limit", "1000").status == 0)
+        try await scenario.deleteBehindTheToolsBack("acct_1Many7/account/fanned_3")
+        let read = try await scenario.runCounting("plan", "--refresh-values", "--rate-limit", "1000")
+        #expect(read.output.status == 0, "\(read.output.stderr)")
+        #expect(read.requests == 12 + 119)
+        #expect(read.output.stdout.contains("+ create   acct_1Many7/account/fanned_3"))
+        #expect(read.output.stdout.contains("Plan: 1 to create, 0 to replace, 0 to delete, 119 unchanged."))
+    }
+
+    @Test func aListingOfManyPagesIsFollowedToTheEnd() async throws {
+        let scenario = try ApplyScenario(emulatorOptions: ["--scope-limit", "250"])
+        let client = try scenario.emulator.client()
+        for index in 1...250 {
+            _ = try await client.upsert(
+                name: "n\(index)", scope: .user("usr_Pages"), account: "acct_1Pages", payload: SecretValue("v"),
+                expiresAt: nil, idempotencyKey: UUID().uuidString)
+        }
+        let reader = StripeReader(client: client, mode: .test, parallelism: 4)
+        let scope = ScopeKey(account: "acct_1Pages", scope: .user("usr_Pages"))
+        let before = try await scenario.emulator.requestCount()
+        let seen = try await reader.read(scopes: [scope], valuesOf: nil, key: FingerprintKey())
+        await client.shutdown()
+        #expect(seen.requests == 3)
+        #expect(try await scenario.emulator.requestCount() - before == 3)
+        #expect(seen.view.secrets.count == 250)
+        #expect(Set(seen.view.secrets.keys.map(\.name)) == Set((1...250).map { "n\($0)" }))
+    }
+}
+
+@Suite struct ImportCommandTests {
+    @Test func importThenPlanGivesNoChanges() async throws {
+        let scenario = try ApplyScenario().applied()
+        let statePath = scenario.folder.path + "/secrets.state.json"
+        try FileManager.default.removeItem(atPath: statePath)
+        try? FileManager.default.removeItem(atPath: statePath + ".backup")
+
+        let imported = try await scenario.runCounting("import", "--all")
+        #expect(imported.output.status == 0, "\(imported.output.stderr)")
+        #expect(imported.requests == ApplyScenario.scopeCount + 6)
+        #expect(imported.output.stdout.components(separatedBy: "value matches secrets.yaml\n").count - 1 == 6)
+        #expect(imported.output.stdout.hasSuffix("6 secrets imported into secrets.state.json (serial 1).\n"))
+        let offline = try scenario.runner.run("plan")
+        #expect(offline.stdout.contains("No changes. 6 secrets match"), "\(offline.stdout)")
+        let refreshed = try scenario.runner.run("plan", "--refresh-values")
+        #expect(refreshed.stdout.contains("No changes. 6 secrets match"))
+        let again = try scenario.runner.run("import", "--all")
+        #expect(again.status == 0)
+        #expect(again.stdout.hasPrefix("Nothing to import"))
+        try scenario.expectNoSecretIn([imported.output, offline, refreshed, again])
+    }
+
+    @Test func anImportedValueThatDiffersIsAnHonestReplace() async throws {
+        let scenario = try ApplyScenario()
+        try await scenario.writeBehindTheToolsBack("account/openai_api_key", "canary-older")
+        let imported = try scenario.runner.run("import", "account/openai_api_key")
+        #expect(imported.status == 0, "\(imported.stderr)")
+        #expect(imported.stdout.contains("value differs: the next plan replaces it"))
+        let plan = try scenario.planJSON()
+        #expect(reasons(plan)["account/openai_api_key"] == "replace value_changed")
+    }
+
+    @Test func withoutValueAccessTheNextPlanReplaces() async throws {
+        let scenario = try ApplyScenario(emulatorOptions: ["--payloadless-key", "rk_test_noValues0123"]).applied()
+        let statePath = scenario.folder.path + "/secrets.state.json"
+        try FileManager.default.removeItem(atPath: statePath)
+        var restricted = scenario.runner
+        restricted.environment["STRIPE_API_KEY"] = "rk_test_noValues0123"
+        let imported = try restricted.run("import", "account/openai_api_key", "user:usr_OkDR2bKzwpXu3s/oauth_token")
+        #expect(imported.status == 0, "\(imported.stderr)")
+        #expect(imported.stdout.components(separatedBy: "value not readable with this key").count - 1 == 2)
+        let plan = try scenario.planJSON()
+        #expect(reasons(plan)["account/openai_api_key"] == "replace value_unknown_since_import")
+        #expect(reasons(plan)["user:usr_OkDR2bKzwpXu3s/oauth_token"] == "replace value_unknown_since_import")
+        let text = try scenario.runner.run("plan")
+        #expect(text.stdout.contains("~ replace  account/openai_api_key  "))
+        #expect(text.stdout.contains("value unknown since import"))
+    }
+
+    @Test func anAddressNotInTheManifestOrNotInStripeIsAnErrorNamingIt() async throws {
+        let scenario = try ApplyScenario()
+        let unknown = try scenario.runner.run("import", "account/openai_api_kee")
+        #expect(unknown.status == 1)
+        #expect(
+            unknown.stderr
+                == "error: account/openai_api_kee is not in secrets.yaml (did you mean account/openai_api_key?); "
+                + "declare it there first, then import it\n")
+        let absent = try scenario.runner.run("import", "account/openai_api_key")
+        #expect(absent.status == 1)
+        #expect(absent.stderr == "error: account/openai_api_key is not in Stripe (test mode); nothing was imported\n")
+        #expect(!FileManager.default.fileExists(atPath: scenario.folder.path + "/secrets.state.json.backup"))
+        let both = try scenario.runner.run("import", "--all", "account/openai_api_key")
+        #expect(both.status != 0)
+        #expect(both.stderr.contains("name the addresses to import, or pass --all (not both)"))
+    }
+}
