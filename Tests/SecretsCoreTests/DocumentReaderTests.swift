@@ -77,10 +77,79 @@ import Testing
         }
     }
 
+    /// A refreshed plan with one drifted change and one unmanaged secret.
+    private func refreshedPlan() -> [UInt8] {
+        let key = FingerprintKey()
+        let address = SecretAddress(account: nil, scope: .account, name: "a")
+        let recorded = key.fingerprint(of: SecretValue("v"), at: address)
+        let inStripe = key.fingerprint(of: SecretValue("w"), at: address)
+        let change = Plan.Change(
+            action: .replace, address: address, reason: .changedInStripe, source: .environment("A"),
+            fingerprintBefore: recorded, fingerprintAfter: recorded, expiresBefore: nil, expiresAfter: nil,
+            remoteID: "appsecret_1", inStripe: Plan.Observed(id: "appsecret_1", fingerprint: inStripe, expiresAt: nil))
+        return SavedPlan(
+            createdAt: 1_800_000_000, manifestPath: "secrets.yaml", manifestDigest: String(repeating: "a", count: 64),
+            statePath: "secrets.state.json", lineage: "L", serial: 3, mode: .test,
+            plan: Plan(
+                changes: [change], unchanged: [], refresh: .values,
+                unmanaged: [SecretAddress(account: nil, scope: .account, name: "other")])
+        ).encoded()
+    }
+
+    @Test func aRefreshedPlanReadsBack() throws {
+        let plan = try SavedPlan.decode(refreshedPlan(), path: "p").plan
+        #expect(plan.refresh == .values)
+        #expect(plan.unmanaged.map(\.description) == ["account/other"])
+        #expect(plan.changes.first?.reason == .changedInStripe)
+        #expect(plan.changes.first?.inStripe?.id == "appsecret_1")
+    }
+
+    @Test(arguments: [
+        // Drift is only ever seen by a refresh.
+        ("\"refresh\" : \"values\"", "\"refresh\" : \"offline\"", "the plan was not refreshed"),
+        ("\"refresh\" : \"values\"", "\"refresh\" : \"later\"", "refresh is not offline, secrets or values"),
+        // What Stripe holds must differ from the state for a change in Stripe.
+        ("\"fingerprint\" : \"", "\"fingerprint\" : null, \"x\" : \"", "is not a field of this format"),
+        ("\"id\" : \"appsecret_1\"", "\"id\" : \"../../etc\"", "is not a secret"),
+        ("\"reason\" : \"changed_in_stripe\"", "\"reason\" : \"untracked_in_stripe\"", "does not hang together"),
+        ("\"reason\" : \"changed_in_stripe\"", "\"reason\" : \"missing_in_stripe\"", "does not hang together"),
+        ("\"account/other\"", "\"account/a\"", "account/a is listed twice"),
+    ])
+    func aForgedRefreshedPlanIsRefused(find: String, replace: String, problem: String) throws {
+        #expect {
+            _ = try SavedPlan.decode(edited(refreshedPlan(), find, replace), path: "plan.json")
+        } throws: { error in
+            (error as? DocumentError)?.description.contains(problem) == true
+        }
+    }
+
     @Test func deepNestingIsRefusedWithoutExhaustingTheStack() {
         let deep =
             "{\"format\": \"stripe-secrets-state\", \"format_version\": 1, \"secrets\": "
             + String(repeating: "[", count: 100_000) + String(repeating: "]", count: 100_000) + "}"
         #expect(throws: DocumentError.self) { try StateDocument.decode(Array(deep.utf8), path: "s") }
+    }
+}
+
+@Suite struct OfflinePlanDriftTests {
+    @Test func anOfflinePlanCannotClaimDrift() throws {
+        let key = FingerprintKey()
+        let address = SecretAddress(account: nil, scope: .account, name: "a")
+        let recorded = key.fingerprint(of: SecretValue("v"), at: address)
+        let change = Plan.Change(
+            action: .create, address: address, reason: .missingInStripe, source: .environment("A"),
+            fingerprintBefore: recorded, fingerprintAfter: recorded, expiresBefore: nil, expiresAfter: nil,
+            remoteID: "appsecret_1")
+        let bytes = SavedPlan(
+            createdAt: 1_800_000_000, manifestPath: "secrets.yaml", manifestDigest: String(repeating: "a", count: 64),
+            statePath: "secrets.state.json", lineage: "L", serial: 3, mode: .test,
+            plan: Plan(changes: [change], unchanged: [])
+        ).encoded()
+        #expect {
+            _ = try SavedPlan.decode(bytes, path: "plan.json")
+        } throws: { error in
+            (error as? DocumentError)?.description.contains("does not hang together (create, missing_in_stripe)")
+                == true
+        }
     }
 }

@@ -176,3 +176,137 @@ struct SeededRandom: RandomNumberGenerator {
         return z ^ (z >> 31)
     }
 }
+
+/// A refreshed plan: the state compared with what Stripe holds as well as with the manifest.
+@Suite struct RefreshedPlannerTests {
+    let key = FingerprintKey()
+    let now: Int64 = fixedNow
+
+    private func address(_ name: String) -> SecretAddress {
+        SecretAddress(account: nil, scope: .account, name: name)
+    }
+
+    private func fingerprint(_ value: String, _ name: String) -> Fingerprint {
+        key.fingerprint(of: SecretValue(value), at: address(name))
+    }
+
+    private func desired(_ name: String, _ value: String, expires: Int64? = nil) -> DesiredSecret {
+        DesiredSecret(
+            address: address(name), source: .environment("V"), expiresAt: expires,
+            fingerprint: .success(fingerprint(value, name)))
+    }
+
+    private func state(_ entries: [(String, String?, Int64?)]) -> State {
+        var state = State(lineage: "test", serial: 3, mode: .test, fingerprintKey: key, secrets: [:])
+        for (name, value, expires) in entries {
+            state.record(
+                State.Entry(
+                    id: "appsecret_\(name)", fingerprint: value.map { fingerprint($0, name) }, expiresAt: expires,
+                    appliedAt: 1),
+                at: address(name))
+        }
+        return state
+    }
+
+    private func seen(_ entries: [(String, String?, Int64?)], refresh: Plan.Refresh = .values) -> StripeView {
+        StripeView(
+            refresh: refresh,
+            secrets: Dictionary(
+                uniqueKeysWithValues: entries.map { name, value, expires in
+                    (
+                        address(name),
+                        Plan.Observed(
+                            id: "appsecret_\(name)", fingerprint: value.map { fingerprint($0, name) },
+                            expiresAt: expires)
+                    )
+                }))
+    }
+
+    @Test func eachKindOfDriftWithItsReason() {
+        let recorded = state([
+            ("same", "v", nil), ("deleted", "v", nil), ("changed", "v", nil), ("redated", "v", 4_000_000_000),
+            ("imported", nil, nil), ("dropped", "v", nil), ("droppedAndGone", "v", nil),
+        ])
+        let stripe = seen([
+            ("same", "v", nil), ("changed", "other", nil), ("redated", "v", 4_100_000_000), ("imported", "v", nil),
+            ("dropped", "v", nil), ("untracked", "old", nil), ("unmanaged", "x", nil),
+        ])
+        let plan = Planner.plan(
+            desired: [
+                desired("same", "v"), desired("deleted", "v"), desired("changed", "v"),
+                desired("redated", "v", expires: 4_000_000_000), desired("imported", "v"), desired("untracked", "new"),
+            ],
+            state: recorded, now: now, stripe: stripe)
+        #expect(
+            plan.changes.map { "\($0.action) \($0.address.name) \($0.reason.code)" } == [
+                "replace changed changed_in_stripe", "create deleted missing_in_stripe",
+                "delete dropped removed_from_manifest", "delete droppedAndGone gone_from_stripe",
+                "replace imported value_unknown_since_import", "replace redated expiry_changed_in_stripe",
+                "replace untracked untracked_in_stripe",
+            ])
+        #expect(plan.unchanged == [address("same")])
+        #expect(plan.unmanaged == [address("unmanaged")])
+        #expect(plan.refresh == .values)
+        let changed = plan.changes[0]
+        #expect(changed.fingerprintBefore == fingerprint("v", "changed"))
+        #expect(changed.inStripe?.fingerprint == fingerprint("other", "changed"))
+        #expect(changed.fingerprintAfter == fingerprint("v", "changed"))
+    }
+
+    @Test func aRefreshOnlyAddsChangesToTheOfflinePlan() {
+        var random = SeededRandom(seed: 4)
+        for _ in 0..<500 {
+            let names = (0..<Int.random(in: 0...8, using: &random)).map { "s\($0)" }
+            var entries: [(String, String?, Int64?)] = []
+            var listed: [(String, String?, Int64?)] = []
+            var wanted: [DesiredSecret] = []
+            for name in names {
+                let value = ["a", "b"].randomElement(using: &random)
+                let expiry: Int64? = Bool.random(using: &random) ? nil : now + 86_400
+                if Bool.random(using: &random) {
+                    entries.append((name, Bool.random(using: &random) ? value : nil, expiry))
+                }
+                if Bool.random(using: &random) {
+                    listed.append(
+                        (name, ["a", "b"].randomElement(using: &random), Bool.random(using: &random) ? expiry : nil))
+                }
+                if Bool.random(using: &random) { wanted.append(desired(name, value ?? "a", expires: expiry)) }
+            }
+            let recorded = state(entries)
+            let offline = Planner.plan(desired: wanted, state: recorded, now: now)
+            let refreshed = Planner.plan(desired: wanted, state: recorded, now: now, stripe: seen(listed))
+            let changedOffline = Set(offline.changes.map(\.address))
+            #expect(changedOffline.isSubset(of: Set(refreshed.changes.map(\.address))))
+            #expect(Set(refreshed.unchanged).isSubset(of: Set(offline.unchanged)))
+            #expect(Set(refreshed.unmanaged).isDisjoint(with: Set(wanted.map(\.address)).union(recorded.secrets.keys)))
+            // Applying the refreshed plan leaves nothing for the next refreshed plan to do.
+            var applied = recorded
+            var nowInStripe = seen(listed).secrets
+            for change in refreshed.changes where change.action != .unknown {
+                applied.record(change, remoteID: "appsecret_new", at: now)
+                nowInStripe[change.address] =
+                    change.action == .delete
+                    ? nil
+                    : Plan.Observed(
+                        id: "appsecret_new", fingerprint: change.fingerprintAfter, expiresAt: change.expiresAfter)
+            }
+            let again = Planner.plan(
+                desired: wanted, state: applied, now: now, stripe: StripeView(refresh: .values, secrets: nowInStripe))
+            #expect(again.isEmpty, "\(again.changes.map { "\($0.address) \($0.reason.code)" })")
+        }
+    }
+
+    @Test func aScopeOverfilledByUnmanagedSecretsIsFound() {
+        let names = (1...4).map { "m\($0)" }
+        let stripe = seen((1...7).map { ("u\($0)", "x", nil) })
+        let plan = Planner.plan(desired: names.map { desired($0, "v") }, state: state([]), now: now, stripe: stripe)
+        let overflow = plan.overfullScopes
+        #expect(overflow.count == 1)
+        #expect(overflow.first?.managed.map(\.name) == names)
+        #expect(overflow.first?.unmanaged.count == 7)
+        #expect(overflow.first?.description.hasPrefix("the account scope would hold 11 secrets") == true)
+        // Offline, nothing is known of unmanaged secrets.
+        #expect(
+            Planner.plan(desired: names.map { desired($0, "v") }, state: state([]), now: now).overfullScopes.isEmpty)
+    }
+}
