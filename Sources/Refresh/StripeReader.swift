@@ -25,8 +25,10 @@ public struct StripeReader: Sendable {
     /// What a read found, and what it cost.
     public struct Result: Sendable {
         public let view: StripeView
-        /// How many scopes were listed, and how many requests were sent in all.
+        /// How many scopes were listed, how many values were read, and how many requests were
+        /// sent in all.
         public let scopes: Int
+        public let values: Int
         public let requests: Int
         /// True when values were asked for but the key may not read them: the view then holds
         /// listings only.
@@ -47,8 +49,8 @@ public struct StripeReader: Sendable {
         }
         guard let wanted else {
             return Result(
-                view: StripeView(refresh: .secrets, secrets: listed), scopes: scopes.count, requests: requests,
-                payloadsUnreadable: false)
+                view: StripeView(refresh: .secrets, secrets: listed), scopes: scopes.count, values: 0,
+                requests: requests, payloadsUnreadable: false)
         }
         let targets = listed.keys.filter(wanted.contains).sorted()
         // The first read alone: a key that may not read payloads is found out with one request.
@@ -64,9 +66,12 @@ public struct StripeReader: Sendable {
         }
         requests += reads.count
         var unreadable = false
+        var values = 0
         for (address, read) in zip(targets, reads) {
             switch read {
-            case .found(let observed): listed[address] = observed
+            case .found(let observed):
+                listed[address] = observed
+                values += 1
             case .gone: listed[address] = nil
             case .unreadable: unreadable = true
             }
@@ -77,7 +82,7 @@ public struct StripeReader: Sendable {
         }
         return Result(
             view: StripeView(refresh: unreadable ? .secrets : .values, secrets: listed), scopes: scopes.count,
-            requests: requests, payloadsUnreadable: unreadable)
+            values: unreadable ? 0 : values, requests: requests, payloadsUnreadable: unreadable)
     }
 
     /// One scope, every page: its secrets by address, and the number of pages asked for.

@@ -79,7 +79,7 @@ private func reasons(_ plan: [String: Any]) -> [String: String] {
         #expect(refreshed.requests == ApplyScenario.scopeCount)  // one listing per managed scope
         #expect(
             refreshed.output.stdout.contains(
-                "Refreshed 5 scopes from Stripe: secrets (not values) (5 requests).\n"))
+                "Refreshed 5 scopes from Stripe (5 requests).\n"))
         #expect(
             refreshed.output.stdout.contains(
                 "  + create   account/openai_api_key  missing in Stripe (deleted outside stripe-secrets?)\n"
@@ -108,6 +108,7 @@ private func reasons(_ plan: [String: Any]) -> [String: String] {
             "plan", "--refresh-values", "--detailed-exitcode", "--out", "plan.json")
         #expect(read.output.status == 2, "\(read.output.stderr)")
         #expect(read.requests == ApplyScenario.scopeCount + 6)  // and one find per managed secret
+        #expect(read.output.stdout.contains("Refreshed 5 scopes and 6 values from Stripe (11 requests).\n"))
         #expect(read.output.stdout.contains("~ replace  account/openai_api_key"))
         #expect(read.output.stdout.contains("changed in Stripe (fp "))
         let markdown = try scenario.runner.run("show", "plan.json", "--format", "markdown")
@@ -155,7 +156,7 @@ private func reasons(_ plan: [String: Any]) -> [String: String] {
         // The listings, then one find that is refused: no find after it.
         #expect(try await scenario.emulator.requestCount() - before == ApplyScenario.scopeCount + 1)
         #expect(output.stderr.components(separatedBy: "may not read secret values").count == 2)
-        #expect(output.stdout.contains("Refreshed 5 scopes from Stripe: secrets (not values) (6 requests)."))
+        #expect(output.stdout.contains("Refreshed 5 scopes from Stripe (6 requests)."))
         #expect(output.stdout.contains("missing in Stripe"))
     }
 

@@ -103,7 +103,7 @@ extension StripeSecrets {
                 }
                 try Console.reportingErrors { try AtomicFile.write(saved.encoded(), to: out) }
             }
-            let refreshCost = cost.map { RefreshCost(scopes: $0.scopes, requests: $0.requests) }
+            let refreshCost = cost.map { RefreshCost(scopes: $0.scopes, values: $0.values, requests: $0.requests) }
             print(
                 PlanRendering.render(saved, format: format, title: "plan", planFile: out, refreshCost: refreshCost),
                 terminator: "")

@@ -41,12 +41,15 @@ struct PlanTextView {
         return lines.joined(separator: "\n") + "\n"
     }
 
-    /// `Refreshed 14 scopes from Stripe (15 requests).`, or how a saved plan was refreshed.
+    /// `Refreshed 14 scopes and 38 values from Stripe (52 requests).`, or how a saved plan was
+    /// refreshed.
     private var refreshLine: String? {
         guard let refresh = plan.refresh else { return nil }
-        let what = refresh == .values ? "secrets and values" : "secrets (not values)"
-        guard let refreshCost else { return "Refreshed from Stripe when planned: \(what)." }
-        return "Refreshed \(refreshCost.scopes.counted("scope")) from Stripe: \(what) "
+        guard let refreshCost else {
+            return "Refreshed from Stripe when planned (\(refresh == .values ? "secrets and values" : "secrets only"))."
+        }
+        let values = refresh == .values ? " and \(refreshCost.values.counted("value"))" : ""
+        return "Refreshed \(refreshCost.scopes.counted("scope"))\(values) from Stripe "
             + "(\(refreshCost.requests.counted("request")))."
     }
 
@@ -96,6 +99,7 @@ struct PlanTextView {
 /// What a refresh asked of Stripe.
 struct RefreshCost {
     let scopes: Int
+    let values: Int
     let requests: Int
 }
 
