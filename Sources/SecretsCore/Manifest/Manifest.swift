@@ -23,18 +23,21 @@ public struct SecretDeclaration: Sendable {
     public let source: ValueSource
     /// Unix seconds, or nil for a secret that does not expire.
     public let expiresAt: Int64?
+    /// `protect: true`: once applied, no plan may delete it until it is released.
+    public let protect: Bool
     /// The secret's entry in the manifest.
     public let location: SourceLocation
     /// The `value:` node, where problems with the value are reported.
     public let valueLocation: SourceLocation
 
     public init(
-        address: SecretAddress, source: ValueSource, expiresAt: Int64?,
+        address: SecretAddress, source: ValueSource, expiresAt: Int64?, protect: Bool = false,
         location: SourceLocation, valueLocation: SourceLocation
     ) {
         self.address = address
         self.source = source
         self.expiresAt = expiresAt
+        self.protect = protect
         self.location = location
         self.valueLocation = valueLocation
     }

@@ -10,14 +10,15 @@ struct ManifestDecoder {
     static let maxSecretsPerScope = StripeLimits.secretsPerScope
 
     private static let topLevelKeys = ["version", "defaults", "secrets"]
-    private static let defaultsKeys = ["account", "scope"]
-    private static let secretKeys = ["name", "value", "scope", "account", "accounts", "expires_at"]
+    private static let defaultsKeys = ["account", "scope", "protect"]
+    private static let secretKeys = ["name", "value", "scope", "account", "accounts", "expires_at", "protect"]
     private static let valueKeys = ["env", "file", "trim_newline"]
     private static let scopeKeys = ["type", "user"]
 
     private struct Defaults {
         var account: String?
         var scope: SecretScope = .account
+        var protect = false
     }
 
     private var reader: SchemaReader
@@ -86,6 +87,9 @@ struct ManifestDecoder {
         let fields = reader.fields(of: mapping, allowed: Self.defaultsKeys, in: "in defaults")
         if let account = fields["account"] { defaults.account = accountID(account, "'account'") }
         if let scope = fields["scope"], let decoded = decodeScope(scope) { defaults.scope = decoded }
+        if let protect = fields["protect"], let decoded = reader.boolean(protect, "'protect'") {
+            defaults.protect = decoded
+        }
         return defaults
     }
 
@@ -108,15 +112,17 @@ struct ManifestDecoder {
         let scope = fields["scope"].map { decodeScope($0) } ?? defaults.scope
         let accounts = decodeAccounts(fields, default: defaults.account)
         let expiresAt = fields["expires_at"].map { decodeExpiry($0) } ?? .some(nil)
+        let protect = fields["protect"].map { reader.boolean($0, "'protect'") } ?? defaults.protect
 
-        guard let name, let source, let scope, let accounts, let expiresAt else { return }
+        guard let name, let source, let scope, let accounts, let expiresAt, let protect else { return }
         let location = reader.location(mapping.mark)
         let valueLocation = reader.location(fields["value"]?.mark ?? mapping.mark)
         for account in accounts {
             secrets.append(
                 SecretDeclaration(
                     address: SecretAddress(account: account, scope: scope, name: name),
-                    source: source, expiresAt: expiresAt, location: location, valueLocation: valueLocation))
+                    source: source, expiresAt: expiresAt, protect: protect, location: location,
+                    valueLocation: valueLocation))
         }
     }
 

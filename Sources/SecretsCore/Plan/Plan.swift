@@ -95,6 +95,18 @@ public struct Plan: Equatable, Sendable {
         }
     }
 
+    /// A secret whose protection the state must record: `protect: true` newly set, or released.
+    /// State only: no call to Stripe.
+    public struct ProtectionChange: Equatable, Sendable {
+        public let address: SecretAddress
+        public let protect: Bool
+
+        public init(address: SecretAddress, protect: Bool) {
+            self.address = address
+            self.protect = protect
+        }
+    }
+
     /// Sorted by address.
     public let changes: [Change]
     /// Secrets that already match, sorted.
@@ -104,27 +116,33 @@ public struct Plan: Equatable, Sendable {
     /// Secrets a refreshed plan found in the managed scopes that neither the manifest nor the
     /// state manages: reported, never touched. Sorted.
     public let unmanaged: [SecretAddress]
+    /// Protections to record or release once the changes are applied, sorted.
+    public let protection: [ProtectionChange]
 
-    public init(changes: [Change], unchanged: [SecretAddress], refresh: Refresh? = nil, unmanaged: [SecretAddress] = [])
-    {
+    public init(
+        changes: [Change], unchanged: [SecretAddress], refresh: Refresh? = nil, unmanaged: [SecretAddress] = [],
+        protection: [ProtectionChange] = []
+    ) {
         self.changes = changes
         self.unchanged = unchanged
         self.refresh = refresh
         self.unmanaged = unmanaged
+        self.protection = protection
     }
 
-    /// Whether `other` makes the same changes and leaves the same secrets unchanged (what an
-    /// apply checks a saved plan by; notes on unmanaged secrets do not count).
+    /// Whether `other` makes the same changes, records the same protections and leaves the
+    /// same secrets unchanged (what an apply checks a saved plan by; notes on unmanaged secrets
+    /// do not count).
     public func hasSameWork(as other: Plan) -> Bool {
-        changes == other.changes && unchanged == other.unchanged
+        changes == other.changes && unchanged == other.unchanged && protection == other.protection
     }
 
     public func count(_ action: Action) -> Int {
         changes.lazy.filter { $0.action == action }.count
     }
 
-    /// True when applying would change nothing in Stripe.
-    public var isEmpty: Bool { changes.isEmpty }
+    /// True when applying would change nothing, in Stripe or in the state's protections.
+    public var isEmpty: Bool { changes.isEmpty && protection.isEmpty }
 
     /// False when some value is unknown: such a plan can be shown but not saved or applied.
     public var isComplete: Bool { !changes.contains { $0.action == .unknown } }

@@ -8,14 +8,18 @@ public struct DesiredSecret: Sendable {
     public let expiresAt: Int64?
     /// The value as read, or why it could not be read.
     public let fingerprint: Result<Fingerprint, ValueProblem>
+    /// `protect: true` in the manifest.
+    public let protect: Bool
 
     public init(
-        address: SecretAddress, source: ValueSource, expiresAt: Int64?, fingerprint: Result<Fingerprint, ValueProblem>
+        address: SecretAddress, source: ValueSource, expiresAt: Int64?, fingerprint: Result<Fingerprint, ValueProblem>,
+        protect: Bool = false
     ) {
         self.address = address
         self.source = source
         self.expiresAt = expiresAt
         self.fingerprint = fingerprint
+        self.protect = protect
     }
 
     /// The desired secrets of a checked manifest, fingerprinted with `key`. Values are used
@@ -25,7 +29,8 @@ public struct DesiredSecret: Sendable {
             let declaration = resolution.declaration
             return DesiredSecret(
                 address: declaration.address, source: declaration.source, expiresAt: declaration.expiresAt,
-                fingerprint: resolution.result.map { key.fingerprint(of: $0, at: declaration.address) })
+                fingerprint: resolution.result.map { key.fingerprint(of: $0, at: declaration.address) },
+                protect: declaration.protect)
         }
     }
 }
@@ -58,11 +63,16 @@ public enum Planner {
     public static func plan(desired: [DesiredSecret], state: State, now: Int64, stripe: StripeView? = nil) -> Plan {
         var changes: [Plan.Change] = []
         var unchanged: [SecretAddress] = []
+        var protection: [Plan.ProtectionChange] = []
         var wanted = Set<SecretAddress>()
         for secret in desired {
             wanted.insert(secret.address)
+            let entry = state.secrets[secret.address]
+            if secret.protect != (entry?.protectedSince != nil), entry != nil || secret.protect {
+                protection.append(Plan.ProtectionChange(address: secret.address, protect: secret.protect))
+            }
             let seen = Seen(stripe, at: secret.address)
-            if let change = change(for: secret, entry: state.secrets[secret.address], seen: seen, now: now) {
+            if let change = change(for: secret, entry: entry, seen: seen, now: now) {
                 changes.append(change)
             } else {
                 unchanged.append(secret.address)
@@ -79,7 +89,8 @@ public enum Planner {
         let unmanaged = stripe?.secrets.keys.filter { !wanted.contains($0) && state.secrets[$0] == nil } ?? []
         return Plan(
             changes: changes.sorted { $0.address < $1.address }, unchanged: unchanged.sorted(),
-            refresh: stripe?.refresh, unmanaged: unmanaged.sorted())
+            refresh: stripe?.refresh, unmanaged: unmanaged.sorted(),
+            protection: protection.sorted { $0.address < $1.address })
     }
 
     /// What a refresh saw at one address.

@@ -30,12 +30,17 @@ public struct State: Equatable, Sendable {
         public var expiresAt: Int64?
         /// Unix seconds.
         public var appliedAt: Int64
+        /// The serial of the state write that recorded `protect: true`; nil when unprotected.
+        /// No plan may delete a protected secret.
+        public var protectedSince: Int?
 
-        public init(id: String, fingerprint: Fingerprint?, expiresAt: Int64?, appliedAt: Int64) {
+        public init(id: String, fingerprint: Fingerprint?, expiresAt: Int64?, appliedAt: Int64, protectedSince: Int? = nil)
+        {
             self.id = id
             self.fingerprint = fingerprint
             self.expiresAt = expiresAt
             self.appliedAt = appliedAt
+            self.protectedSince = protectedSince
         }
     }
 
@@ -66,14 +71,15 @@ public struct State: Equatable, Sendable {
     }
 
     /// Records that Stripe carried out `change`: a create or replace now exists as `remoteID`
-    /// with the planned fingerprint and expiry; a delete is gone. Unknown changes are never
-    /// applied and change nothing.
+    /// with the planned fingerprint and expiry (and keeps its protection); a delete is gone.
+    /// Unknown changes are never applied and change nothing.
     public mutating func record(_ change: Plan.Change, remoteID: String, at time: Int64) {
         switch change.action {
         case .create, .replace:
             guard let fingerprint = change.fingerprintAfter else { return }
             secrets[change.address] = Entry(
-                id: remoteID, fingerprint: fingerprint, expiresAt: change.expiresAfter, appliedAt: time)
+                id: remoteID, fingerprint: fingerprint, expiresAt: change.expiresAfter, appliedAt: time,
+                protectedSince: secrets[change.address]?.protectedSince)
         case .delete:
             secrets.removeValue(forKey: change.address)
         case .unknown:
@@ -84,6 +90,20 @@ public struct State: Equatable, Sendable {
     /// Records that `address` now exists in Stripe as `entry`.
     public mutating func record(_ entry: Entry, at address: SecretAddress) {
         secrets[address] = entry
+    }
+
+    /// Records each protection of `changes` on the secrets the state holds, as of `serial` (the
+    /// serial this state is about to be saved at); returns how many it changed.
+    @discardableResult
+    public mutating func record(_ changes: [Plan.ProtectionChange], serial: Int) -> Int {
+        var changed = 0
+        for change in changes {
+            guard var entry = secrets[change.address], (entry.protectedSince != nil) != change.protect else { continue }
+            entry.protectedSince = change.protect ? serial : nil
+            secrets[change.address] = entry
+            changed += 1
+        }
+        return changed
     }
 
     /// Forgets `address`; returns whether it was there.

@@ -13,6 +13,7 @@ public enum StateDocument {
         "secrets": .array(
             .object([
                 "address": .scalar, "id": .scalar, "fingerprint": .scalar, "expires_at": .scalar, "applied_at": .scalar,
+                "protected_since": .scalar,
             ])),
     ])
 
@@ -33,13 +34,16 @@ public enum StateDocument {
         var fingerprint: Fingerprint?
         var expiresAt: Int64?
         var appliedAt: String
+        /// Present only for a protected secret.
+        var protectedSince: Int?
     }
 
     public static func encode(_ state: State) -> [UInt8] {
         let records = state.secrets.sorted { $0.key < $1.key }.map { address, entry in
             Record(
                 address: address.description, id: entry.id, fingerprint: entry.fingerprint,
-                expiresAt: entry.expiresAt, appliedAt: Timestamp.format(entry.appliedAt))
+                expiresAt: entry.expiresAt, appliedAt: Timestamp.format(entry.appliedAt),
+                protectedSince: entry.protectedSince)
         }
         let document = Document(
             format: format, formatVersion: State.formatVersion, lineage: state.lineage, serial: state.serial,
@@ -75,8 +79,12 @@ public enum StateDocument {
                 throw corrupt("expires_at or id of \(address) is invalid")
             }
             guard secrets[address] == nil else { throw corrupt("\(address) is listed twice") }
+            if let since = record.protectedSince, !(0...document.serial).contains(since) {
+                throw corrupt("protected_since of \(address) is not a serial of this state")
+            }
             secrets[address] = State.Entry(
-                id: record.id, fingerprint: record.fingerprint, expiresAt: record.expiresAt, appliedAt: appliedAt)
+                id: record.id, fingerprint: record.fingerprint, expiresAt: record.expiresAt, appliedAt: appliedAt,
+                protectedSince: record.protectedSince)
         }
         return State(
             lineage: document.lineage, serial: document.serial, mode: document.mode, fingerprintKey: key,
