@@ -97,7 +97,7 @@ let package = Package(
         // Runs the built binary; golden files are read from the source tree.
         .testTarget(
             name: "CLITests",
-            dependencies: ["SecretsModel", "SecretsCore", "StateStorage", "StripeAPI", "TestSupport"],
+            dependencies: ["SecretsModel", "SecretsCore", "StateStorage", "StrictYAML", "StripeAPI", "TestSupport"],
             exclude: ["Golden", "Hostile"]),
     ],
     swiftLanguageModes: [.v6]
