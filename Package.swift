@@ -99,7 +99,9 @@ let package = Package(
         // Runs the built binary; golden files are read from the source tree.
         .testTarget(
             name: "CLITests",
-            dependencies: ["SecretsModel", "SecretsCore", "StateStorage", "StripeAPI", "Refresh", "TestSupport"],
+            dependencies: [
+                "SecretsModel", "SecretsCore", "StateStorage", "StrictYAML", "StripeAPI", "Refresh", "TestSupport",
+            ],
             exclude: ["Golden", "Hostile"]),
     ],
     swiftLanguageModes: [.v6]

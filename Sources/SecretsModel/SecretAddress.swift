@@ -124,10 +124,15 @@ public struct SecretAddress: Hashable, Comparable, Sendable, CustomStringConvert
         return invisible ? .invisibleCharacter : nil
     }
 
-    /// `prefix` followed by 1 to 255 ASCII letters and digits: `acct_…`, `usr_…`.
+    /// The longest Stripe id accepted, prefix included.
+    public static let maxIDLength = 255
+
+    /// `prefix` followed by ASCII letters and digits, `maxIDLength` at most in all: `acct_…`, `usr_…`.
     public static func isStripeID(_ text: String, prefix: String) -> Bool {
         let bytes = text.utf8
-        guard bytes.count > prefix.utf8.count, bytes.count <= 255, bytes.starts(with: prefix.utf8) else { return false }
+        guard bytes.count > prefix.utf8.count, bytes.count <= maxIDLength, bytes.starts(with: prefix.utf8) else {
+            return false
+        }
         return bytes.dropFirst(prefix.utf8.count).allSatisfy { byte in
             (48...57).contains(byte) || (65...90).contains(byte) || (97...122).contains(byte)
         }

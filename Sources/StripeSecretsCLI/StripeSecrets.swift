@@ -19,7 +19,7 @@ public struct StripeSecrets: AsyncParsableCommand {
         version: ToolVersion.current,
         subcommands: [
             ValidateCommand.self, PlanCommand.self, ApplyCommand.self, ShowCommand.self, StateCommand.self,
-            ImportCommand.self, ForceUnlockCommand.self,
+            ImportCommand.self, SchemaCommand.self, ForceUnlockCommand.self,
             EmulatorCommand.self,
         ]
     )

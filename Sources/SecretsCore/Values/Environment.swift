@@ -46,17 +46,22 @@ public struct Environment: Sendable, ExpressibleByDictionaryLiteral {
 /// Recognises text that looks like a credential, so that a value pasted where a name belongs
 /// (a key, a variable name, a path) is refused without being echoed.
 enum CredentialShape {
-    private static let prefixes: [[UInt8]] = [
+    /// How well-known credentials begin (Stripe, GitHub, Slack, AWS keys, PEM blocks).
+    static let prefixes = [
         "sk_", "rk_", "pk_", "whsec_", "ghp_", "gho_", "github_pat_", "xoxb-", "xoxp-", "AKIA", "-----BEGIN",
-    ].map { Array($0.utf8) }
-    private static let firstBytes = Set(prefixes.compactMap(\.first))
+    ]
+    /// Longer keys and variable names look like values, in UTF-8 bytes.
+    static let maxNameLength = 64
 
-    /// - Parameter lengthCounts: whether over 64 characters alone looks like a value (true for
-    ///   keys and variable names; paths may be long).
+    private static let prefixBytes = prefixes.map { Array($0.utf8) }
+    private static let firstBytes = Set(prefixBytes.compactMap(\.first))
+
+    /// - Parameter lengthCounts: whether over `maxNameLength` alone looks like a value (true
+    ///   for keys and variable names; paths may be long).
     static func matches(_ text: String, lengthCounts: Bool = true) -> Bool {
         let bytes = text.utf8
-        if lengthCounts, bytes.count > 64 { return true }
+        if lengthCounts, bytes.count > maxNameLength { return true }
         guard let first = bytes.first, firstBytes.contains(first) else { return false }
-        return prefixes.contains { bytes.starts(with: $0) }
+        return prefixBytes.contains { bytes.starts(with: $0) }
     }
 }
