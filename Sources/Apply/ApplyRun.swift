@@ -47,13 +47,33 @@ public struct ApplyRun: Sendable {
     }
 
     /// Runs `work` against `state` in `mode`, journalling each completed call, then folds the
-    /// journal into the state. Each event is passed to `onEvent` as it happens.
+    /// journal into the state, then records the work's protections (one more write, only when
+    /// one changes). Each event is passed to `onEvent` as it happens.
     public func execute(
         _ work: ApplyWork, on state: State, mode: StripeMode, onEvent: (ApplyEvent) -> Void
     ) async throws -> Outcome {
-        guard state.serial < State.maxSerial - 1 else {
+        guard state.serial < State.maxSerial - 2 else {
             throw ApplyRefusal("the state's serial has reached the maximum; nothing was sent. Start a new state")
         }
+        var events: [ApplyEvent] = []
+        if !work.changes.isEmpty {
+            events = try await call(work, on: state, mode: mode, onEvent: onEvent)
+        }
+        if !work.protection.isEmpty, var current = try await locked.loadSaved() {
+            let serial = current.serial + 1
+            if current.record(work.protection, serial: serial) > 0 {
+                current.serial = serial
+                try await locked.save(current, replacing: serial - 1)
+            }
+        }
+        let serial = try await locked.loadSaved()?.serial ?? state.serial
+        return Outcome(events: events, serial: serial)
+    }
+
+    /// The calls, each journalled, and the journal folded in.
+    private func call(
+        _ work: ApplyWork, on state: State, mode: StripeMode, onEvent: (ApplyEvent) -> Void
+    ) async throws -> [ApplyEvent] {
         let header = JournalHeader(
             lineage: state.lineage, serial: state.serial, mode: mode, changes: work.changes, key: state.fingerprintKey)
         let journal = try await locked.startJournal(header)
@@ -62,7 +82,6 @@ public struct ApplyRun: Sendable {
             now: now)
         let events = await applier.run(work.changes, values: work.values, onEvent: onEvent)
         try await locked.recoverJournal()
-        let serial = try await locked.loadSaved()?.serial ?? state.serial
-        return Outcome(events: events, serial: serial)
+        return events
     }
 }

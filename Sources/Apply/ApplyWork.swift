@@ -6,12 +6,21 @@ public struct ApplyWork: Sendable {
     public let changes: [Plan.Change]
     public let values: [SecretAddress: SecretValue]
     public let unchangedCount: Int
+    /// Protections the state records once the changes are done (no call to Stripe).
+    public let protection: [Plan.ProtectionChange]
 
-    public init(changes: [Plan.Change], values: [SecretAddress: SecretValue], unchangedCount: Int) {
+    public init(
+        changes: [Plan.Change], values: [SecretAddress: SecretValue], unchangedCount: Int,
+        protection: [Plan.ProtectionChange] = []
+    ) {
         self.changes = changes
         self.values = values
         self.unchangedCount = unchangedCount
+        self.protection = protection
     }
+
+    /// Nothing to send and nothing to record.
+    public var isEmpty: Bool { changes.isEmpty && protection.isEmpty }
 
     /// A plan made now: its changes with the values just read.
     public init(plan: Plan, resolved: [ValueResolution]) {
@@ -19,7 +28,8 @@ public struct ApplyWork: Sendable {
         for resolution in resolved {
             if case .success(let value) = resolution.result { values[resolution.declaration.address] = value }
         }
-        self.init(changes: plan.changes, values: values, unchangedCount: plan.unchanged.count)
+        self.init(
+            changes: plan.changes, values: values, unchangedCount: plan.unchanged.count, protection: plan.protection)
     }
 
     /// A saved plan, checked against what its manifest and state call for now: refused, before
@@ -81,8 +91,8 @@ public struct ApplyWork: Sendable {
             stripe = view
         }
         let derived = Planner.plan(desired: desired, state: state, now: now, stripe: stripe)
-        if let overflow = derived.overfullScopes.first {
-            throw ApplyRefusal(overflow.description)
+        if let refusal = derived.refusals(in: state, manifestPath: saved.manifestPath).first {
+            throw ApplyRefusal(refusal)
         }
         if let difference = Self.difference(planned: saved.plan, derived: derived, planFile: planFile) {
             throw ApplyRefusal(difference)

@@ -57,6 +57,25 @@ struct PostgresStateTests {
         #expect(serial.trimmingCharacters(in: .whitespacesAndNewlines) == "3")
     }
 
+    @Test func aProtectedSecretInADatabaseStateIsNeverDeletedUntilReleased() throws {
+        let cluster = try PostgresCluster.shared.get()
+        let (scenario, _) = try scenario(cluster)
+        try scenario.folder.write("secrets.yaml", ProtectionTests.protected)
+        #expect(try scenario.runner.run("apply", "--auto-approve").status == 0)
+        let entry = "  - name: openai_api_key\n    value: {env: OPENAI_API_KEY}\n"
+        try scenario.folder.write("secrets.yaml", ApplyScenario.manifest.replacing(entry, with: ""))
+        let refused = try scenario.runner.run("apply", "--auto-approve")
+        #expect(refused.status == 1)
+        #expect(
+            refused.stderr.hasPrefix("error: account/openai_api_key is protected (protect: true, applied at serial 2)"))
+        try scenario.folder.write("secrets.yaml", ApplyScenario.manifest)  // protect: false by default
+        #expect(try scenario.runner.run("apply", "--auto-approve").status == 0)
+        try scenario.folder.write("secrets.yaml", ApplyScenario.manifest.replacing(entry, with: ""))
+        let removed = try scenario.runner.run("apply", "--auto-approve")
+        #expect(removed.status == 0, "\(removed.stderr)")
+        #expect(removed.stdout.contains("\ndeleted   account/openai_api_key"))
+    }
+
     @Test func applyThenPlanShowsNoChangeAndTheDatabaseHoldsNoValue() throws {
         let cluster = try PostgresCluster.shared.get()
         let (scenario, database) = try scenario(cluster)

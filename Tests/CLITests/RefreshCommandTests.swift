@@ -350,3 +350,114 @@ private func reasons(_ plan: [String: Any]) -> [String: String] {
         #expect(both.stderr.contains("name the addresses to import, or pass --all (not both)"))
     }
 }
+
+/// `protect: true`: recorded when applied, and no plan deletes the secret until it is released.
+@Suite struct ProtectionTests {
+    static let protected = ApplyScenario.manifest.replacing(
+        "  - name: openai_api_key\n    value: {env: OPENAI_API_KEY}\n",
+        with: "  - name: openai_api_key\n    value: {env: OPENAI_API_KEY}\n    protect: true\n")
+
+    /// The manifest applied with openai_api_key protected.
+    static func protectedScenario() throws -> ApplyScenario {
+        let scenario = try ApplyScenario()
+        try scenario.folder.write("secrets.yaml", protected)
+        let applied = try scenario.runner.run("apply", "--auto-approve")
+        #expect(applied.status == 0, "\(applied.stderr)")
+        return scenario
+    }
+
+    @Test(arguments: [
+        ("removed", "  - name: openai_api_key\n    value: {env: OPENAI_API_KEY}\n    protect: true\n", ""),
+        ("renamed", "  - name: openai_api_key\n", "  - name: openai_key\n"),
+        ("moved", "  - name: openai_api_key\n", "  - name: openai_api_key\n    account: acct_1Moved\n"),
+    ])
+    func aProtectedSecretIsNeverDeleted(way: String, replaced: String, replacement: String) async throws {
+        let scenario = try Self.protectedScenario()
+        let state = try #require(try FileStateBackend(path: scenario.folder.path + "/secrets.state.json").load())
+        // The first apply writes the state twice: its calls, then the protection.
+        #expect(state.serial == 2)
+        #expect(
+            state.secrets[SecretAddress(account: nil, scope: .account, name: "openai_api_key")]?.protectedSince == 2)
+        try scenario.folder.write("secrets.yaml", Self.protected.replacing(replaced, with: replacement))
+        let why =
+            way == "moved"
+            ? "it moved to acct_1Moved/account/openai_api_key in secrets.yaml, which leaves this one to delete"
+            : "its entry is gone from secrets.yaml, or now names another address"
+        let expected =
+            "error: account/openai_api_key is protected (protect: true, applied at serial 2), but this plan would "
+            + "delete it (\(why)).\n"
+            + "       To delete it: set `protect: false` on it, apply, then remove it. To stop managing it without "
+            + "deleting it: stripe-secrets state rm account/openai_api_key\n"
+        for arguments in [["plan"], ["plan", "--refresh"], ["apply", "--auto-approve"]] {
+            let before = try await scenario.emulator.requestCount()
+            let output = try scenario.runner.run(arguments)
+            #expect(output.status == 1, "\(way) \(arguments)")
+            #expect(output.stderr == expected, "\(way) \(arguments)")
+            let listings = arguments.contains("--refresh") ? ApplyScenario.scopeCount + 1 : 0
+            #expect(try await scenario.emulator.requestCount() - before <= listings)
+        }
+        #expect(try await scenario.remoteValue("account/openai_api_key") == "canary-openai-1")
+    }
+
+    @Test func releasingThenRemovingDeletesIt() async throws {
+        let scenario = try Self.protectedScenario()
+        try scenario.folder.write(
+            "secrets.yaml", Self.protected.replacing("    protect: true\n", with: "    protect: false\n"))
+        let plan = try scenario.runner.run("plan", "--detailed-exitcode", "--out", "release.json")
+        #expect(plan.status == 2)
+        #expect(plan.stdout.contains("  ! release  account/openai_api_key"))
+        #expect(
+            plan.stdout.contains("Plan: 0 to create, 0 to replace, 0 to delete, 6 unchanged, 1 protection to record."))
+        let before = try await scenario.emulator.requestCount()
+        let released = try scenario.runner.run("apply", "release.json")
+        #expect(released.status == 0, "\(released.stderr)")
+        #expect(
+            released.stdout.contains("Recorded the protection of 1 secret (no call to Stripe). State saved (serial 3).")
+        )
+        #expect(try await scenario.emulator.requestCount() == before)
+
+        try scenario.folder.write(
+            "secrets.yaml",
+            ApplyScenario.manifest.replacing("  - name: openai_api_key\n    value: {env: OPENAI_API_KEY}\n", with: ""))
+        let removed = try scenario.runner.run("apply", "--auto-approve")
+        #expect(removed.status == 0, "\(removed.stderr)")
+        #expect(try await scenario.remoteValue("account/openai_api_key") == nil)
+    }
+
+    @Test func protectionIsShownInEveryFormatAndCheckedInAPlanFile() throws {
+        let scenario = try ApplyScenario()
+        try scenario.folder.write(
+            "secrets.yaml", "version: 1\ndefaults:\n  protect: true\n" + ApplyScenario.manifest.dropFirst(11))
+        let text = try scenario.runner.run("plan", "--out", "plan.json")
+        #expect(text.status == 0, "\(text.stderr)")
+        #expect(text.stdout.contains("  ! protect  account/openai_api_key"))
+        #expect(text.stdout.contains("6 protections to record"))
+        let markdown = try scenario.runner.run("show", "plan.json", "--format", "markdown")
+        #expect(markdown.stdout.contains("| 🔒 | `account/openai_api_key` | protect: true recorded"))
+        let json = try scenario.runner.run("show", "plan.json", "--format", "json")
+        #expect(json.stdout.contains("\"protect\" : true"))
+        // A plan file that drops a protection is not the plan the manifest calls for.
+        let path = scenario.folder.path + "/plan.json"
+        let forged = try String(contentsOfFile: path, encoding: .utf8)
+            .replacing("\"protect\" : true", with: "\"protect\" : false")
+        try forged.write(toFile: path, atomically: true, encoding: .utf8)
+        let applied = try scenario.runner.run("apply", "plan.json")
+        #expect(applied.status == 1)
+        #expect(applied.stderr.contains("Plan again"), "\(applied.stderr)")
+        #expect(try scenario.runner.run("apply", "--auto-approve").status == 0)
+        let state = try #require(try FileStateBackend(path: scenario.folder.path + "/secrets.state.json").load())
+        #expect(state.secrets.values.allSatisfy { $0.protectedSince == 2 })
+        // Forgetting a protected secret is allowed: Stripe is not touched.
+        #expect(try scenario.runner.run("state", "rm", "account/openai_api_key").status == 0)
+    }
+
+    @Test func importRecordsProtection() async throws {
+        let scenario = try ApplyScenario()
+        try scenario.folder.write("secrets.yaml", Self.protected)
+        try await scenario.writeBehindTheToolsBack("account/openai_api_key", "canary-openai-1")
+        #expect(try scenario.runner.run("import", "account/openai_api_key").status == 0)
+        let state = try #require(try FileStateBackend(path: scenario.folder.path + "/secrets.state.json").load())
+        #expect(
+            state.secrets[SecretAddress(account: nil, scope: .account, name: "openai_api_key")]?.protectedSince == 1)
+    }
+}

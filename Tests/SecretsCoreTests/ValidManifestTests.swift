@@ -26,6 +26,7 @@ import SecretsModel
         #expect(manifest.secrets[1].source == .file(path: "keys/webhook.pem", trimNewline: true))
         #expect(manifest.footprint.scopes == 4)
         #expect(manifest.footprint.accounts == 3)
+        #expect(manifest.secrets.map(\.protect) == Array(repeating: false, count: 7) + [true])
     }
 
     @Test func valuesResolveWithTheirTrimmingRules() throws {

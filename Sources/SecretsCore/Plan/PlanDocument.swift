@@ -7,10 +7,12 @@ struct PlanDocument: Codable {
     static let shape = JSONShape.object([
         "format": .scalar, "format_version": .scalar, "tool_version": .scalar, "created_at": .scalar,
         "complete": .scalar, "refresh": .scalar, "unmanaged": .array(.scalar),
+        "protection": .array(.object(["address": .scalar, "protect": .scalar])),
         "manifest": .object(["path": .scalar, "sha256": .scalar]),
         "state": .object(["path": .scalar, "lineage": .scalar, "serial": .scalar, "mode": .scalar]),
         "summary": .object([
             "create": .scalar, "replace": .scalar, "delete": .scalar, "unknown": .scalar, "unchanged": .scalar,
+            "protection": .scalar,
         ]),
         "changes": .array(
             .object([
@@ -50,6 +52,13 @@ struct PlanDocument: Codable {
         var delete: Int
         var unknown: Int
         var unchanged: Int
+        /// Absent in plans written before protection existed.
+        var protection: Int?
+    }
+
+    struct Protection: Codable {
+        var address: String
+        var protect: Bool
     }
 
     struct Scope: Codable {
@@ -127,6 +136,8 @@ struct PlanDocument: Codable {
     /// `unmanaged`.
     var refresh: String?
     var unmanaged: [String]?
+    /// Absent in plans written before protection existed.
+    var protection: [Protection]?
     var manifest: ManifestInfo
     var state: StateInfo
     var summary: Summary
@@ -142,11 +153,12 @@ struct PlanDocument: Codable {
         complete = plan.isComplete
         refresh = plan.refresh?.rawValue ?? Self.offline
         unmanaged = plan.unmanaged.map(\.description)
+        protection = plan.protection.map { Protection(address: $0.address.description, protect: $0.protect) }
         manifest = ManifestInfo(path: saved.manifestPath, sha256: saved.manifestDigest)
         state = StateInfo(path: saved.statePath, lineage: saved.lineage, serial: saved.serial, mode: saved.mode)
         summary = Summary(
             create: plan.count(.create), replace: plan.count(.replace), delete: plan.count(.delete),
-            unknown: plan.count(.unknown), unchanged: plan.unchanged.count)
+            unknown: plan.count(.unknown), unchanged: plan.unchanged.count, protection: plan.protection.count)
         changes = plan.changes.map(Change.init)
         unchanged = plan.unchanged.map(\.description)
     }
@@ -193,6 +205,19 @@ struct PlanDocument: Codable {
             throw VersionedDocument.Detail(text: "\(field) is empty or holds a control character")
         }
         let planned = try changes.map { try $0.change(refreshed: refresh != nil) }
+        let protected = try (protection ?? []).map { entry in
+            guard let address = SecretAddress(validating: entry.address) else {
+                throw VersionedDocument.Detail(text: "'\(TerminalText.safe(entry.address))' is not a secret address")
+            }
+            return Plan.ProtectionChange(address: address, protect: entry.protect)
+        }
+        // A protection is recorded on a secret the plan keeps, once.
+        let kept = Set(planned.filter { $0.action != .delete }.map(\.address) + unchangedAddresses)
+        guard Set(protected.map(\.address)).count == protected.count,
+            protected.allSatisfy({ kept.contains($0.address) })
+        else {
+            throw VersionedDocument.Detail(text: "a protection is listed twice, or for a secret the plan does not keep")
+        }
         var seen = Set<SecretAddress>()
         for address in planned.map(\.address) + unchangedAddresses + unmanagedAddresses
         where !seen.insert(address).inserted {
@@ -202,7 +227,7 @@ struct PlanDocument: Codable {
         let counted = Summary(
             create: planned.count { $0.action == .create }, replace: planned.count { $0.action == .replace },
             delete: planned.count { $0.action == .delete }, unknown: planned.count { $0.action == .unknown },
-            unchanged: unchangedAddresses.count)
+            unchanged: unchangedAddresses.count, protection: summary.protection == nil ? nil : protected.count)
         guard summary == counted, complete == !planned.contains(where: { $0.action == .unknown }) else {
             throw VersionedDocument.Detail(text: "summary or complete does not agree with the changes")
         }
@@ -211,7 +236,8 @@ struct PlanDocument: Codable {
             statePath: state.path, lineage: state.lineage, serial: state.serial, mode: state.mode,
             plan: Plan(
                 changes: planned.sorted { $0.address < $1.address }, unchanged: unchangedAddresses.sorted(),
-                refresh: refresh, unmanaged: unmanagedAddresses.sorted()))
+                refresh: refresh, unmanaged: unmanagedAddresses.sorted(),
+                protection: protected.sorted { $0.address < $1.address }))
     }
 
     private static func addresses(_ texts: [String]) throws -> [SecretAddress] {

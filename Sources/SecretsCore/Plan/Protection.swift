@@ -36,3 +36,12 @@ extension Plan {
         }
     }
 }
+
+extension Plan {
+    /// Why this plan must not be saved or applied against `state`: protected secrets it would
+    /// delete, and scopes it would overfill. Empty when it may.
+    public func refusals(in state: State, manifestPath: String) -> [String] {
+        protectedDeletions(in: state, manifestPath: manifestPath).map(\.description)
+            + overfullScopes.map(\.description)
+    }
+}

@@ -34,8 +34,9 @@ public struct State: Equatable, Sendable {
         /// No plan may delete a protected secret.
         public var protectedSince: Int?
 
-        public init(id: String, fingerprint: Fingerprint?, expiresAt: Int64?, appliedAt: Int64, protectedSince: Int? = nil)
-        {
+        public init(
+            id: String, fingerprint: Fingerprint?, expiresAt: Int64?, appliedAt: Int64, protectedSince: Int? = nil
+        ) {
             self.id = id
             self.fingerprint = fingerprint
             self.expiresAt = expiresAt

@@ -131,11 +131,20 @@ extension StripeSecrets {
             } else {
                 work = try plannedWork(manifestPath: manifestPath, stateName: stateName, state: state)
             }
-            guard !work.changes.isEmpty else {
+            guard !work.isEmpty else {
                 Console.printLine("No changes to apply. \(work.unchangedCount.counted("secret")) match \(stateName).")
                 return
             }
-            if saved == nil, !autoApprove { try confirm(work.changes.count, mode: key.mode) }
+            if saved == nil, !autoApprove {
+                try confirm(work.changes.count + work.protection.count, mode: key.mode)
+            }
+            guard !work.changes.isEmpty else {
+                let outcome = try await run.execute(work, on: state, mode: key.mode) { _ in }
+                Console.printLine(
+                    "Recorded the protection of \(work.protection.count.counted("secret")) (no call to Stripe). "
+                        + "State saved (serial \(outcome.serial)).")
+                return
+            }
 
             Console.printLine(
                 ApplyProgressView.header(
@@ -161,6 +170,9 @@ extension StripeSecrets {
             let checked = try Console.check(manifestPath, values: .required)
             let desired = DesiredSecret.from(checked.values, key: state.fingerprintKey)
             let plan = Planner.plan(desired: desired, state: state, now: Console.now)
+            if let refusal = plan.refusals(in: state, manifestPath: manifestPath).first {
+                throw ApplyRefusal(refusal)
+            }
             if !plan.isEmpty {
                 let saved = SavedPlan(
                     createdAt: Console.now, manifestPath: manifestPath, manifestDigest: checked.digest,

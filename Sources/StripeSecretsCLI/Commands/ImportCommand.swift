@@ -118,7 +118,7 @@ extension StripeSecrets {
                 state.record(
                     State.Entry(
                         id: observed.id, fingerprint: observed.fingerprint, expiresAt: observed.expiresAt,
-                        appliedAt: now),
+                        appliedAt: now, protectedSince: resolution.declaration.protect ? state.serial + 1 : nil),
                     at: address)
                 let verdict = Self.verdict(observed, resolution, key: state.fingerprintKey, manifestPath: manifestPath)
                 report.lines.append("imported  \(address)  \(observed.id)  \(verdict)")

@@ -78,7 +78,11 @@ extension StripeSecrets {
                     }
                 }
                 let plan = Planner.plan(desired: desired, state: state, now: now, stripe: seen?.view)
-                if let overflow = plan.overfullScopes.first { throw Console.fail(overflow.description) }
+                let refusals = plan.refusals(in: state, manifestPath: manifestPath)
+                guard refusals.isEmpty else {
+                    for refusal in refusals { Console.printError("error: \(refusal)") }
+                    throw ExitCode.failure
+                }
                 let saved = SavedPlan(
                     createdAt: now, manifestPath: manifestPath, manifestDigest: checked.digest,
                     statePath: backend.name, lineage: state.lineage, serial: state.serial, mode: state.mode,

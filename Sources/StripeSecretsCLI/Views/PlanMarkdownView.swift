@@ -56,7 +56,13 @@ struct PlanMarkdownView {
         if !plan.isEmpty {
             parts += ["| | address | why |", "|---|---|---|"]
             budget -= 40
-            parts += rows(plan.changes.map(row), budget: &budget, noun: "change")
+            let protections = plan.protection.map { change in
+                let address = Markdown.code(change.address.description, inTable: true)
+                return change.protect
+                    ? "| 🔒 | \(address) | protect: true recorded; no plan may delete it until released |"
+                    : "| 🔓 | \(address) | protection released: it may be deleted once this is applied |"
+            }
+            parts += rows(plan.changes.map(row) + protections, budget: &budget, noun: "change")
         }
         if !plan.unchanged.isEmpty {
             let names = plan.unchanged.map { Markdown.code($0.description, inTable: false) }
@@ -74,6 +80,7 @@ struct PlanMarkdownView {
         var text =
             "### stripe-secrets plan: \(plan.count(.create)) to create, \(plan.count(.replace)) to replace, "
             + "\(deleteText), \(plan.unchanged.count) unchanged"
+        if !plan.protection.isEmpty { text += ", \(plan.protection.count.counted("protection")) to record" }
         let unknown = plan.count(.unknown)
         if unknown > 0 { text += ", \(unknown) unknown" }
         return text

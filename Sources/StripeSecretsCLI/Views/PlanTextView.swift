@@ -23,7 +23,8 @@ struct PlanTextView {
             if !notes.isEmpty { lines += [""] + notes }
             return lines.joined(separator: "\n") + "\n"
         }
-        let width = min(48, plan.changes.map { $0.address.description.count }.max() ?? 0)
+        let addresses = plan.changes.map(\.address) + plan.protection.map(\.address)
+        let width = min(48, addresses.map { $0.description.count }.max() ?? 0)
         for change in plan.changes {
             let (symbol, colourCode) = Self.marker(change.action)
             let action = change.action.rawValue.padding(toLength: 8, withPad: " ", startingAt: 0)
@@ -34,6 +35,17 @@ struct PlanTextView {
                 line += String(repeating: " ", count: max(0, width - address.count)) + "  " + reason
             }
             lines.append(line)
+        }
+        for change in plan.protection {
+            let (action, why) =
+                change.protect
+                ? ("protect", "protect: true; no plan may delete it until released")
+                : ("release", "protect: false; it may be deleted once this is applied")
+            let address = change.address.description
+            lines.append(
+                "  " + paint("! " + action.padding(toLength: 8, withPad: " ", startingAt: 0), "35") + " " + address
+                    + String(repeating: " ", count: max(0, width - address.count)) + "  " + why
+                    + " (state only)")
         }
         lines.append("")
         if !notes.isEmpty { lines += notes + [""] }
@@ -77,6 +89,7 @@ struct PlanTextView {
         var text =
             "Plan: \(plan.count(.create)) to create, \(plan.count(.replace)) to replace, "
             + "\(plan.count(.delete)) to delete, \(plan.unchanged.count) unchanged"
+        if !plan.protection.isEmpty { text += ", \(plan.protection.count.counted("protection")) to record" }
         let unknown = plan.count(.unknown)
         if unknown > 0 { text += ", \(unknown) unknown (a plan with unknown values cannot be saved or applied)" }
         return text + "."
