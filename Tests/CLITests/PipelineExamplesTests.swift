@@ -6,7 +6,7 @@ import TestSupport
 /// every `stripe-secrets …` command in them must name a real subcommand and real options: the
 /// ones the built binary's `--help` lists. (Running each command with `--help` appended would
 /// prove nothing: the argument parser prints help before it looks at the other arguments, so
-/// `plan --no-such-option --help` exits 0; the last test shows it.)
+/// `plan --no-such-option --help` exits 0, as `appendingHelpWouldHideAWrongOption` shows.)
 ///
 /// A command is `stripe-secrets` as a word (not inside a path or a longer name) followed by
 /// more words on the line, in YAML comments too, so that a commented alternative is checked as
