@@ -78,9 +78,9 @@ enum IndependentValidator {
         try:
             from jsonschema import Draft7Validator, Draft202012Validator
         except ImportError:
-            sys.exit("python3 has no jsonschema: python3 -m pip install jsonschema rfc3339-validator")
+            sys.exit("no jsonschema: run .ci/setup-python")
         if "date-time" not in Draft202012Validator.FORMAT_CHECKER.checkers:
-            sys.exit("jsonschema checks format date-time only with rfc3339-validator: python3 -m pip install rfc3339-validator")
+            sys.exit("jsonschema checks format date-time only with rfc3339-validator: run .ci/setup-python")
         request = json.load(sys.stdin)
         Draft202012Validator.check_schema(request["schema"])
         validators = {
@@ -99,8 +99,16 @@ enum IndependentValidator {
         let request = try folder.write(
             "request.json", "{\"schema\": \(schema), \"documents\": [\(documents.joined(separator: ",\n"))]}")
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", "-c", script]
+        // The checkers' virtual environment (.ci/setup-python), else whatever python3 is on PATH.
+        let repository = #filePath.components(separatedBy: "/Tests/")[0]
+        let venv = repository + "/.build/ci-python/bin/python"
+        if FileManager.default.isExecutableFile(atPath: venv) {
+            process.executableURL = URL(fileURLWithPath: venv)
+            process.arguments = ["-c", script]
+        } else {
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            process.arguments = ["python3", "-c", script]
+        }
         process.standardInput = try FileHandle(forReadingFrom: URL(fileURLWithPath: request))
         let out = Pipe(), err = Pipe()
         process.standardOutput = out
@@ -109,7 +117,7 @@ enum IndependentValidator {
         let output = BinaryRunner.Running(process: process, out: out, err: err).wait()
         try #require(
             output.status == 0,
-            "python3 with jsonschema and rfc3339-validator is needed (.ci/check-plan-schema installs them): \(output.stderr)"
+            "python with jsonschema and rfc3339-validator is needed (.ci/setup-python builds .build/ci-python): \(output.stderr)"
         )
         return try JSONDecoder().decode([Errors].self, from: Data(output.stdout.utf8))
     }
