@@ -461,3 +461,64 @@ private func reasons(_ plan: [String: Any]) -> [String: String] {
             state.secrets[SecretAddress(account: nil, scope: .account, name: "openai_api_key")]?.protectedSince == 1)
     }
 }
+
+/// Warnings about secrets Stripe deletes soon, at the edges of the horizon.
+@Suite struct ExpiryWarningTests {
+    private func manifest(_ days: [Int]) -> String {
+        let now = Int64(Date().timeIntervalSince1970)
+        var text = "version: 1\nsecrets:\n"
+        for (index, day) in days.enumerated() {
+            text += "  - name: s\(day)\n    value: {env: OPENAI_API_KEY}\n"
+            text += "    expires_at: \(now + Int64(day) * 86_400 + 3_600 + Int64(index))\n"
+        }
+        return text
+    }
+
+    @Test func secretsWithin30DaysAreWarnedAboutInEveryFormat() throws {
+        var scenario = try ApplyScenario()
+        scenario.runner.environment["STRIPE_API_KEY"] = nil
+        try scenario.folder.write("secrets.yaml", manifest([29, 31]))
+        let text = try scenario.runner.run("plan")
+        #expect(text.status == 0, "\(text.stderr)")
+        #expect(text.stdout.contains("warning: account/s29 expires in 29 days ("))
+        #expect(text.stdout.contains("); rotate it and update expires_at.\n"))
+        #expect(!text.stdout.contains("account/s31 expires"))
+
+        let json = try scenario.runner.run("plan", "--format", "json")
+        let plan = try #require(JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
+        let expiring = try #require(plan["expiring"] as? [[String: Any]])
+        #expect(expiring.map { $0["address"] as? String } == ["account/s29"])
+        #expect(expiring.first?["days_left"] as? Int == 29)
+        #expect(json.stderr.contains("warning: account/s29 expires in 29 days"))
+
+        let markdown = try scenario.runner.run("plan", "--format", "markdown")
+        #expect(
+            markdown.stdout.contains(
+                "> [!WARNING]\n> 1 secret expires soon; rotate and update `expires_at`: `account/s29` in 29 days ("))
+
+        let wider = try scenario.runner.run("plan", "--expiry-warning", "32d")
+        #expect(wider.stdout.contains("account/s31 expires in 31 days"))
+        let off = try scenario.runner.run("plan", "--expiry-warning", "0")
+        #expect(!off.stdout.contains("warning:"))
+    }
+
+    @Test func failOnExpiryExitsOneOnlyWhenSomethingExpires() throws {
+        var scenario = try ApplyScenario()
+        scenario.runner.environment["STRIPE_API_KEY"] = nil
+        try scenario.folder.write("secrets.yaml", manifest([29]))
+        let failing = try scenario.runner.run("plan", "--fail-on-expiry", "--detailed-exitcode")
+        #expect(failing.status == 1)
+        #expect(failing.stderr.contains("error: 1 secret expires within 30d (--fail-on-expiry)"))
+        try scenario.folder.write("secrets.yaml", manifest([31]))
+        #expect(try scenario.runner.run("plan", "--fail-on-expiry").status == 0)
+    }
+
+    @Test func aRefreshedPlanWarnsByStripesExpiry() async throws {
+        let scenario = try ApplyScenario().applied()
+        let soon = Int64(Date().timeIntervalSince1970) + 5 * 86_400 + 3_600
+        try await scenario.writeBehindTheToolsBack("account/openai_api_key", "canary-openai-1", expiresAt: soon)
+        #expect(!(try scenario.runner.run("plan").stdout.contains("warning:")))
+        let refreshed = try scenario.runner.run("plan", "--refresh")
+        #expect(refreshed.stdout.contains("warning: account/openai_api_key expires in 5 days ("), "\(refreshed.stdout)")
+    }
+}

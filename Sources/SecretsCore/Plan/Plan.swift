@@ -107,6 +107,23 @@ public struct Plan: Equatable, Sendable {
         }
     }
 
+    /// A managed secret that Stripe deletes soon: within the warning horizon of `plan`.
+    public struct ExpiryWarning: Equatable, Sendable {
+        public let address: SecretAddress
+        /// Unix seconds: the manifest's, or Stripe's for a refreshed plan.
+        public let expiresAt: Int64
+
+        public init(address: SecretAddress, expiresAt: Int64) {
+            self.address = address
+            self.expiresAt = expiresAt
+        }
+
+        /// Whole days from `now` to the expiry.
+        public func daysLeft(from now: Int64) -> Int64 {
+            max(0, expiresAt - now) / 86_400
+        }
+    }
+
     /// Sorted by address.
     public let changes: [Change]
     /// Secrets that already match, sorted.
@@ -118,6 +135,8 @@ public struct Plan: Equatable, Sendable {
     public let unmanaged: [SecretAddress]
     /// Protections to record or release once the changes are applied, sorted.
     public let protection: [ProtectionChange]
+    /// Secrets that expire soon, sorted by address; a warning, never a change.
+    public var expiring: [ExpiryWarning] = []
 
     public init(
         changes: [Change], unchanged: [SecretAddress], refresh: Refresh? = nil, unmanaged: [SecretAddress] = [],

@@ -8,6 +8,7 @@ struct PlanDocument: Codable {
         "format": .scalar, "format_version": .scalar, "tool_version": .scalar, "created_at": .scalar,
         "complete": .scalar, "refresh": .scalar, "unmanaged": .array(.scalar),
         "protection": .array(.object(["address": .scalar, "protect": .scalar])),
+        "expiring": .array(.object(["address": .scalar, "expires_at": .scalar, "days_left": .scalar])),
         "manifest": .object(["path": .scalar, "sha256": .scalar]),
         "state": .object(["path": .scalar, "lineage": .scalar, "serial": .scalar, "mode": .scalar]),
         "summary": .object([
@@ -59,6 +60,12 @@ struct PlanDocument: Codable {
     struct Protection: Codable {
         var address: String
         var protect: Bool
+    }
+
+    struct Expiring: Codable {
+        var address: String
+        var expiresAt: Int64
+        var daysLeft: Int64
     }
 
     struct Scope: Codable {
@@ -138,6 +145,8 @@ struct PlanDocument: Codable {
     var unmanaged: [String]?
     /// Absent in plans written before protection existed.
     var protection: [Protection]?
+    /// Absent in plans written before expiry warnings existed.
+    var expiring: [Expiring]?
     var manifest: ManifestInfo
     var state: StateInfo
     var summary: Summary
@@ -154,6 +163,10 @@ struct PlanDocument: Codable {
         refresh = plan.refresh?.rawValue ?? Self.offline
         unmanaged = plan.unmanaged.map(\.description)
         protection = plan.protection.map { Protection(address: $0.address.description, protect: $0.protect) }
+        expiring = plan.expiring.map {
+            Expiring(
+                address: $0.address.description, expiresAt: $0.expiresAt, daysLeft: $0.daysLeft(from: saved.createdAt))
+        }
         manifest = ManifestInfo(path: saved.manifestPath, sha256: saved.manifestDigest)
         state = StateInfo(path: saved.statePath, lineage: saved.lineage, serial: saved.serial, mode: saved.mode)
         summary = Summary(
@@ -231,13 +244,24 @@ struct PlanDocument: Codable {
         guard summary == counted, complete == !planned.contains(where: { $0.action == .unknown }) else {
             throw VersionedDocument.Detail(text: "summary or complete does not agree with the changes")
         }
+        let warnings = try (expiring ?? []).map { entry in
+            guard let address = SecretAddress(validating: entry.address), Timestamp.isInRange(entry.expiresAt) else {
+                throw VersionedDocument.Detail(text: "an expiry warning names no secret, or no time")
+            }
+            let warning = Plan.ExpiryWarning(address: address, expiresAt: entry.expiresAt)
+            guard warning.daysLeft(from: created) == entry.daysLeft else {
+                throw VersionedDocument.Detail(text: "the days left before \(address) expires do not add up")
+            }
+            return warning
+        }
+        var plan = Plan(
+            changes: planned.sorted { $0.address < $1.address }, unchanged: unchangedAddresses.sorted(),
+            refresh: refresh, unmanaged: unmanagedAddresses.sorted(),
+            protection: protected.sorted { $0.address < $1.address })
+        plan.expiring = warnings.sorted { $0.address < $1.address }
         return SavedPlan(
             toolVersion: toolVersion, createdAt: created, manifestPath: manifest.path, manifestDigest: manifest.sha256,
-            statePath: state.path, lineage: state.lineage, serial: state.serial, mode: state.mode,
-            plan: Plan(
-                changes: planned.sorted { $0.address < $1.address }, unchanged: unchangedAddresses.sorted(),
-                refresh: refresh, unmanaged: unmanagedAddresses.sorted(),
-                protection: protected.sorted { $0.address < $1.address }))
+            statePath: state.path, lineage: state.lineage, serial: state.serial, mode: state.mode, plan: plan)
     }
 
     private static func addresses(_ texts: [String]) throws -> [SecretAddress] {

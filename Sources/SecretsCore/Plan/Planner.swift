@@ -93,6 +93,19 @@ public enum Planner {
             protection: protection.sorted { $0.address < $1.address })
     }
 
+    /// The manifest's secrets that expire within `horizon` seconds of `now` (not after it),
+    /// sorted: by Stripe's expiry for a secret a refresh found, else by the manifest's.
+    public static func expiring(desired: [DesiredSecret], stripe: StripeView?, now: Int64, within horizon: Int64)
+        -> [Plan.ExpiryWarning]
+    {
+        guard horizon > 0 else { return [] }
+        return desired.compactMap { secret in
+            let expiry = stripe?.secrets[secret.address].map(\.expiresAt) ?? secret.expiresAt
+            guard let expiry, expiry > now, expiry - now <= horizon else { return nil }
+            return Plan.ExpiryWarning(address: secret.address, expiresAt: expiry)
+        }.sorted { $0.address < $1.address }
+    }
+
     /// What a refresh saw at one address.
     private struct Seen {
         let refreshed: Bool

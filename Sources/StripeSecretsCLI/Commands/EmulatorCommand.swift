@@ -63,6 +63,7 @@ extension StripeSecrets {
             if let rateLimit, !(rateLimit > 0 && rateLimit.isFinite) {
                 throw ValidationError("--rate-limit must be a positive number")
             }
+            guard latency.seconds <= 60 else { throw ValidationError("--latency must be at most 1m") }
             guard (1...100_000).contains(scopeLimit) else {
                 throw ValidationError("--scope-limit must be between 1 and 100000")
             }

@@ -72,10 +72,14 @@ struct LockOptions: ParsableArguments {
             "How long to wait for the state's lock, e.g. 30s, 2m, 1m30s.",
             discussion: "Default 0: fail at once, naming the holder.", valueName: "duration"))
     var lockTimeout: DurationArgument = DurationArgument(seconds: 0)
+
+    func validate() throws {
+        if lockTimeout.seconds > DurationArgument.day { throw ValidationError("--lock-timeout must be at most 1d") }
+    }
 }
 
-/// A duration such as `500ms`, `30s`, `2m`, `1h` or `1m30s` (units largest first, each once),
-/// or whole seconds alone; at most a day.
+/// A duration such as `500ms`, `30s`, `2m`, `1h`, `30d` or `1m30s` (units largest first, each
+/// once), or whole seconds alone; at most a year. Flags with a shorter limit check it themselves.
 struct DurationArgument: ExpressibleByArgument {
     let seconds: Double
 
@@ -83,13 +87,17 @@ struct DurationArgument: ExpressibleByArgument {
         self.seconds = seconds
     }
 
+    static let maxSeconds: Double = 366 * 86_400
+    static let day: Double = 86_400
+
     /// How `--help` shows a default: in the flag's own syntax (`0s`, `30s`, `1m30s`, `500ms`).
     var defaultValueDescription: String {
         let milliseconds = Int((seconds * 1000).rounded())
         guard milliseconds % 1000 == 0 else { return "\(milliseconds)ms" }
         let whole = milliseconds / 1000
         var parts: [String] = []
-        if whole >= 3600 { parts.append("\(whole / 3600)h") }
+        if whole >= 86_400 { parts.append("\(whole / 86_400)d") }
+        if whole % 86_400 >= 3600 { parts.append("\(whole % 86_400 / 3600)h") }
         if whole % 3600 >= 60 { parts.append("\(whole % 3600 / 60)m") }
         if whole % 60 > 0 || parts.isEmpty { parts.append("\(whole % 60)s") }
         return parts.joined()
@@ -97,11 +105,11 @@ struct DurationArgument: ExpressibleByArgument {
 
     init?(argument: String) {
         if !argument.isEmpty, argument.allSatisfy(\.isASCII), argument.allSatisfy(\.isNumber) {
-            guard let whole = Double(argument), whole <= 86_400 else { return nil }
+            guard let whole = Double(argument), whole <= Self.maxSeconds else { return nil }
             seconds = whole
             return
         }
-        let units: [(String, Double)] = [("h", 3600), ("m", 60), ("s", 1), ("ms", 0.001)]
+        let units: [(String, Double)] = [("d", 86_400), ("h", 3600), ("m", 60), ("s", 1), ("ms", 0.001)]
         var total = 0.0
         var rest = Substring(argument)
         var nextUnit = 0
@@ -117,7 +125,7 @@ struct DurationArgument: ExpressibleByArgument {
             rest = rest.dropFirst(units[index].0.count)
             nextUnit = index + 1
         }
-        guard !argument.isEmpty, total <= 86_400 else { return nil }
+        guard !argument.isEmpty, total <= Self.maxSeconds else { return nil }
         seconds = total
     }
 }
@@ -159,8 +167,8 @@ struct ConnectionOptions: ParsableArguments {
         if let rateLimit, !(rateLimit > 0 && rateLimit <= 1000) {
             throw ValidationError("--rate-limit must be between 0 and 1000 requests per second")
         }
-        if requestTimeout.seconds < 1 {
-            throw ValidationError("--request-timeout must be at least 1s")
+        if requestTimeout.seconds < 1 || requestTimeout.seconds > DurationArgument.day {
+            throw ValidationError("--request-timeout must be between 1s and 1d")
         }
     }
 

@@ -55,6 +55,15 @@ extension StripeSecrets {
         )
         var refreshValues = false
 
+        @Option(
+            help: ArgumentHelp(
+                "Warn about managed secrets that expire within this long, e.g. 30d, 12h; 0 turns it off.",
+                valueName: "duration"))
+        var expiryWarning = DurationArgument(seconds: 30 * DurationArgument.day)
+
+        @Flag(help: "Exit 1 when any secret expires within the warning horizon (for scheduled checks).")
+        var failOnExpiry = false
+
         @OptionGroup(title: "Stripe (--refresh, --refresh-values)") var connection: ConnectionOptions
 
         func run() async throws {
@@ -77,7 +86,9 @@ extension StripeSecrets {
                             valuesOf: refreshValues ? Set(desired.map(\.address)) : nil, key: state.fingerprintKey)
                     }
                 }
-                let plan = Planner.plan(desired: desired, state: state, now: now, stripe: seen?.view)
+                var plan = Planner.plan(desired: desired, state: state, now: now, stripe: seen?.view)
+                plan.expiring = Planner.expiring(
+                    desired: desired, stripe: seen?.view, now: now, within: Int64(expiryWarning.seconds))
                 let refusals = plan.refusals(in: state, manifestPath: manifestPath)
                 guard refusals.isEmpty else {
                     for refusal in refusals { Console.printError("error: \(refusal)") }
@@ -114,6 +125,16 @@ extension StripeSecrets {
             if let out, !saved.plan.isEmpty {
                 let note = "Saved to \(out); apply it with: stripe-secrets apply \(out)"
                 if format == .text { print(note) } else { Console.printError(note) }
+            }
+            if format != .text {
+                for warning in saved.plan.expiring { Console.printError(ExpiryText.warning(warning, now: now)) }
+            }
+            if failOnExpiry, !saved.plan.expiring.isEmpty {
+                let count = saved.plan.expiring.count
+                Console.printError(
+                    "error: \(count.counted("secret")) \(count == 1 ? "expires" : "expire") within "
+                        + "\(expiryWarning.defaultValueDescription) (--fail-on-expiry)")
+                throw ExitCode.failure
             }
             if detailedExitcode, !saved.plan.isEmpty { throw ExitCode(2) }
         }

@@ -41,6 +41,20 @@ struct PlanMarkdownView {
                 "",
             ]
         }
+        if !plan.expiring.isEmpty {
+            var room = 2_000
+            let list = joined(
+                plan.expiring.map {
+                    Markdown.code($0.address.description, inTable: false) + " "
+                        + ExpiryText.when($0, now: saved.createdAt)
+                }, budget: &room)
+            parts += [
+                "> [!WARNING]",
+                "> \(plan.expiring.count.counted("secret")) \(plan.expiring.count == 1 ? "expires" : "expire") soon; "
+                    + "rotate and update `expires_at`: \(list)",
+                "",
+            ]
+        }
         let refreshed =
             switch plan.refresh {
             case nil: "offline"

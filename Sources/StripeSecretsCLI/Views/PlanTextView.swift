@@ -21,6 +21,7 @@ struct PlanTextView {
             lines.append(
                 "No changes. \(plan.unchanged.count.counted("secret")) match \(TerminalText.safe(saved.statePath)).")
             if !notes.isEmpty { lines += [""] + notes }
+            if !warnings.isEmpty { lines += [""] + warnings }
             return lines.joined(separator: "\n") + "\n"
         }
         let addresses = plan.changes.map(\.address) + plan.protection.map(\.address)
@@ -49,6 +50,7 @@ struct PlanTextView {
         }
         lines.append("")
         if !notes.isEmpty { lines += notes + [""] }
+        if !warnings.isEmpty { lines += warnings + [""] }
         lines.append(summary)
         return lines.joined(separator: "\n") + "\n"
     }
@@ -63,6 +65,10 @@ struct PlanTextView {
         let values = refresh == .values ? " and \(refreshCost.values.counted("value"))" : ""
         return "Refreshed \(refreshCost.scopes.counted("scope"))\(values) from Stripe "
             + "(\(refreshCost.requests.counted("request")))."
+    }
+
+    private var warnings: [String] {
+        saved.plan.expiring.map { ExpiryText.warning($0, now: saved.createdAt) }
     }
 
     /// The unmanaged secrets a refresh found, at most 50 by name.
@@ -106,6 +112,21 @@ struct PlanTextView {
 
     private func paint(_ text: String, _ code: String) -> String {
         colour ? "\u{1B}[\(code)m\(text)\u{1B}[0m" : text
+    }
+}
+
+/// How an expiry warning reads.
+enum ExpiryText {
+    /// `in 12 days (2026-12-09)`, `in 1 day (…)`, `today (…)`.
+    static func when(_ warning: Plan.ExpiryWarning, now: Int64) -> String {
+        let days = warning.daysLeft(from: now)
+        let date = Timestamp.formatShort(warning.expiresAt)
+        return days == 0 ? "within a day (\(date))" : "in \(Int(days).counted("day")) (\(date))"
+    }
+
+    /// `warning: account/x expires in 12 days (2026-12-09); rotate it and update expires_at.`
+    static func warning(_ warning: Plan.ExpiryWarning, now: Int64) -> String {
+        "warning: \(warning.address) expires \(when(warning, now: now)); rotate it and update expires_at."
     }
 }
 
