@@ -24,12 +24,11 @@ public struct ApplyRun: Sendable {
     }
 
     /// The state to apply against: a journal left by an interrupted apply is folded in first.
-    /// With `creating`, a missing state is created (serial 0); otherwise nil is returned for it.
-    public func startingState(creating: Bool) async throws -> State? {
+    /// A missing state is created as `fresh` (serial 0) when given; otherwise nil is returned.
+    public func startingState(creating fresh: State?) async throws -> State? {
         try await locked.recoverJournal()
         if let state = try await locked.loadSaved() { return state }
-        guard creating else { return nil }
-        let fresh = State()
+        guard let fresh else { return nil }
         try await locked.save(fresh, replacing: nil)
         return fresh
     }

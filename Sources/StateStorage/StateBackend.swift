@@ -36,6 +36,10 @@ public protocol StateBackend: Sendable {
     /// Clears a lock whose holder is gone, or explains why it cannot.
     func forceUnlock() async throws -> String
 
+    /// The fingerprint key kept apart from the state, when one was given: a new state records
+    /// only its identifier, and an existing state that keeps its key apart is read with it.
+    var keptApartKey: StateDocument.KeptApartKey? { get }
+
     /// Closes connections; the value is not used afterwards.
     func close() async
 }
@@ -96,6 +100,11 @@ public struct StateConflictError: Error, Equatable, Sendable, CustomStringConver
 }
 
 extension StateBackend {
+    /// A new, empty state: with the kept-apart key when one was given.
+    public func newState() -> State {
+        State(keptApartKey: keptApartKey?.key)
+    }
+
     /// The state, creating an empty one (serial 0, not yet bound to a mode) when there is none,
     /// so that fingerprints have their key. Creating takes the lock; an existing state is only
     /// read.
@@ -103,7 +112,7 @@ extension StateBackend {
         if let state = try await load() { return state }
         return try await withLock(operation: "plan (creating the state)", timeout: lockTimeout) { locked in
             if let state = try await load() { return state }
-            let state = State()
+            let state = newState()
             try await locked.save(state, replacing: nil)
             return state
         }

@@ -1,3 +1,4 @@
+import SecretsCore
 import Foundation
 import SecretsModel
 /// Where the user said the state is: a file path, or a PostgreSQL database and workspace.
@@ -66,18 +67,19 @@ public enum StateLocation: Sendable, Equatable, CustomStringConvertible {
 
     /// The backend for this location. A PostgreSQL password is looked up now (URL, then
     /// `PGPASSWORD`, then the passfile); `warn` receives any passfile warning, once.
-    public func open(environment: [String: String], homeDirectory: String?, warn: (String) -> Void) throws
-        -> any StateBackend
-    {
+    public func open(
+        environment: [String: String], homeDirectory: String?, keptApartKey: StateDocument.KeptApartKey? = nil,
+        warn: (String) -> Void
+    ) throws -> any StateBackend {
         switch self {
         case .file(let path):
-            return FileStateBackend(path: path)
+            return FileStateBackend(path: path, keptApartKey: keptApartKey)
         case .postgres(let location, let workspace):
             let password = location.password(environment: environment, homeDirectory: homeDirectory)
             if let warning = password.warning { warn(warning) }
             return try PostgresStateBackend(
                 location: location, workspace: workspace, password: password.password,
-                passwordOrigin: password.description)
+                passwordOrigin: password.description, keptApartKey: keptApartKey)
         }
     }
 }

@@ -76,6 +76,28 @@ struct PostgresStateTests {
         #expect(removed.stdout.contains("\ndeleted   account/openai_api_key"))
     }
 
+    @Test func aDatabaseStateWithAKeptApartKeyHoldsNoKeyAndNeedsIt() throws {
+        let cluster = try PostgresCluster.shared.get()
+        var (scenario, database) = try scenario(cluster)
+        let key = KeptApartKeyTests.newKey()
+        scenario.runner.environment["STRIPE_SECRETS_FINGERPRINT_KEY"] = key
+        #expect(try scenario.runner.run("apply", "--auto-approve").status == 0)
+        let dump = try cluster.dump(database: database)
+        #expect(!dump.contains(key))
+        #expect(!dump.contains(KeptApartKeyTests.hex(key)))
+        #expect(dump.contains("fingerprint_key_id"))
+        scenario.runner.environment["STRIPE_SECRETS_FINGERPRINT_KEY"] = nil
+        let refused = try scenario.runner.run("plan")
+        #expect(refused.status == 1)
+        #expect(refused.stderr.contains("keeps its fingerprint key apart; set STRIPE_SECRETS_FINGERPRINT_KEY"))
+        scenario.runner.environment["STRIPE_SECRETS_FINGERPRINT_KEY"] = KeptApartKeyTests.newKey()
+        #expect(try scenario.runner.run("plan").stderr.contains("is not the one"))
+        scenario.runner.environment["STRIPE_SECRETS_FINGERPRINT_KEY"] = key
+        #expect(try scenario.runner.run("state", "rekey", "--embed-new-key").status == 0)
+        scenario.runner.environment["STRIPE_SECRETS_FINGERPRINT_KEY"] = nil
+        #expect(try scenario.runner.run("plan").stdout.contains("No changes. 6 secrets match"))
+    }
+
     @Test func applyThenPlanShowsNoChangeAndTheDatabaseHoldsNoValue() throws {
         let cluster = try PostgresCluster.shared.get()
         let (scenario, database) = try scenario(cluster)

@@ -522,3 +522,103 @@ private func reasons(_ plan: [String: Any]) -> [String: String] {
         #expect(refreshed.stdout.contains("warning: account/openai_api_key expires in 5 days ("), "\(refreshed.stdout)")
     }
 }
+
+/// A fingerprint key kept out of the state, and `state rekey`.
+@Suite struct KeptApartKeyTests {
+    /// 32 random bytes, base64.
+    static func newKey() -> String {
+        Data((0..<32).map { _ in UInt8.random(in: 0...255) }).base64EncodedString()
+    }
+
+    /// The key's bytes as hex, the other form a leak could take.
+    static func hex(_ base64: String) -> String {
+        (Data(base64Encoded: base64) ?? Data()).map { String(format: "%02x", $0) }.joined()
+    }
+
+    @Test func aStateMadeWithAKeptApartKeyHoldsNoKeyAndNeedsIt() throws {
+        var scenario = try ApplyScenario()
+        let key = Self.newKey()
+        scenario.runner.environment["STRIPE_SECRETS_FINGERPRINT_KEY"] = key
+        #expect(try scenario.runner.run("apply", "--auto-approve").status == 0)
+        let document = try String(contentsOfFile: scenario.folder.path + "/secrets.state.json", encoding: .utf8)
+        #expect(!document.contains(key))
+        #expect(!document.contains(Self.hex(key)))
+        #expect(!document.contains("\"fingerprint_key\""))
+        #expect(document.contains("\"fingerprint_key_id\""))
+        #expect(try scenario.runner.run("plan").stdout.contains("No changes. 6 secrets match"))
+
+        var without = scenario.runner
+        without.environment["STRIPE_SECRETS_FINGERPRINT_KEY"] = nil
+        for arguments in [["plan"], ["apply", "--auto-approve"], ["state", "list"], ["plan", "--refresh"]] {
+            let output = try without.run(arguments)
+            #expect(output.status == 1, "\(arguments)")
+            #expect(
+                output.stderr
+                    == "error: secrets.state.json keeps its fingerprint key apart; set STRIPE_SECRETS_FINGERPRINT_KEY "
+                    + "(or pass --fingerprint-key-file PATH) to the key it was made with. Without it, no value can be "
+                    + "compared\n", "\(arguments)")
+            #expect(!output.stdout.contains("replace"))
+        }
+        var wrong = scenario.runner
+        wrong.environment["STRIPE_SECRETS_FINGERPRINT_KEY"] = Self.newKey()
+        let refused = try wrong.run("plan")
+        #expect(refused.status == 1)
+        #expect(
+            refused.stderr.hasPrefix(
+                "error: the fingerprint key from STRIPE_SECRETS_FINGERPRINT_KEY is not the one secrets.state.json was "
+                    + "made with"))
+        // The same key from a file works too; a short one is refused.
+        try scenario.folder.write("fingerprint.key", key + "\n")
+        #expect(try without.run("plan", "--fingerprint-key-file", "fingerprint.key").status == 0)
+        try scenario.folder.write("short.key", "dG9vIHNob3J0")
+        let short = try without.run("plan", "--fingerprint-key-file", "short.key")
+        #expect(short.status == 1)
+        #expect(short.stderr.contains("holds less than 32 bytes"))
+    }
+
+    @Test func rekeyMovesAStateToAKeptApartKeyAndBack() throws {
+        var scenario = try ApplyScenario()
+        #expect(try scenario.runner.run("apply", "--auto-approve").status == 0)
+        let statePath = scenario.folder.path + "/secrets.state.json"
+        let before = try #require(try FileStateBackend(path: statePath).load())
+
+        let key = Self.newKey()
+        scenario.runner.environment["STRIPE_SECRETS_FINGERPRINT_KEY"] = key
+        let moved = try scenario.runner.run("state", "rekey")
+        #expect(moved.status == 0, "\(moved.stderr)")
+        #expect(moved.stdout.hasPrefix("Rekeyed 6 secrets in secrets.state.json (serial 2): the key is now kept apart"))
+        #expect(moved.stdout.contains("secrets.state.json.backup) still holds the old key"))
+        let document = try String(contentsOfFile: statePath, encoding: .utf8)
+        #expect(!document.contains(key))
+        #expect(!document.contains(before.fingerprintKey.base64))
+        #expect(try scenario.runner.run("plan").stdout.contains("No changes. 6 secrets match"))
+        let keptApart = try #require(FingerprintKey(keptApart: Array(key.utf8), allowRaw: false))
+        let reader = FileStateBackend(
+            path: statePath, keptApartKey: StateDocument.KeptApartKey(keptApart, origin: "test"))
+        let after = try #require(try reader.load())
+        #expect(after.secrets.keys.sorted() == before.secrets.keys.sorted())
+        for (address, entry) in after.secrets { #expect(entry.fingerprint != before.secrets[address]?.fingerprint) }
+
+        let back = try scenario.runner.run("state", "rekey", "--embed-new-key")
+        #expect(back.status == 0, "\(back.stderr)")
+        scenario.runner.environment["STRIPE_SECRETS_FINGERPRINT_KEY"] = nil
+        #expect(try scenario.runner.run("plan").stdout.contains("No changes. 6 secrets match"))
+    }
+
+    @Test func rekeyIsRefusedOnDriftAndWritesNothing() throws {
+        var scenario = try ApplyScenario()
+        #expect(try scenario.runner.run("apply", "--auto-approve").status == 0)
+        let statePath = scenario.folder.path + "/secrets.state.json"
+        let before = try String(contentsOfFile: statePath, encoding: .utf8)
+        scenario.runner.environment["OPENAI_API_KEY"] = "canary-openai-2"
+        scenario.runner.environment["STRIPE_SECRETS_FINGERPRINT_KEY"] = Self.newKey()
+        let refused = try scenario.runner.run("state", "rekey")
+        #expect(refused.status == 1)
+        #expect(
+            refused.stderr
+                == "error: the values of account/openai_api_key differ from what secrets.state.json records; plan and "
+                + "apply them first (stripe-secrets plan), then rekey; nothing was written\n")
+        #expect(try String(contentsOfFile: statePath, encoding: .utf8) == before)
+        try scenario.expectNoSecretIn([refused])
+    }
+}

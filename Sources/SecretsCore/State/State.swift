@@ -17,6 +17,9 @@ public struct State: Equatable, Sendable {
     /// Set by the first apply; a key of the other mode is refused from then on.
     public var mode: StripeMode?
     public let fingerprintKey: FingerprintKey
+    /// True when the key is kept apart from the state: its document records only the key's
+    /// identifier, and every reader must be given the key.
+    public let keyIsKeptApart: Bool
     /// By address.
     public private(set) var secrets: [SecretAddress: Entry]
 
@@ -53,22 +56,39 @@ public struct State: Equatable, Sendable {
             }
     }
 
-    /// A new, empty state with a fresh lineage and key.
-    public init() {
+    /// A new, empty state with a fresh lineage: with `keptApartKey` when given, else with a key
+    /// of its own.
+    public init(keptApartKey: FingerprintKey? = nil) {
         self.init(
-            lineage: UUID().uuidString.lowercased(), serial: 0, mode: nil, fingerprintKey: FingerprintKey(),
-            secrets: [:])
+            lineage: UUID().uuidString.lowercased(), serial: 0, mode: nil,
+            fingerprintKey: keptApartKey ?? FingerprintKey(), keyIsKeptApart: keptApartKey != nil, secrets: [:])
     }
 
     public init(
         lineage: String, serial: Int, mode: StripeMode?, fingerprintKey: FingerprintKey,
-        secrets: [SecretAddress: Entry]
+        keyIsKeptApart: Bool = false, secrets: [SecretAddress: Entry]
     ) {
         self.lineage = lineage
         self.serial = serial
         self.mode = mode
         self.fingerprintKey = fingerprintKey
+        self.keyIsKeptApart = keyIsKeptApart
         self.secrets = secrets
+    }
+
+    /// This state with every fingerprint made again under `key` from `values` (by address), kept
+    /// apart or not. Entries without a fingerprint keep none; every other entry needs its value.
+    public func rekeyed(to key: FingerprintKey, keptApart: Bool, values: [SecretAddress: SecretValue]) -> State {
+        var moved = State(
+            lineage: lineage, serial: serial, mode: mode, fingerprintKey: key, keyIsKeptApart: keptApart,
+            secrets: secrets)
+        for (address, entry) in secrets {
+            var changed = entry
+            changed.fingerprint =
+                entry.fingerprint == nil ? nil : values[address].map { key.fingerprint(of: $0, at: address) }
+            moved.secrets[address] = changed
+        }
+        return moved
     }
 
     /// Records that Stripe carried out `change`: a create or replace now exists as `remoteID`

@@ -9,7 +9,7 @@ public enum StateDocument {
     /// Every field a state document may hold.
     static let shape = JSONShape.object([
         "format": .scalar, "format_version": .scalar, "lineage": .scalar, "serial": .scalar, "mode": .scalar,
-        "fingerprint_key": .scalar,
+        "fingerprint_key": .scalar, "fingerprint_key_id": .scalar,
         "secrets": .array(
             .object([
                 "address": .scalar, "id": .scalar, "fingerprint": .scalar, "expires_at": .scalar, "applied_at": .scalar,
@@ -23,7 +23,9 @@ public enum StateDocument {
         var lineage: String
         var serial: Int
         var mode: StripeMode?
-        var fingerprintKey: String
+        /// The key itself, or (kept apart) only its identifier: one of the two.
+        var fingerprintKey: String?
+        var fingerprintKeyId: String?
         var secrets: [Record]
     }
 
@@ -47,20 +49,47 @@ public enum StateDocument {
         }
         let document = Document(
             format: format, formatVersion: State.formatVersion, lineage: state.lineage, serial: state.serial,
-            mode: state.mode, fingerprintKey: state.fingerprintKey.base64, secrets: records)
+            mode: state.mode, fingerprintKey: state.keyIsKeptApart ? nil : state.fingerprintKey.base64,
+            fingerprintKeyId: state.keyIsKeptApart ? state.fingerprintKey.identifier : nil, secrets: records)
         // Strings and integers always encode; a failure here would be a bug, not bad input.
         guard let bytes = try? JSONCoding.encodeDocument(document) else { preconditionFailure("state did not encode") }
         return bytes
     }
 
-    /// Reads a state document; `path` names it in errors.
-    public static func decode(_ bytes: [UInt8], path: String) throws(DocumentError) -> State {
+    /// A kept-apart key, and where it came from (for messages).
+    public struct KeptApartKey: Sendable {
+        public let key: FingerprintKey
+        public let origin: String
+
+        public init(_ key: FingerprintKey, origin: String) {
+            self.key = key
+            self.origin = origin
+        }
+    }
+
+    /// Reads a state document; `path` names it in errors. A state that keeps its key apart
+    /// needs `keptApart`, and refuses another key; a state with its own key ignores it.
+    public static func decode(_ bytes: [UInt8], path: String, keptApart: KeptApartKey? = nil) throws(DocumentError)
+        -> State
+    {
         let document = try VersionedDocument.decode(
             Document.self, from: bytes, format: format, version: State.formatVersion, shape: shape, kind: .state,
             path: path)
         func corrupt(_ detail: String) -> DocumentError { DocumentError(.state, path: path, .corrupt(detail)) }
-        guard let key = FingerprintKey(base64: document.fingerprintKey) else {
-            throw corrupt("fingerprint_key is not 32 bytes of base64")
+        let key: FingerprintKey
+        switch (document.fingerprintKey, document.fingerprintKeyId) {
+        case (let text?, nil):
+            guard let own = FingerprintKey(base64: text) else {
+                throw corrupt("fingerprint_key is not 32 bytes of base64")
+            }
+            key = own
+        case (nil, let identifier?):
+            guard let keptApart else { throw DocumentError(.state, path: path, .keyNeeded(given: nil)) }
+            guard keptApart.key.identifier == identifier else {
+                throw DocumentError(.state, path: path, .keyNeeded(given: keptApart.origin))
+            }
+            key = keptApart.key
+        default: throw corrupt("it needs exactly one of fingerprint_key and fingerprint_key_id")
         }
         guard State.isValidLineage(document.lineage) else {
             throw corrupt("lineage is not 1 to 64 letters, digits and '-'")
@@ -88,12 +117,12 @@ public enum StateDocument {
         }
         return State(
             lineage: document.lineage, serial: document.serial, mode: document.mode, fingerprintKey: key,
-            secrets: secrets)
+            keyIsKeptApart: document.fingerprintKeyId != nil, secrets: secrets)
     }
 
     /// The state document in the file at `path`; nil when there is no file.
-    public static func read(_ path: String) throws(DocumentError) -> State? {
+    public static func read(_ path: String, keptApart: KeptApartKey? = nil) throws(DocumentError) -> State? {
         guard let bytes = try VersionedDocument.read(path, as: .state) else { return nil }
-        return try decode(bytes, path: path)
+        return try decode(bytes, path: path, keptApart: keptApart)
     }
 }

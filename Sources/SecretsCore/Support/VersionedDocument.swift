@@ -16,6 +16,9 @@ public struct DocumentError: Error, Equatable, Sendable, CustomStringConvertible
         /// Written by a newer stripe-secrets.
         case futureVersion(Int)
         case corrupt(String)
+        /// A state whose fingerprint key is kept apart was read without that key (`given` nil),
+        /// or with another one (`given` names where it came from).
+        case keyNeeded(given: String?)
     }
 
     /// Where such a document is kept: its own file, or a row of a database table.
@@ -56,6 +59,12 @@ public struct DocumentError: Error, Equatable, Sendable, CustomStringConvertible
             "\(path) is corrupt (\(detail)); it was left untouched. The previous version, if any, is in \(path).backup"
         case (.corrupt(let detail), .plan):
             "\(path) is corrupt (\(detail)); make a new plan"
+        case (.keyNeeded(nil), _):
+            "\(path) keeps its fingerprint key apart; set STRIPE_SECRETS_FINGERPRINT_KEY (or pass "
+                + "--fingerprint-key-file PATH) to the key it was made with. Without it, no value can be compared"
+        case (.keyNeeded(let given?), _):
+            "the fingerprint key from \(given) is not the one \(path) was made with; give that key, or move the "
+                + "state to this one with stripe-secrets state rekey (which needs the old key too)"
         }
     }
 }

@@ -37,23 +37,49 @@ public struct Fingerprint: Hashable, Sendable, Codable, CustomStringConvertible 
     }
 }
 
-/// The random key a state's fingerprints are made with (32 bytes, stored base64 in the state).
+/// The key a state's fingerprints are made with: 32 random bytes stored base64 in the state, or
+/// a key kept apart from it (`STRIPE_SECRETS_FINGERPRINT_KEY`), of which the state records only
+/// an identifier.
 public struct FingerprintKey: Sendable, Equatable {
     private let bytes: [UInt8]
+
+    /// The least key material accepted, in bytes.
+    public static let minimumLength = 32
 
     /// A new random key.
     public init() {
         bytes = SymmetricKey(size: .bits256).withUnsafeBytes { Array($0) }
     }
 
-    /// The key from its base64 form; nil unless it is 32 bytes.
+    /// The key from its base64 form as a state stores it; nil unless it is 32 bytes.
     public init?(base64: String) {
         guard let data = Data(base64Encoded: base64), data.count == 32 else { return nil }
         bytes = Array(data)
     }
 
+    /// A kept-apart key from a variable or a file: base64 of at least 32 bytes (one trailing
+    /// newline ignored), or, from a file, at least 32 raw bytes. Nil when it is neither.
+    public init?(keptApart material: [UInt8], allowRaw: Bool) {
+        var text = material
+        if text.last == UInt8(ascii: "\n") { text.removeLast() }
+        if text.last == UInt8(ascii: "\r") { text.removeLast() }
+        if let data = Data(base64Encoded: Data(text)), data.count >= Self.minimumLength {
+            bytes = Array(data)
+        } else if allowRaw, material.count >= Self.minimumLength {
+            bytes = material
+        } else {
+            return nil
+        }
+    }
+
     public var base64: String {
         Data(bytes).base64EncodedString()
+    }
+
+    /// What a state records of a kept-apart key: an HMAC of a fixed text under the key, which
+    /// names the key without giving anything to test guesses of it or of values against.
+    public var identifier: String {
+        authenticationCode(of: ["stripe-secrets fingerprint key identifier", "1"])
     }
 
     /// The fingerprint of `value` at `address`. The address is length-prefixed, so no

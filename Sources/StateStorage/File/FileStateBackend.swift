@@ -15,9 +15,11 @@ import SecretsCore
 /// previous version is kept as `STATE.backup`, and the lock is an `flock` on `STATE.lock`.
 public struct FileStateBackend: StateBackend {
     public let path: String
+    public let keptApartKey: StateDocument.KeptApartKey?
 
-    public init(path: String) {
+    public init(path: String, keptApartKey: StateDocument.KeptApartKey? = nil) {
         self.path = path
+        self.keptApartKey = keptApartKey
     }
 
     public var name: String { path }
@@ -105,7 +107,7 @@ public struct FileStateBackend: StateBackend {
             throw DocumentError(
                 .state, path: path, .unreadable("it is a symbolic link; pass the file it points to with --state"))
         }
-        return try StateDocument.read(path)
+        return try StateDocument.read(path, keptApart: keptApartKey)
     }
 
     /// Writes `state` atomically (mode 0600), keeping the previous version as the backup.

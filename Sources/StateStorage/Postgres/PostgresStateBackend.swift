@@ -14,6 +14,7 @@ import SecretsModel
 public final class PostgresStateBackend: StateBackend {
     public let location: PostgresLocation
     public let workspace: String
+    public let keptApartKey: StateDocument.KeptApartKey?
     private let session: PostgresSession
     private let lockKey: Int64
 
@@ -25,10 +26,11 @@ public final class PostgresStateBackend: StateBackend {
     ///   - queryTimeout: seconds any one call may take, reading included.
     public init(
         location: PostgresLocation, workspace: String, password: String?, passwordOrigin: String = "a password",
-        queryTimeout: Int = 30
+        queryTimeout: Int = 30, keptApartKey: StateDocument.KeptApartKey? = nil
     ) throws(PostgresStateError) {
         self.location = location
         self.workspace = workspace
+        self.keptApartKey = keptApartKey
         session = try PostgresSession(
             location: location, password: password, passwordOrigin: passwordOrigin, queryTimeout: queryTimeout)
         lockKey = PostgresLockKey.workspace(workspace)
@@ -141,7 +143,7 @@ public final class PostgresStateBackend: StateBackend {
         guard let document = rows.document else { return nil }
         let state: State
         do {
-            state = try StateDocument.decode(Array(document.utf8), path: name)
+            state = try StateDocument.decode(Array(document.utf8), path: name, keptApart: keptApartKey)
         } catch {
             var inDatabase = error
             inDatabase.place = .database

@@ -77,7 +77,7 @@ extension StripeSecrets {
                         let run = ApplyRun(
                             locked: locked, client: client, parallelism: parallelism, now: { Console.now })
                         try await apply(
-                            saved: saved, reviewed: reviewed, manifestPath: manifestPath, stateName: backend.name,
+                            saved: saved, reviewed: reviewed, manifestPath: manifestPath, backend: backend,
                             run: run, stripe: stripe, client: client)
                     }
                 }
@@ -100,7 +100,7 @@ extension StripeSecrets {
         /// manifest. The plan's own `state.path` is only compared, never followed: a plan file
         /// cannot point the tool at another file (an older copy, a backup) or at another database
         /// (with the user's password).
-        private func stateLocation(for saved: SavedPlan?, manifest: String) throws -> StateLocation {
+        private func stateLocation(for saved: SavedPlan?, manifest: String) throws -> StateTarget {
             let location = try stateOptions.resolve(manifest: manifest)
             guard let saved, let planFile, !stateOptions.isExplicit else { return location }
             guard location.description == saved.statePath else {
@@ -115,11 +115,12 @@ extension StripeSecrets {
         /// The apply itself, under the lock: the starting state, the work, confirmation, progress
         /// and the summary.
         private func apply(
-            saved: SavedPlan?, reviewed: (state: State, work: ApplyWork)?, manifestPath: String, stateName: String,
-            run: ApplyRun, stripe: StripeConnection, client: SecretStoreClient
+            saved: SavedPlan?, reviewed: (state: State, work: ApplyWork)?, manifestPath: String,
+            backend: any StateBackend, run: ApplyRun, stripe: StripeConnection, client: SecretStoreClient
         ) async throws {
             let key = stripe.key
-            guard let state = try await run.startingState(creating: saved == nil) else {
+            let stateName = backend.name
+            guard let state = try await run.startingState(creating: saved == nil ? backend.newState() : nil) else {
                 throw ApplyRefusal("\(stateName) does not exist, but \(planFile ?? "") was planned against it")
             }
             try stripe.checkMode(of: state, named: stateName)

@@ -70,7 +70,7 @@ extension StripeSecrets {
                         locked in
                         try await adopt(
                             named, declared: declared, manifestPath: manifestPath, locked: locked,
-                            stateName: backend.name, stripe: stripe,
+                            backend: backend, stripe: stripe,
                             reader: StripeReader(client: client, mode: stripe.key.mode, parallelism: 8))
                     }
                 }
@@ -87,11 +87,12 @@ extension StripeSecrets {
         /// Under the lock: reads Stripe, records what it holds, saves the state once.
         private func adopt(
             _ named: [SecretAddress], declared: [SecretAddress: ValueResolution], manifestPath: String,
-            locked: any LockedState, stateName: String, stripe: StripeConnection, reader: StripeReader
+            locked: any LockedState, backend: any StateBackend, stripe: StripeConnection, reader: StripeReader
         ) async throws -> Report {
+            let stateName = backend.name
             try await locked.recoverJournal()
             let saved = try await locked.loadSaved()
-            var state = saved ?? State()
+            var state = saved ?? backend.newState()
             try stripe.checkMode(of: state, named: stateName)
             if let recorded = named.first(where: { state.secrets[$0] != nil }) {
                 throw Console.fail(

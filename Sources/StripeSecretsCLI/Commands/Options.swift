@@ -25,19 +25,60 @@ struct StateOptions: ParsableArguments {
             discussion: "Default: STRIPE_SECRETS_WORKSPACE, else default.", valueName: "name"))
     var workspace: String?
 
+    @Option(
+        help: ArgumentHelp(
+            "Read the fingerprint key kept apart from the state from this file.",
+            discussion: "Default: STRIPE_SECRETS_FINGERPRINT_KEY (base64 of at least 32 random bytes), else none: "
+                + "the state keeps its own key.", valueName: "path"))
+    var fingerprintKeyFile: String?
+
     func validate() throws {
         if let location, location.isEmpty { throw ValidationError("--state needs a path or a postgres:// URL") }
         if let workspace, workspace.isEmpty { throw ValidationError("--workspace needs a name") }
     }
 
-    /// Where the state is, for the manifest at `manifest`.
-    func resolve(manifest: String) throws -> StateLocation {
+    /// Where the state is, for the manifest at `manifest`, and the key kept apart from it.
+    func resolve(manifest: String) throws -> StateTarget {
         do {
-            return try StateLocation.resolve(
+            let location = try StateLocation.resolve(
                 state: location, workspace: workspace, manifest: manifest, environment: Environment.process.values)
-        } catch {
+            return StateTarget(location: location, keptApartKey: try keptApartKey())
+        } catch let error as StateLocationError {
             throw Console.fail(error.description)
         }
+    }
+
+    /// The fingerprint key kept apart from the state: from --fingerprint-key-file, else from
+    /// STRIPE_SECRETS_FINGERPRINT_KEY; nil when neither is given.
+    func keptApartKey() throws -> StateDocument.KeptApartKey? {
+        if let fingerprintKeyFile { return try Self.key(fromFile: fingerprintKeyFile, flag: "--fingerprint-key-file") }
+        guard let text = Environment.process.values["STRIPE_SECRETS_FINGERPRINT_KEY"], !text.isEmpty else {
+            return nil
+        }
+        guard let key = FingerprintKey(keptApart: Array(text.utf8), allowRaw: false) else {
+            throw Console.fail("STRIPE_SECRETS_FINGERPRINT_KEY is not a usable key; \(Self.keyHint)")
+        }
+        return StateDocument.KeptApartKey(key, origin: "STRIPE_SECRETS_FINGERPRINT_KEY")
+    }
+
+    private static let keyHint =
+        "it must be base64 of at least 32 random bytes (make one with: openssl rand -base64 32)"
+
+    /// A kept-apart key from the file that `flag` names: base64, or at least 32 raw bytes.
+    static func key(fromFile path: String, flag: String) throws -> StateDocument.KeptApartKey {
+        let bytes: [UInt8]
+        do {
+            bytes = try FileReader.contents(of: path, maxBytes: 4096)
+        } catch {
+            throw Console.fail(
+                "\(flag): "
+                    + error.describe(
+                        path, notFoundHint: "give the path of a file holding the key", limit: "too large for a key"))
+        }
+        guard let key = FingerprintKey(keptApart: bytes, allowRaw: true) else {
+            throw Console.fail("\(flag) \(path) holds less than 32 bytes; \(keyHint), or 32 raw bytes")
+        }
+        return StateDocument.KeptApartKey(key, origin: "\(flag) \(path)")
     }
 
     /// Whether the user named a state (flag or variable) rather than taking the default.
@@ -46,13 +87,19 @@ struct StateOptions: ParsableArguments {
     }
 }
 
-extension StateLocation {
-    /// Runs `body` with this location's backend, closed afterwards.
+/// A state as the flags and the environment name it: where it is, and the key kept apart from it.
+struct StateTarget: CustomStringConvertible {
+    let location: StateLocation
+    let keptApartKey: StateDocument.KeptApartKey?
+
+    var description: String { location.description }
+
+    /// Runs `body` with this state's backend, closed afterwards.
     func using<Result>(_ body: (any StateBackend) async throws -> Result) async throws -> Result {
         let backend = try Console.reportingErrors {
-            try open(
+            try location.open(
                 environment: Environment.process.values, homeDirectory: Console.homeDirectory,
-                warn: { Console.printError("warning: \($0)") })
+                keptApartKey: keptApartKey, warn: { Console.printError("warning: \($0)") })
         }
         do {
             let result = try await Console.reportingErrors { try await body(backend) }

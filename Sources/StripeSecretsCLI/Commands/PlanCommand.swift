@@ -144,9 +144,9 @@ extension StripeSecrets {
 extension StripeSecrets.PlanCommand {
     /// `--out` may replace an older plan, never the manifest, the state or its companions, nor
     /// a file that is not a plan.
-    static func checkOutputPath(_ out: String, manifest: String, state: StateLocation) throws {
+    static func checkOutputPath(_ out: String, manifest: String, state: StateTarget) throws {
         var protected = [manifest]
-        if case .file(let path) = state { protected += FileStateBackend(path: path).companionPaths }
+        if case .file(let path) = state.location { protected += FileStateBackend(path: path).companionPaths }
         if protected.contains(where: { FileIdentity.same(out, $0) }) {
             throw Console.fail("--out \(out) is the manifest or part of the state; write the plan to its own file")
         }

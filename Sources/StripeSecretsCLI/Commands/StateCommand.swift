@@ -9,7 +9,7 @@ extension StripeSecrets {
         static let configuration = CommandConfiguration(
             commandName: "state",
             abstract: "List, forget, pull or push the state (Stripe is not touched).",
-            subcommands: [List.self, Remove.self, Pull.self, Push.self]
+            subcommands: [List.self, Remove.self, Pull.self, Push.self, Rekey.self]
         )
 
         struct List: AsyncParsableCommand {
@@ -166,8 +166,9 @@ extension StripeSecrets {
             @OptionGroup var lockOptions: LockOptions
 
             func run() async throws {
+                let location = try stateOptions.resolve(manifest: manifestOptions.file)
                 let pushed = try Console.reportingErrors { () throws -> State in
-                    let backend = FileStateBackend(path: document)
+                    let backend = FileStateBackend(path: document, keptApartKey: location.keptApartKey)
                     guard let state = try backend.loadSaved() else {
                         throw Console.fail("\(document) does not exist; give the path of a state document")
                     }
@@ -179,8 +180,7 @@ extension StripeSecrets {
                     }
                     return state
                 }
-                let location = try stateOptions.resolve(manifest: manifestOptions.file)
-                if case .file(let path) = location, FileIdentity.same(path, document) {
+                if case .file(let path) = location.location, FileIdentity.same(path, document) {
                     throw Console.fail("\(document) is the configured state itself; push it to another --state")
                 }
                 try await location.using { backend in
@@ -210,6 +210,123 @@ extension StripeSecrets {
                 print(
                     "Pushed \(document) (lineage \(pushed.lineage), serial \(pushed.serial), "
                         + "\(pushed.secrets.count.counted("secret"))) to \(location).")
+            }
+        }
+    }
+}
+
+extension StripeSecrets.StateCommand {
+    struct Rekey: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Make every fingerprint again under another key, such as one kept apart from the state.",
+            discussion: """
+                Reads every value of the manifest, checks each against the fingerprint the state \
+                records (refusing, and naming them, if any differs: that is drift to plan and apply \
+                first), then rewrites every fingerprint under the new key in one write. Stripe is \
+                not touched.
+
+                The new key: --new-key-file PATH (kept apart: the state records only its \
+                identifier), --embed-new-key (a new random key stored in the state), or, for a \
+                state that stores its own key, the key that STRIPE_SECRETS_FINGERPRINT_KEY or \
+                --fingerprint-key-file gives. A state whose key is kept apart is read with that key.
+
+                Examples:
+                  STRIPE_SECRETS_FINGERPRINT_KEY=$(cat key.b64) stripe-secrets state rekey
+                  stripe-secrets state rekey --new-key-file new.key   # old key from the variable
+                  stripe-secrets state rekey --embed-new-key
+                """
+        )
+
+        @Option(help: ArgumentHelp("Move to the key in this file, kept apart from the state.", valueName: "path"))
+        var newKeyFile: String?
+
+        @Flag(help: "Move to a new random key stored in the state.")
+        var embedNewKey = false
+
+        @OptionGroup var manifestOptions: ManifestOptions
+        @OptionGroup var stateOptions: StateOptions
+        @OptionGroup var lockOptions: LockOptions
+
+        func validate() throws {
+            if newKeyFile != nil, embedNewKey {
+                throw ValidationError("give --new-key-file or --embed-new-key, not both")
+            }
+        }
+
+        func run() async throws {
+            let checked = try Console.check(manifestOptions.file, values: .required)
+            var values: [SecretAddress: SecretValue] = [:]
+            for resolution in checked.values {
+                if case .success(let value) = resolution.result { values[resolution.declaration.address] = value }
+            }
+            let location = try stateOptions.resolve(manifest: manifestOptions.file)
+            let newKey = try newKeyFile.map { try StateOptions.key(fromFile: $0, flag: "--new-key-file") }
+            let (moved, keyWasStored) = try await location.using { backend in
+                try await backend.withLock(operation: "state rekey", timeout: lockOptions.lockTimeout.seconds) {
+                    locked in
+                    try await locked.recoverJournal()
+                    guard let state = try await locked.loadSaved() else {
+                        throw Console.fail("\(backend.name) does not exist; there is nothing to rekey")
+                    }
+                    let target: (key: FingerprintKey, keptApart: Bool)
+                    if let newKey {
+                        target = (newKey.key, true)
+                    } else if embedNewKey {
+                        target = (FingerprintKey(), false)
+                    } else if !state.keyIsKeptApart, let configured = location.keptApartKey {
+                        target = (configured.key, true)
+                    } else {
+                        throw Console.fail(
+                            "say which key to move \(backend.name) to: --new-key-file PATH (kept apart) or "
+                                + "--embed-new-key (stored in the state)")
+                    }
+                    guard target.key != state.fingerprintKey else {
+                        throw Console.fail("\(backend.name) already uses that key; nothing was written")
+                    }
+                    try Self.check(state, values: values, stateName: backend.name, manifestPath: manifestOptions.file)
+                    var moved = state.rekeyed(to: target.key, keptApart: target.keptApart, values: values)
+                    moved.serial += 1
+                    try await locked.save(moved, replacing: state.serial)
+                    return (moved, keyWasStored: !state.keyIsKeptApart)
+                }
+            }
+            let keyText =
+                moved.keyIsKeptApart
+                ? "kept apart (identifier \(moved.fingerprintKey.identifier.prefix(12))…); every command on this state "
+                    + "now needs it in STRIPE_SECRETS_FINGERPRINT_KEY or --fingerprint-key-file"
+                : "a new key stored in the state"
+            print(
+                "Rekeyed \(moved.secrets.count.counted("secret")) in \(location) (serial \(moved.serial)): the key is now "
+                    + "\(keyText).")
+            guard keyWasStored else { return }
+            let previous =
+                if case .file(let path) = location.location { "\(path).backup" } else { "the previous_document column" }
+            print(
+                "The previous version (\(previous)) still holds the old key and fingerprints; remove it, and any "
+                    + "older copy (such as git history), where those must not be seen.")
+        }
+
+        /// Refuses unless every state entry is in the manifest and every value still has the
+        /// fingerprint the state records, naming the addresses that are not.
+        static func check(
+            _ state: State, values: [SecretAddress: SecretValue], stateName: String, manifestPath: String
+        ) throws {
+            let entries = state.secrets.sorted { $0.key < $1.key }
+            let undeclared = entries.filter { values[$0.key] == nil }.map(\.key.description)
+            guard undeclared.isEmpty else {
+                throw Console.fail(
+                    "\(stateName) records secrets that \(manifestPath) does not declare, so their values cannot be read: "
+                        + "\(undeclared.joined(separator: ", ")). Plan and apply their removal, or forget them with "
+                        + "stripe-secrets state rm, then rekey; nothing was written")
+            }
+            let drifted = entries.filter { address, entry in
+                guard let recorded = entry.fingerprint, let value = values[address] else { return false }
+                return state.fingerprintKey.fingerprint(of: value, at: address) != recorded
+            }.map(\.key.description)
+            guard drifted.isEmpty else {
+                throw Console.fail(
+                    "the values of \(drifted.joined(separator: ", ")) differ from what \(stateName) records; plan and "
+                        + "apply them first (stripe-secrets plan), then rekey; nothing was written")
             }
         }
     }
