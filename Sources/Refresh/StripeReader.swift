@@ -12,9 +12,9 @@ public struct StripeReader: Sendable {
     /// How many calls may be in flight at once.
     public let parallelism: Int
 
-    /// A listing longer than this many pages is refused: Stripe caps a scope at 10 secrets, so
-    /// only a broken or hostile server pages on and on.
-    static let maxPages = 100
+    /// A listing longer than this many pages is refused: Stripe caps a scope at 10 secrets, one
+    /// page, so only a broken or hostile server pages on, each page with its own retries.
+    static let maxPages = 10
 
     public init(client: SecretStoreClient, mode: StripeMode, parallelism: Int) {
         self.client = client
@@ -97,6 +97,12 @@ public struct StripeReader: Sendable {
             }
             let page = try await client.listPage(scope: scope.scope, account: scope.account, startingAfter: after)
             pages += 1
+            // More than asked for: only a broken or hostile server, which could fill the memory.
+            guard page.data.count <= SecretStoreClient.pageLimit else {
+                throw .mismatchedAnswer(
+                    "a page of \(scope) holds more than the \(SecretStoreClient.pageLimit) secrets asked for",
+                    requestID: nil)
+            }
             for object in page.data {
                 let address = try checked(object, in: scope)
                 guard ids.insert(object.id).inserted, found[address] == nil else {

@@ -111,7 +111,9 @@ public final class SecretStoreClient: Sendable {
         return true
     }
 
-    /// `GET /v1/apps/secrets/find`: the secret, or nil when there is none (404).
+    /// `GET /v1/apps/secrets/find`: the secret, or nil when there is none (404). With
+    /// `expandPayload`, an error's message and param are withheld: they could quote the value,
+    /// which the tool cannot recognise, not having sent it.
     public func find(name: String, scope: SecretScope, account: String?, expandPayload: Bool)
         async throws(StripeError) -> SecretObject?
     {
@@ -121,35 +123,30 @@ public final class SecretStoreClient: Sendable {
         if expandPayload { form.append("expand[]", "payload") }
         do {
             return try await send(
-                .GET, "/v1/apps/secrets/find", form, account: account, hiding: nil, as: SecretObject.self)
+                .GET, "/v1/apps/secrets/find", form, account: account, hiding: nil, readsValue: expandPayload,
+                as: SecretObject.self)
         } catch {
             if error.isNoSuchSecret { return nil }
             throw error
         }
     }
 
-    /// `GET /v1/apps/secrets`, one page of up to 100: a scope's secrets newest first, from
-    /// after the secret `startingAfter` (an id) when given.
+    /// How many secrets a page of a listing is asked for.
+    public static let pageLimit = 100
+
+    /// The most of an answer that is read; a longer one is refused unread, never retried.
+    static let maxAnswerBytes = 8 << 20
+
+    /// `GET /v1/apps/secrets`, one page of up to `pageLimit`: a scope's secrets newest first,
+    /// from after the secret `startingAfter` (an id) when given.
     public func listPage(scope: SecretScope, account: String?, startingAfter: String?)
         async throws(StripeError) -> SecretListPage
     {
         var form = FormEncoding()
         Self.append(scope, to: &form)
-        form.append("limit", "100")
+        form.append("limit", String(Self.pageLimit))
         if let startingAfter { form.append("starting_after", startingAfter) }
         return try await send(.GET, "/v1/apps/secrets", form, account: account, hiding: nil, as: SecretListPage.self)
-    }
-
-    /// Every page of `GET /v1/apps/secrets`: all secrets of a scope, newest first.
-    public func list(scope: SecretScope, account: String?) async throws(StripeError) -> [SecretObject] {
-        var all: [SecretObject] = []
-        var after: String?
-        repeat {
-            let page = try await listPage(scope: scope, account: account, startingAfter: after)
-            all += page.data
-            after = page.hasMore ? page.data.last?.id : nil
-        } while after != nil
-        return all
     }
 
     private static func append(_ scope: SecretScope, to form: inout FormEncoding) {
@@ -166,7 +163,7 @@ public final class SecretStoreClient: Sendable {
 
     private func send<Answer: Decodable>(
         _ method: HTTPMethod, _ path: String, _ form: FormEncoding, account: String?, idempotencyKey: String? = nil,
-        hiding secret: String?, as: Answer.Type
+        hiding secret: String?, readsValue: Bool = false, as: Answer.Type
     ) async throws(StripeError) -> Answer {
         var attempt = 0
         // A call that gets no answer at all gives up after twice the request timeout in all, so
@@ -185,19 +182,25 @@ public final class SecretStoreClient: Sendable {
                     guard (try? StrictJSON.check(Array(body), shape: .any)) != nil,
                         let answer = try? JSONDecoder().decode(Answer.self, from: body)
                     else {
-                        throw .unreadableResponse(status: status, requestID: headers.first(name: "Request-Id"))
+                        throw .unreadableResponse(
+                            status: status, requestID: headers.first(name: "Request-Id").flatMap(Self.plainRequestID))
                     }
                     return answer
                 }
                 let error = Self.apiError(
                     status: status, headers: headers, body: body,
                     // The key's secret part only: Stripe's own messages show its prefix and last four.
-                    hiding: [secret, String(configuration.apiKey.secret.dropFirst(8))].compactMap { $0 })
+                    hiding: [secret, String(configuration.apiKey.secret.dropFirst(8))].compactMap { $0 },
+                    withholding: readsValue)
                 if status == 429 { await limiter.slowDown() }
                 let shouldRetry = headers.first(name: "Stripe-Should-Retry").map { $0.lowercased() == "true" }
                 retryable = RetryPolicy.shouldRetry(status: status, stripeShouldRetry: shouldRetry)
                 retryAfter = headers.first(name: "Retry-After").flatMap(Double.init)
                 guard retryable, attempt < configuration.retry.maxAttempts, !Task.isCancelled else { throw error }
+            case .tooLarge(let status, let headers):
+                // The same answer would come again: not retried.
+                throw .unreadableResponse(
+                    status: status, requestID: headers.first(name: "Request-Id").flatMap(Self.plainRequestID))
             case .transportFailure(let reason):
                 guard attempt < configuration.retry.maxAttempts, ContinuousClock.now < giveUp, !Task.isCancelled
                 else { throw .transport(reason) }
@@ -208,6 +211,8 @@ public final class SecretStoreClient: Sendable {
 
     private enum Outcome {
         case answer(status: Int, headers: HTTPHeaders, body: Data)
+        /// An answer longer than `maxAnswerBytes`.
+        case tooLarge(status: Int, headers: HTTPHeaders)
         case transportFailure(String)
     }
 
@@ -238,10 +243,13 @@ public final class SecretStoreClient: Sendable {
             return try await withThrowingTaskGroup(of: Outcome?.self) { group in
                 group.addTask {
                     let response = try await http.execute(prepared, timeout: timeout)
-                    let body = try await response.body.collect(upTo: 8 << 20)
-                    return .answer(
-                        status: Int(response.status.code), headers: response.headers,
-                        body: Data(body.readableBytesView))
+                    let status = Int(response.status.code)
+                    do {
+                        let body = try await response.body.collect(upTo: Self.maxAnswerBytes)
+                        return .answer(status: status, headers: response.headers, body: Data(body.readableBytesView))
+                    } catch is NIOTooManyBytesError {
+                        return .tooLarge(status: status, headers: response.headers)
+                    }
                 }
                 group.addTask {
                     try await Task.sleep(for: .nanoseconds(timeout.nanoseconds))
@@ -262,16 +270,21 @@ public final class SecretStoreClient: Sendable {
     /// Stripe's error JSON as a typed error. Nothing in it is taken as given: `type`, `code` and
     /// the request id are kept only in Stripe's own shapes (`invalid_request_error`,
     /// `req_8yX…`); a message or param that quotes one of `secrets` (the payload sent, the key),
-    /// in any case or in part, is withheld; and anything after a key prefix is masked.
-    static func apiError(status: Int, headers: HTTPHeaders, body: Data, hiding secrets: [String]) -> StripeError {
+    /// in any case or in part, is withheld, and with `withholding` any message or param (the
+    /// answer to a read of a value); anything after a key prefix is masked, and control, bidi and
+    /// line-break characters are escaped, so that the text cannot fake a line of output.
+    static func apiError(
+        status: Int, headers: HTTPHeaders, body: Data, hiding secrets: [String], withholding: Bool = false
+    ) -> StripeError {
         let requestID = headers.first(name: "Request-Id").flatMap(Self.plainRequestID)
         guard let envelope = try? JSONDecoder().decode(ErrorEnvelope.self, from: body) else {
             return .unreadableResponse(status: status, requestID: requestID)
         }
         func clean(_ text: String?) -> String? {
             guard let text else { return nil }
+            if withholding { return "(withheld: an answer to a read of a value)" }
             if secrets.contains(where: { Self.quotes(text, $0) }) { return "(withheld: it quoted the request)" }
-            return APIKey.maskingKeys(in: String(text.prefix(1000)))
+            return TerminalText.safe(APIKey.maskingKeys(in: String(text.prefix(1000))))
         }
         let error = envelope.error
         return .api(

@@ -208,12 +208,12 @@ struct ApplyScenario {
         let scenario = try ApplyScenario()
         #expect(try scenario.runner.run("apply", "--auto-approve").status == 0)
         let client = try scenario.emulator.client()
-        let own = try await client.list(scope: .account, account: nil)
-        let user = try await client.list(scope: .user("usr_OkDR2bKzwpXu3s"), account: nil)
+        let own = try await client.listPage(scope: .account, account: nil, startingAfter: nil)
+        let user = try await client.listPage(scope: .user("usr_OkDR2bKzwpXu3s"), account: nil, startingAfter: nil)
         await client.shutdown()
-        #expect(Set(own.compactMap(\.name)) == ["openai_api_key", "webhook_signing_key"])
-        #expect(own.allSatisfy { $0.payload == nil })
-        #expect(user.compactMap(\.name) == ["oauth_token"])
+        #expect(Set(own.data.compactMap(\.name)) == ["openai_api_key", "webhook_signing_key"])
+        #expect(own.data.allSatisfy { $0.payload == nil } && !own.hasMore)
+        #expect(user.data.compactMap(\.name) == ["oauth_token"])
     }
 
     @Test func aRevokedKeyStopsTheRunAndEveryChangeIsCounted() async throws {

@@ -98,6 +98,29 @@ struct PostgresStateTests {
         #expect(try scenario.runner.run("plan").stdout.contains("No changes. 6 secrets match"))
     }
 
+    @Test func aStateImportedWithoutValuesIsReadAndAppliedFromADatabase() throws {
+        let cluster = try PostgresCluster.shared.get()
+        let (scenario, database) = try scenario(
+            cluster, emulatorOptions: ["--payloadless-key", "rk_test_noValues0123"])
+        #expect(try scenario.runner.run("apply", "--auto-approve").status == 0)
+        #expect(try scenario.runner.run(["state", "rm"] + ApplyScenario.addresses).status == 0)
+        var restricted = scenario.runner
+        restricted.environment["STRIPE_API_KEY"] = "rk_test_noValues0123"
+        let imported = try restricted.run("import", "--all")
+        #expect(imported.status == 0, "\(imported.stderr)")
+        let document = try cluster.psql("SELECT document::text FROM stripe_secrets.states", database: database)
+        #expect(document.contains("appsecret_") && !document.contains("\"fingerprint\""))
+
+        #expect(try scenario.runner.run("state", "list").stdout.contains("6 secrets in postgres://"))
+        #expect(!(try scenario.runner.run("state", "pull").stdout.contains("\"fingerprint\"")))
+        let plan = try scenario.runner.run("plan", "--refresh-values", "--format", "json")
+        #expect(plan.stdout.components(separatedBy: "\"value_unknown_since_import\"").count - 1 == 6)
+        let applied = try scenario.runner.run("apply", "--auto-approve")
+        #expect(applied.status == 0, "\(applied.stderr)")
+        #expect(try scenario.runner.run("plan", "--refresh-values", "--detailed-exitcode").status == 0)
+        try scenario.expectNoSecretIn([imported, plan, applied])
+    }
+
     @Test func applyThenPlanShowsNoChangeAndTheDatabaseHoldsNoValue() throws {
         let cluster = try PostgresCluster.shared.get()
         let (scenario, database) = try scenario(cluster)
