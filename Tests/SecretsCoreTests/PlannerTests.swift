@@ -310,3 +310,14 @@ struct SeededRandom: RandomNumberGenerator {
             Planner.plan(desired: names.map { desired($0, "v") }, state: state([]), now: now).overfullScopes.isEmpty)
     }
 }
+
+@Suite struct ScopeOverflowTextTests {
+    @Test func aLongListOfUnmanagedNamesIsCut() {
+        let scope = ScopeKey(account: nil, scope: .account)
+        let unmanaged = (1...300).map { SecretAddress(account: nil, scope: .account, name: "u\($0)") }
+        let overflow = ScopeOverflow(
+            scope: scope, managed: [SecretAddress(account: nil, scope: .account, name: "m")], unmanaged: unmanaged)
+        #expect(overflow.description.contains("u20, … and 280 more)"))
+        #expect(!overflow.description.contains("u21,"))
+    }
+}

@@ -165,8 +165,11 @@ public struct ScopeOverflow: Equatable, Sendable, CustomStringConvertible {
 
     /// What is in the scope, and how to make room; nothing was sent to Stripe.
     public var description: String {
+        /// At most 20 names, each cut to 100 characters: a scope may list up to a thousand.
         func names(_ addresses: [SecretAddress]) -> String {
-            addresses.map { TerminalText.safe($0.name) }.joined(separator: ", ")
+            let shown = addresses.prefix(20).map { TerminalText.safe(String($0.name.prefix(100))) }
+            let more = addresses.count > 20 ? ", … and \(addresses.count - 20) more" : ""
+            return shown.joined(separator: ", ") + more
         }
         return "the \(scope) scope would hold \(managed.count + unmanaged.count) secrets, more than Stripe's "
             + "\(StripeLimits.secretsPerScope): \(managed.count) from the manifest (\(names(managed))) and "

@@ -1,6 +1,7 @@
 import NIOCore
 import NIOPosix
 import PostgresNIO
+import SecretsModel
 
 #if canImport(Glibc)
     import Glibc
@@ -41,7 +42,7 @@ public enum PostgresStateError: Error, Equatable, Sendable, CustomStringConverti
             "the connection to PostgreSQL at \(database) was lost; what completed before is recorded, "
                 + "and running the command again finishes the rest"
         case .server(let database, let doing, let message):
-            "PostgreSQL at \(database) refused \(doing): \(message)"
+            "PostgreSQL at \(database) refused \(doing): \(TerminalText.safe(message))"
         case .newerSchema(let database, let version):
             "the stripe_secrets tables in PostgreSQL at \(database) are at version \(version), written by a "
                 + "newer stripe-secrets; this one knows version \(PostgresSchema.version). Upgrade stripe-secrets"
