@@ -5,7 +5,30 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash .ci/setup
-swift build --product stripe-secrets >/dev/null
+# The first build compiles the dependencies too: several minutes on a small machine. Every 25th of
+# SwiftPM's progress lines ("[312/1024] Compiling …") shows that it is moving, and every error.
+if [ -x "$(swift build --show-bin-path)/stripe-secrets" ]; then
+    echo "building stripe-secrets (when nothing changed, this takes seconds)"
+else
+    echo "building stripe-secrets: the first build also compiles its dependencies and takes several minutes"
+fi
+progress() {
+    local count=0 line
+    while IFS= read -r line; do
+        case "$line" in
+            "["[0-9]*"/"[0-9]*"]"*) count=$((count + 1)); [ $((count % 25)) -eq 1 ] && echo "  $line" ;;
+            *error:*) echo "$line" ;;
+        esac
+    done
+    return 0
+}
+start=$SECONDS
+set +e
+swift build --product stripe-secrets 2>&1 | progress
+built=${PIPESTATUS[0]}
+set -e
+[ "$built" -eq 0 ] || { echo "error: the build failed (exit $built); run swift build to see every line" >&2; exit 1; }
+echo "built in $((SECONDS - start))s"
 bin=$(swift build --show-bin-path)/stripe-secrets
 step() { printf '\n$ stripe-secrets %s\n' "$*"; }
 

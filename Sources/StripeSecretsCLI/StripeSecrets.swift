@@ -11,10 +11,18 @@ public struct StripeSecrets: AsyncParsableCommand {
             The manifest (secrets.yaml) says which secrets should exist; values come from \
             environment variables or files and are never written in it.
 
-            Examples:
-              stripe-secrets validate
-              stripe-secrets plan --out plan.json
+            The usual loop, then the commands around it (each command's --help has its own \
+            examples):
+              stripe-secrets validate                  # the manifest and its values
+              stripe-secrets plan --out plan.json      # what would change, saved
               stripe-secrets show plan.json --format markdown
+              stripe-secrets apply plan.json           # exactly that plan
+              stripe-secrets plan --refresh-values     # compared with Stripe too
+              stripe-secrets import --all              # adopt secrets Stripe holds
+              stripe-secrets state list                # what the state records
+              stripe-secrets schema > manifest.schema.json
+              stripe-secrets force-unlock              # a lock whose holder is gone
+              stripe-secrets emulator --port 12111     # Stripe on loopback
             """,
         version: ToolVersion.current,
         subcommands: [

@@ -164,7 +164,7 @@ struct ApplyScenario {
         #expect(
             output.stderr == """
                 error: secrets.state.json belongs to test mode but STRIPE_API_KEY is a live key (sk_live_…).
-                       Use the live environment's state.
+                       Use the live environment's state: name it with --state (or STRIPE_SECRETS_STATE), or use a test key.
 
                 """)
         #expect(try await scenario.emulator.requestCount() == requests)

@@ -116,6 +116,7 @@ import TestSupport
         "comments-only", "defaults-bad-account", "defaults-is-a-list", "defaults-unknown-key",
         "empty-document-marker", "empty-value", "env-empty-name", "env-invalid-name", "env-looks-like-a-secret",
         "expires-after-year-9999", "expires-date-only", "expires-fraction", "expires-impossible-date",
+        "expires-month-13", "expires-milliseconds",
         "expires-no-offset", "expires-quoted-unix", "file-empty-path", "file-looks-like-a-secret",
         "inline-value", "inline-value-block-scalar", "many-problems-in-one-run", "missing-name", "missing-secrets",
         "missing-value", "missing-version", "name-control-character", "name-empty", "name-is-a-list",

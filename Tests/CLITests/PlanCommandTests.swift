@@ -108,6 +108,7 @@ func expectGolden(_ actual: String, _ name: String, sourceLocation: Testing.Sour
         #expect(output.status == 2)
         #expect(output.stderr == "Saved to plan.json; apply it with: stripe-secrets apply plan.json\n")
         let stable = output.stdout.replacing(/"created_at" : "[^"]+"/, with: "\"created_at\" : \"(now)\"")
+            .replacing(/"folder" : "[^"]+"/, with: "\"folder\" : \"(folder)\"")
         try expectGolden(stable, "plan.json")
         let saved = try String(contentsOfFile: scenario.folder.path + "/plan.json", encoding: .utf8)
         #expect(saved == output.stdout)

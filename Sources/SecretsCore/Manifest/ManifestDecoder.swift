@@ -315,8 +315,10 @@ struct ManifestDecoder {
             return nil
         }
         guard let seconds else {
+            let why = Timestamp.problem(with: scalar.value, plain: scalar.style == .plain).map { " (it \($0))" } ?? ""
             reader.report(
-                "'expires_at' must be an RFC 3339 time with an offset, like 2027-06-30T00:00:00Z, or whole unix seconds",
+                "'expires_at' must be an RFC 3339 time with an offset, like 2027-06-30T00:00:00Z, or whole unix seconds"
+                    + why,
                 at: node.mark)
             return nil
         }

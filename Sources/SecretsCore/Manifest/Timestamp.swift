@@ -121,3 +121,59 @@ extension Timestamp {
         return full.hasSuffix("T00:00:00Z") ? String(full.prefix(10)) : full
     }
 }
+
+extension Timestamp {
+    /// Which part of `text` keeps it from being an `expires_at`, in words: for a value that
+    /// neither `parseRFC3339` nor (when `plain`) `parseUnixSeconds` reads. Nil when no single
+    /// part can be named.
+    static func problem(with text: String, plain: Bool) -> String? {
+        let bytes = Array(text.utf8)
+        let digitsOnly = !bytes.isEmpty && bytes.allSatisfy { $0 >= 48 && $0 <= 57 }
+        if digitsOnly {
+            guard plain else { return "is quoted, so it is text, not unix seconds; remove the quotes" }
+            if bytes.count >= 13, bytes.count <= 15 {
+                return "has \(bytes.count) digits: it looks like milliseconds, and Stripe takes whole seconds; "
+                    + "drop the last three digits"
+            }
+            return "has \(bytes.count) digits, too many for unix seconds"
+        }
+        func digits(_ range: Range<Int>) -> Int? {
+            guard range.upperBound <= bytes.count else { return nil }
+            var value = 0
+            for byte in bytes[range] {
+                guard byte >= 48, byte <= 57 else { return nil }
+                value = value * 10 + Int(byte - 48)
+            }
+            return value
+        }
+        guard let year = digits(0..<4), bytes.count >= 10, bytes[4] == UInt8(ascii: "-"),
+            bytes[7] == UInt8(ascii: "-"), let month = digits(5..<7), let day = digits(8..<10)
+        else { return nil }
+        guard (1...12).contains(month) else { return "has month \(month), which does not exist" }
+        guard day >= 1, day <= daysIn(month: month, year: year) else {
+            let names = [
+                "January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
+                "November", "December",
+            ]
+            return "has day \(day), which \(names[month - 1]) \(year) does not have"
+        }
+        guard bytes.count > 10 else { return "is a date without a time; write \(text)T00:00:00Z for midnight UTC" }
+        guard bytes.count >= 19, let hour = digits(11..<13), let minute = digits(14..<16),
+            let second = digits(17..<19)
+        else { return nil }
+        guard hour < 24, minute < 60, second < 60 else {
+            return "has the time \(hour):\(minute):\(second), which does not exist"
+        }
+        let rest = bytes[19...]
+        if rest.first == UInt8(ascii: "."),
+            rest.dropFirst().prefix(while: { $0 >= 48 && $0 <= 57 }).contains(where: {
+                $0 != 48
+            })
+        {
+            return "has a fraction of a second; Stripe keeps whole seconds, so drop it"
+        }
+        let offset = rest.drop { $0 == UInt8(ascii: ".") || ($0 >= 48 && $0 <= 57) }
+        if offset.isEmpty { return "has no offset; add Z for UTC, or one like +02:00" }
+        return nil
+    }
+}

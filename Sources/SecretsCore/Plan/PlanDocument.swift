@@ -9,7 +9,7 @@ struct PlanDocument: Codable {
         "complete": .scalar, "refresh": .scalar, "unmanaged": .array(.scalar),
         "protection": .array(.object(["address": .scalar, "protect": .scalar])),
         "expiring": .array(.object(["address": .scalar, "expires_at": .scalar, "days_left": .scalar])),
-        "manifest": .object(["path": .scalar, "sha256": .scalar]),
+        "manifest": .object(["path": .scalar, "sha256": .scalar, "folder": .scalar]),
         "state": .object(["path": .scalar, "lineage": .scalar, "serial": .scalar, "mode": .scalar]),
         "summary": .object([
             "create": .scalar, "replace": .scalar, "delete": .scalar, "unknown": .scalar, "unchanged": .scalar,
@@ -30,6 +30,8 @@ struct PlanDocument: Codable {
     struct ManifestInfo: Codable {
         var path: String
         var sha256: String
+        /// Absent in plans written before it was recorded.
+        var folder: String?
     }
 
     struct StateInfo: Codable {
@@ -167,7 +169,7 @@ struct PlanDocument: Codable {
             Expiring(
                 address: $0.address.description, expiresAt: $0.expiresAt, daysLeft: $0.daysLeft(from: saved.createdAt))
         }
-        manifest = ManifestInfo(path: saved.manifestPath, sha256: saved.manifestDigest)
+        manifest = ManifestInfo(path: saved.manifestPath, sha256: saved.manifestDigest, folder: saved.folder)
         state = StateInfo(path: saved.statePath, lineage: saved.lineage, serial: saved.serial, mode: saved.mode)
         summary = Summary(
             create: plan.count(.create), replace: plan.count(.replace), delete: plan.count(.delete),
@@ -212,6 +214,7 @@ struct PlanDocument: Codable {
         }
         // Paths are printed and opened: no line break, escape sequence or NUL may hide in them.
         for (field, path) in [("manifest.path", manifest.path), ("state.path", state.path)]
+            + (manifest.folder.map { [("manifest.folder", $0)] } ?? [])
         where path.isEmpty
             || path.unicodeScalars.contains(where: { $0.value < 0x20 || (0x7F...0x9F).contains($0.value) })
         {
@@ -260,7 +263,8 @@ struct PlanDocument: Codable {
             protection: protected.sorted { $0.address < $1.address })
         plan.expiring = warnings.sorted { $0.address < $1.address }
         return SavedPlan(
-            toolVersion: toolVersion, createdAt: created, manifestPath: manifest.path, manifestDigest: manifest.sha256,
+            toolVersion: toolVersion, createdAt: created, manifestPath: manifest.path, folder: manifest.folder,
+            manifestDigest: manifest.sha256,
             statePath: state.path, lineage: state.lineage, serial: state.serial, mode: state.mode, plan: plan)
     }
 

@@ -16,6 +16,9 @@ public struct SavedPlan: Equatable, Sendable {
     /// Unix seconds.
     public let createdAt: Int64
     public let manifestPath: String
+    /// The folder the plan was made in (absolute), which relative paths start at: recorded to
+    /// say where to apply it from, never followed.
+    public let folder: String?
     /// SHA-256 of the manifest's bytes, hex.
     public let manifestDigest: String
     public let statePath: String
@@ -25,12 +28,13 @@ public struct SavedPlan: Equatable, Sendable {
     public let plan: Plan
 
     public init(
-        toolVersion: String = ToolVersion.current, createdAt: Int64, manifestPath: String, manifestDigest: String,
-        statePath: String, lineage: String, serial: Int, mode: StripeMode?, plan: Plan
+        toolVersion: String = ToolVersion.current, createdAt: Int64, manifestPath: String, folder: String? = nil,
+        manifestDigest: String, statePath: String, lineage: String, serial: Int, mode: StripeMode?, plan: Plan
     ) {
         self.toolVersion = toolVersion
         self.createdAt = createdAt
         self.manifestPath = manifestPath
+        self.folder = folder
         self.manifestDigest = manifestDigest
         self.statePath = statePath
         self.lineage = lineage

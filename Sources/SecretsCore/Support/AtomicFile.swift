@@ -37,13 +37,17 @@ public enum AtomicFile {
         removeAbandonedTemporaries(of: path, in: folder)
         let temporary = "\(folder)/.\(baseName(of: path)).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         let descriptor = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
-        guard descriptor >= 0 else { throw failure(temporary) }
+        // Named by the file asked for: the temporary file is ours, not the user's.
+        guard descriptor >= 0 else {
+            let reason = errno == ENOENT ? "the folder \(folder) does not exist" : FileReader.message(errno)
+            throw FileWriteError(path: path, reason: reason)
+        }
         var renamed = false
         defer { if !renamed { unlink(temporary) } }
         do {
             defer { close(descriptor) }
-            try writeAll(bytes, to: descriptor, path: temporary)
-            guard fsync(descriptor) == 0 else { throw failure(temporary) }
+            try writeAll(bytes, to: descriptor, path: path)
+            guard fsync(descriptor) == 0 else { throw failure(path) }
         }
         if let backupPath { try keepBackup(of: path, at: backupPath, folder: folder) }
         try beforeRename()

@@ -61,9 +61,9 @@ public enum FileReader {
 extension FileReadError {
     /// The error in words, naming `path`; `notFoundHint` says where the path was looked for
     /// and `limit` what the size bound is.
-    public func describe(_ path: String, notFoundHint: String, limit: String) -> String {
+    public func describe(_ path: String, notFoundHint: String?, limit: String) -> String {
         switch self {
-        case .notFound: "\(path) does not exist (\(notFoundHint))"
+        case .notFound: "\(path) does not exist" + (notFoundHint.map { " (\($0))" } ?? "")
         case .isDirectory: "\(path) is a directory, not a file"
         case .notRegularFile: "\(path) is not a regular file"
         case .tooLarge(let bytes): "\(path) is \(bytes.grouped) bytes; \(limit)"

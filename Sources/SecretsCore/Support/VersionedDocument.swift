@@ -13,6 +13,8 @@ public struct DocumentError: Error, Equatable, Sendable, CustomStringConvertible
         case unreadable(String)
         /// Not a document of this kind (another format, not JSON, not a file).
         case notThisKind
+        /// A document of the other kind: a state read as a plan, or a plan as a state.
+        case otherKind
         /// Written by a newer stripe-secrets.
         case futureVersion(Int)
         case corrupt(String)
@@ -49,6 +51,12 @@ public struct DocumentError: Error, Equatable, Sendable, CustomStringConvertible
             "\(path) is not a stripe-secrets state file; pass the right one with --state PATH"
         case (.notThisKind, .plan):
             "\(path) is not a stripe-secrets plan file"
+        case (.otherKind, .plan):
+            "\(path) is a stripe-secrets state, not a plan; see what it records with stripe-secrets state list "
+                + "--state \(path), or make a plan with stripe-secrets plan --out plan.json"
+        case (.otherKind, .state):
+            "\(path) is a stripe-secrets plan, not a state; apply it with stripe-secrets apply \(path), or pass the "
+                + "state with --state PATH"
         case (.futureVersion(let version), _):
             "\(path) has format version \(version), written by a newer stripe-secrets; this one reads version "
                 + "\(kind == .state ? State.formatVersion : SavedPlan.formatVersion). Upgrade stripe-secrets"
@@ -106,7 +114,10 @@ enum VersionedDocument {
             }
             throw DocumentError(kind, path: path, .notThisKind)
         }
-        guard header.format == format else { throw DocumentError(kind, path: path, .notThisKind) }
+        guard header.format == format else {
+            let other = [StateDocument.format, SavedPlan.format].contains(header.format)
+            throw DocumentError(kind, path: path, other ? .otherKind : .notThisKind)
+        }
         guard let found = header.formatVersion, found >= 1 else {
             throw DocumentError(kind, path: path, .corrupt("format_version is missing or not a positive number"))
         }

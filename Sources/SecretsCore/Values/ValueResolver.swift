@@ -47,7 +47,9 @@ public struct ValueResolver: Sendable {
             return .failure(
                 ValueProblem(
                     error.describe(
-                        path, notFoundHint: "relative paths start at the manifest's folder",
+                        path,
+                        notFoundHint: path.hasPrefix("/")
+                            ? nil : "relative paths start at the manifest's folder",
                         limit: "Stripe allows at most \(Self.maxLength.grouped) characters")))
         }
         if bytes.contains(0) {

@@ -85,7 +85,14 @@ public struct FileStateBackend: StateBackend {
 
     public func forceUnlock() throws -> String {
         let status = lockStatus()
-        guard status.isHeld else { return "\(path) is not locked." }
+        guard status.isHeld else {
+            guard FileIdentity.exists(path) || FileIdentity.exists(lockPath) else {
+                throw StateLocationError(
+                    "\(path) does not exist, so there is no lock to remove; check --state (or -f, whose state it "
+                        + "is by default)")
+            }
+            return "\(path) is not locked."
+        }
         guard let holder = status.holder else {
             throw StateLockError.unidentifiedHolder(statePath: path)
         }

@@ -1,5 +1,6 @@
 import Apply
 import ArgumentParser
+import Foundation
 import Refresh
 import SecretsCore
 import SecretsModel
@@ -19,8 +20,8 @@ extension StripeSecrets {
                 terminal; elsewhere --auto-approve is required. Each completed call is recorded \
                 before the next; a second apply with nothing to change makes no request.
 
-                The key comes from STRIPE_API_KEY or --api-key-file; the API from STRIPE_API_BASE, \
-                --api-base, or https://api.stripe.com.
+                The key comes from --api-key-file, else STRIPE_API_KEY; the API from --api-base, \
+                else STRIPE_API_BASE, else https://api.stripe.com.
 
                 Examples:
                   stripe-secrets plan --out plan.json && stripe-secrets apply plan.json
@@ -53,6 +54,7 @@ extension StripeSecrets {
             let environment = Environment.process
             let stripe = try connection.connection(environment: environment)
             let saved = try planFile.map { file in try Console.reportingErrors { try SavedPlan.load(file) } }
+            if let saved, let planFile { try Self.checkFolder(of: saved, planFile: planFile) }
             let manifestPath = saved?.manifestPath ?? manifestOptions.file
             let location = try stateLocation(for: saved, manifest: manifestPath)
 
@@ -94,6 +96,20 @@ extension StripeSecrets {
             ) { scopes, values in
                 try await reader.read(scopes: scopes, valuesOf: values, key: state.fingerprintKey).view
             }
+        }
+
+        /// Refuses a plan made in another folder when its paths are relative: they would name other
+        /// files here. The recorded folder is only named, never followed.
+        static func checkFolder(of saved: SavedPlan, planFile: String) throws {
+            guard let folder = saved.folder, !saved.manifestPath.hasPrefix("/"),
+                !FileIdentity.same(folder, FileManager.default.currentDirectoryPath)
+            else { return }
+            let absolute =
+                planFile.hasPrefix("/") ? planFile : FileManager.default.currentDirectoryPath + "/" + planFile
+            throw Console.fail(
+                "\(planFile) was made in \(TerminalText.safe(folder)), and its manifest (\(TerminalText.safe(saved.manifestPath))) "
+                    + "and state (\(TerminalText.safe(saved.statePath))) are named from there. Apply it from that folder:\n"
+                    + "       cd \(TerminalText.safe(folder)) && stripe-secrets apply \(TerminalText.safe(absolute))")
         }
 
         /// Where the state is: as the flags or the environment say, else the state of the plan's

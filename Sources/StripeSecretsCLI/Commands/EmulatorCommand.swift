@@ -14,10 +14,12 @@ extension StripeSecrets {
 
                 Examples:
                   stripe-secrets emulator --port 0
-                  STRIPE_API_BASE=http://127.0.0.1:12111 STRIPE_API_KEY=sk_test_123 stripe-secrets apply
-                  stripe-secrets emulator --latency 50ms --fail-rate 0.2 --drop-rate 0.05 --rate-limit 25
+                  STRIPE_API_BASE=http://127.0.0.1:12111 STRIPE_API_KEY=sk_test_123 \\
+                    stripe-secrets apply
+                  stripe-secrets emulator --latency 50ms --fail-rate 0.2 --drop-rate 0.05 \\
+                    --rate-limit 25
                   stripe-secrets emulator --revoked-key sk_test_123    # rehearse a rolled key
-                  stripe-secrets emulator --payloadless-key rk_test_123   # a key that may not read values
+                  stripe-secrets emulator --payloadless-key rk_test_123   # may not read values
                 """
         )
 

@@ -20,8 +20,10 @@ extension StripeSecrets {
 
                 Examples:
                   stripe-secrets import --all
-                  stripe-secrets import account/openai_api_key acct_1Nv0FGQ9RKHgCVdK/account/partner_token
-                  stripe-secrets import --all --state postgres://ci@db.internal:5432/secrets --workspace prod
+                  stripe-secrets import account/openai_api_key \\
+                    acct_1Nv0FGQ9RKHgCVdK/account/partner_token
+                  stripe-secrets import --all \\
+                    --state postgres://ci@db.internal:5432/secrets --workspace prod
                 """
         )
 

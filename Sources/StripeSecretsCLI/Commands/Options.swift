@@ -287,7 +287,8 @@ struct StripeConnection {
         guard let mode = state.mode, mode != key.mode else { return }
         throw Console.fail(
             "\(name) belongs to \(mode.rawValue) mode but \(keySource) is a \(key.mode.rawValue) key (\(key)).\n"
-                + "       Use the \(key.mode.rawValue) environment's state.")
+                + "       Use the \(key.mode.rawValue) environment's state: name it with --state (or "
+                + "STRIPE_SECRETS_STATE), or use a \(mode.rawValue) key.")
     }
 }
 

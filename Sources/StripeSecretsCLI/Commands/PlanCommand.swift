@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import Refresh
 import SecretsCore
 import StateStorage
@@ -23,9 +24,9 @@ extension StripeSecrets {
 
                 Examples:
                   stripe-secrets plan
-                  stripe-secrets plan --out plan.json            # save it for review, then apply it
+                  stripe-secrets plan --out plan.json      # save for review, then apply it
                   stripe-secrets plan --format markdown > comment.md
-                  stripe-secrets plan --detailed-exitcode        # exit 2 when there are changes
+                  stripe-secrets plan --detailed-exitcode  # exit 2 when there are changes
                   stripe-secrets plan --refresh-values --detailed-exitcode   # a drift check
                 """
         )
@@ -74,8 +75,14 @@ extension StripeSecrets {
             // The key is checked before the state is touched: a refresh without one fails at once.
             let stripe = try (refresh || refreshValues) ? connection.connection(environment: .process) : nil
             let now = Console.now
-            let (saved, applying, cost) = try await location.using { backend in
-                let state = try await backend.loadOrCreate(lockTimeout: lockOptions.lockTimeout.seconds)
+            let (saved, applying, cost, found) = try await location.using { backend in
+                let found = try await backend.load()
+                let state: State
+                if let found {
+                    state = found
+                } else {
+                    state = try await backend.loadOrCreate(lockTimeout: lockOptions.lockTimeout.seconds)
+                }
                 let desired = DesiredSecret.from(checked.values, key: state.fingerprintKey)
                 var seen: StripeReader.Result?
                 if let stripe {
@@ -95,11 +102,17 @@ extension StripeSecrets {
                     throw ExitCode.failure
                 }
                 let saved = SavedPlan(
-                    createdAt: now, manifestPath: manifestPath, manifestDigest: checked.digest,
+                    createdAt: now, manifestPath: manifestPath,
+                    folder: FileManager.default.currentDirectoryPath, manifestDigest: checked.digest,
                     statePath: backend.name, lineage: state.lineage, serial: state.serial, mode: state.mode,
                     plan: plan)
-                return (saved, try await backend.hasJournal(), seen)
+                return (saved, try await backend.hasJournal(), seen, found != nil)
             }
+            // A state created now while the manifest declares secrets: perhaps the wrong --state.
+            let missingState =
+                !found && !checked.values.isEmpty
+                ? MissingState(statePath: saved.statePath, manifestPath: manifestPath) : nil
+            if let missingState, format == .json { Console.printError(missingState.text) }
             if let cost, cost.payloadsUnreadable {
                 Console.printError(
                     "note: this key may not read secret values, so they were not compared; planned as --refresh "
@@ -120,10 +133,15 @@ extension StripeSecrets {
             }
             let refreshCost = cost.map { RefreshCost(scopes: $0.scopes, values: $0.values, requests: $0.requests) }
             print(
-                PlanRendering.render(saved, format: format, title: "plan", planFile: out, refreshCost: refreshCost),
+                PlanRendering.render(
+                    saved, format: format, title: "plan", planFile: out, refreshCost: refreshCost,
+                    missingState: missingState),
                 terminator: "")
-            if let out, !saved.plan.isEmpty {
-                let note = "Saved to \(out); apply it with: stripe-secrets apply \(out)"
+            if let out {
+                let note =
+                    saved.plan.isEmpty
+                    ? "Saved to \(out) (no changes: applying it does nothing)"
+                    : "Saved to \(out); apply it with: stripe-secrets apply \(out)"
                 if format == .text { print(note) } else { Console.printError(note) }
             }
             if format != .text {
@@ -147,6 +165,12 @@ extension StripeSecrets.PlanCommand {
     static func checkOutputPath(_ out: String, manifest: String, state: StateTarget) throws {
         var protected = [manifest]
         if case .file(let path) = state.location { protected += FileStateBackend(path: path).companionPaths }
+        let folder = ManifestLoader.directory(of: out)
+        var isFolder: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: folder, isDirectory: &isFolder), isFolder.boolValue else {
+            throw Console.fail(
+                "--out \(out): the folder \(folder) does not exist; create it, or save the plan elsewhere")
+        }
         if protected.contains(where: { FileIdentity.same(out, $0) }) {
             throw Console.fail("--out \(out) is the manifest or part of the state; write the plan to its own file")
         }
@@ -163,12 +187,16 @@ extension StripeSecrets.PlanCommand {
 /// Picks the view for a format.
 enum PlanRendering {
     static func render(
-        _ saved: SavedPlan, format: PlanFormat, title: String, planFile: String?, refreshCost: RefreshCost? = nil
+        _ saved: SavedPlan, format: PlanFormat, title: String, planFile: String?, refreshCost: RefreshCost? = nil,
+        missingState: MissingState? = nil
     ) -> String {
         switch format {
         case .text:
-            PlanTextView(saved: saved, colour: Console.usesColour, title: title, refreshCost: refreshCost).render()
-        case .markdown: PlanMarkdownView(saved: saved, planFile: planFile).render()
+            PlanTextView(
+                saved: saved, colour: Console.usesColour, title: title, refreshCost: refreshCost,
+                missingState: missingState
+            ).render()
+        case .markdown: PlanMarkdownView(saved: saved, planFile: planFile, missingState: missingState).render()
         case .json: String(decoding: saved.encoded(), as: UTF8.self)
         }
     }

@@ -8,7 +8,7 @@ extension StripeSecrets {
     struct StateCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "state",
-            abstract: "List, forget, pull or push the state (Stripe is not touched).",
+            abstract: "List, forget, pull, push or rekey the state (Stripe is not touched).",
             subcommands: [List.self, Remove.self, Pull.self, Push.self, Rekey.self]
         )
 
@@ -19,7 +19,8 @@ extension StripeSecrets {
                     Examples:
                       stripe-secrets state list
                       stripe-secrets state list --state prod.state.json
-                      stripe-secrets state list --state postgres://ci@db.internal:5432/secrets --workspace prod
+                      stripe-secrets state list \\
+                        --state postgres://ci@db.internal:5432/secrets --workspace prod
                     """
             )
 
@@ -55,7 +56,8 @@ extension StripeSecrets {
 
                     Examples:
                       stripe-secrets state rm account/legacy_api_key
-                      stripe-secrets state rm acct_1Nv0FGQ9RKHgCVdK/user:usr_OkDR2bKzwpXu3s/oauth_token
+                      stripe-secrets state rm \\
+                        acct_1Nv0FGQ9RKHgCVdK/user:usr_OkDR2bKzwpXu3s/oauth_token
                     """
             )
 
@@ -232,7 +234,7 @@ extension StripeSecrets.StateCommand {
 
                 Examples:
                   STRIPE_SECRETS_FINGERPRINT_KEY=$(cat key.b64) stripe-secrets state rekey
-                  stripe-secrets state rekey --new-key-file new.key   # old key from the variable
+                  stripe-secrets state rekey --new-key-file new.key  # old key: the variable
                   stripe-secrets state rekey --embed-new-key
                 """
         )

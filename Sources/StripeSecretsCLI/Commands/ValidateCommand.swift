@@ -14,7 +14,7 @@ extension StripeSecrets {
                 Examples:
                   stripe-secrets validate
                   stripe-secrets validate -f deploy/secrets.yaml
-                  stripe-secrets validate --skip-values    # in a pull request without the values
+                  stripe-secrets validate --skip-values    # in a pull request without values
                 """
         )
 

@@ -11,11 +11,22 @@ struct PlanMarkdownView {
     let saved: SavedPlan
     /// Where the full plan can be seen, when it was saved.
     let planFile: String?
+    /// Set when no state was found and one was created for this plan.
+    var missingState: MissingState? = nil
 
     private var plan: Plan { saved.plan }
 
     func render() -> String {
         var parts = [heading, ""]
+        if let missingState {
+            parts += [
+                "> [!CAUTION]",
+                "> No state was found at \(Markdown.code(missingState.statePath, inTable: false)), so every secret is "
+                    + "planned as a create. If they already exist in Stripe, point `--state` at the right state, or "
+                    + "adopt them with `stripe-secrets import --all` (or see them with `plan --refresh`).",
+                "",
+            ]
+        }
         let deletions = plan.changes.filter { $0.action == .delete }
         if !deletions.isEmpty {
             var room = 2_000
@@ -63,7 +74,7 @@ struct PlanMarkdownView {
             }
         let footer = [
             "",
-            "<sub>\(Markdown.code(String(saved.manifestPath.prefix(200)), inTable: false)) @ \(saved.manifestDigest.prefix(7)) · state serial \(saved.serial) · "
+            "<sub>\(Markdown.code(String(saved.manifestPath.prefix(200)), inTable: false)) (sha256 \(saved.manifestDigest.prefix(12))) · state serial \(saved.serial) · "
                 + "\(saved.mode.map { "\($0.rawValue) mode" } ?? "no apply yet") · \(refreshed) · no secret values are shown</sub>",
         ]
         var budget = Self.limit - (parts + footer).reduce(0) { $0 + $1.count + 1 } - 400

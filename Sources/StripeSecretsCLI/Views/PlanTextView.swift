@@ -12,11 +12,14 @@ struct PlanTextView {
 
     /// What the refresh cost, when this plan was just made with one.
     var refreshCost: RefreshCost? = nil
+    /// Set when no state was found and one was created for this plan.
+    var missingState: MissingState? = nil
 
     func render() -> String {
         var lines = [header]
         if let refreshLine { lines.append(refreshLine) }
         lines.append("")
+        if let missingState { lines += [missingState.text, ""] }
         if plan.isEmpty {
             lines.append(
                 "No changes. \(plan.unchanged.count.counted("secret")) match \(TerminalText.safe(saved.statePath)).")
@@ -130,6 +133,20 @@ enum ExpiryText {
     }
 }
 
+/// No state was found, so one was created and every secret is planned as new: perhaps the
+/// state is elsewhere, or the secrets already exist in Stripe.
+struct MissingState {
+    let statePath: String
+    let manifestPath: String
+
+    var text: String {
+        "warning: no state at \(TerminalText.safe(statePath)): every secret in \(TerminalText.safe(manifestPath)) is "
+            + "planned as a create.\n"
+            + "         If these secrets already exist in Stripe, point --state at the right state, or adopt\n"
+            + "         them with `stripe-secrets import --all` (or see them with `plan --refresh`)."
+    }
+}
+
 /// What a refresh asked of Stripe.
 struct RefreshCost {
     let scopes: Int
@@ -159,8 +176,7 @@ struct PlanReasonText {
             "changed in Stripe (fp \(short(change.fingerprintBefore)) in state, "
                 + "\(short(change.inStripe?.fingerprint)) in Stripe)" + alsoInManifest
         case .expiryChangedInStripe:
-            "expires_at changed in Stripe: \(day(change.expiresBefore)) \(arrow) \(day(change.inStripe?.expiresAt))"
-                + alsoInManifest
+            "expires_at changed in Stripe: \(times(change.expiresBefore, change.inStripe?.expiresAt))" + alsoInManifest
         case .untrackedInStripe:
             "in Stripe but not in the state: applying overwrites it (to adopt it instead: \(code("stripe-secrets import")))"
         case .valueUnknownSinceImport: "value unknown since import"
@@ -184,8 +200,14 @@ struct PlanReasonText {
         code(fingerprint?.short ?? "unknown")
     }
 
-    private func day(_ time: Int64?) -> String {
-        time.map(Timestamp.formatShort) ?? "never"
+    /// `2027-06-30 -> 2027-12-31`, or both in full when either is not at midnight UTC, so that
+    /// the two read alike.
+    private func times(_ before: Int64?, _ after: Int64?) -> String {
+        let short = [before, after].allSatisfy { time in time.map { Timestamp.formatShort($0).count == 10 } ?? true }
+        func text(_ time: Int64?) -> String {
+            time.map { short ? Timestamp.formatShort($0) : Timestamp.format($0) } ?? "never"
+        }
+        return "\(text(before)) \(arrow) \(text(after))"
     }
 
     private var valueChanged: String {
@@ -197,7 +219,7 @@ struct PlanReasonText {
     }
 
     private var expiryChanged: String {
-        "expires_at \(day(change.expiresBefore)) \(arrow) \(day(change.expiresAfter))"
+        "expires_at \(times(change.expiresBefore, change.expiresAfter))"
     }
 
     private func code(_ text: String) -> String {
