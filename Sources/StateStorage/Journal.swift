@@ -248,7 +248,8 @@ struct JournalRecord: Sendable {
 }
 
 extension State {
-    /// Folds a journal's completed calls in (the serial is left to whoever saves the result).
+    /// Folds a journal's completed calls in; a secret created or replaced keeps its protection
+    /// (the serial is left to whoever saves the result).
     mutating func fold(_ journal: JournalRecord) {
         for entry in journal.entries {
             guard let address = SecretAddress(entry.address) else { continue }
@@ -256,7 +257,9 @@ extension State {
             case .create, .replace:
                 guard let id = entry.id, let fingerprint = entry.fingerprint else { continue }
                 record(
-                    Entry(id: id, fingerprint: fingerprint, expiresAt: entry.expiresAt, appliedAt: entry.appliedAt),
+                    Entry(
+                        id: id, fingerprint: fingerprint, expiresAt: entry.expiresAt, appliedAt: entry.appliedAt,
+                        protectedSince: secrets[address]?.protectedSince),
                     at: address)
             case .delete:
                 forget(address)

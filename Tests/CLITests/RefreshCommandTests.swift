@@ -399,6 +399,34 @@ private func reasons(_ plan: [String: Any]) -> [String: String] {
         #expect(try await scenario.remoteValue("account/openai_api_key") == "canary-openai-1")
     }
 
+    /// Rotating a protected secret's value, or creating it again after it was deleted behind the
+    /// tool's back, must not drop its protection, or the next pull request could delete it.
+    @Test func aProtectedSecretStaysProtectedWhenItIsReplacedOrCreatedAgain() async throws {
+        var scenario = try Self.protectedScenario()
+        let address = SecretAddress(account: nil, scope: .account, name: "openai_api_key")
+        let statePath = scenario.folder.path + "/secrets.state.json"
+        scenario.runner.environment["OPENAI_API_KEY"] = "canary-openai-2"
+        let rotated = try scenario.runner.run("apply", "--auto-approve")
+        #expect(rotated.status == 0, "\(rotated.stderr)")
+        #expect(try FileStateBackend(path: statePath).load()?.secrets[address]?.protectedSince == 2)
+
+        try await scenario.deleteBehindTheToolsBack("account/openai_api_key")
+        #expect(try scenario.runner.run("plan", "--refresh", "--out", "again.json").status == 0)
+        let recreated = try scenario.runner.run("apply", "again.json")
+        #expect(recreated.status == 0, "\(recreated.stderr)")
+        #expect(try FileStateBackend(path: statePath).load()?.secrets[address]?.protectedSince == 2)
+        #expect(!(try scenario.runner.run("plan").stdout.contains("protect")))
+
+        try scenario.folder.write(
+            "secrets.yaml",
+            Self.protected.replacing(
+                "  - name: openai_api_key\n    value: {env: OPENAI_API_KEY}\n    protect: true\n", with: ""))
+        let removed = try scenario.runner.run("apply", "--auto-approve")
+        #expect(removed.status == 1)
+        #expect(removed.stderr.hasPrefix("error: account/openai_api_key is protected"), "\(removed.stderr)")
+        #expect(try await scenario.remoteValue("account/openai_api_key") == "canary-openai-2")
+    }
+
     @Test func releasingThenRemovingDeletesIt() async throws {
         let scenario = try Self.protectedScenario()
         try scenario.folder.write(
@@ -574,6 +602,41 @@ private func reasons(_ plan: [String: Any]) -> [String: String] {
         let short = try without.run("plan", "--fingerprint-key-file", "short.key")
         #expect(short.status == 1)
         #expect(short.stderr.contains("holds less than 32 bytes"))
+    }
+
+    /// A pull request that swaps the committed state's `fingerprint_key_id` for a key of its own
+    /// must not get every value fingerprinted with that key in its plan: with a key kept apart,
+    /// a state that stores one is refused (only `state rekey` reads it, to move it).
+    @Test func aStateSwitchedToAStoredKeyIsRefusedWhileAKeyIsKeptApart() async throws {
+        var scenario = try ApplyScenario()
+        scenario.runner.environment["STRIPE_SECRETS_FINGERPRINT_KEY"] = Self.newKey()
+        #expect(try scenario.runner.run("apply", "--auto-approve").status == 0)
+        let statePath = scenario.folder.path + "/secrets.state.json"
+        var document = try #require(
+            try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: statePath))) as? [String: Any])
+        let known = FingerprintKey()
+        document["fingerprint_key_id"] = nil
+        document["fingerprint_key"] = known.base64
+        try JSONSerialization.data(withJSONObject: document, options: [.sortedKeys])
+            .write(to: URL(fileURLWithPath: statePath))
+        let forged = try String(contentsOfFile: statePath, encoding: .utf8)
+
+        let expected =
+            "error: secrets.state.json stores its own fingerprint key, but STRIPE_SECRETS_FINGERPRINT_KEY gives one kept "
+            + "apart, so its fingerprints would be made with a key anyone who can read the state knows. Restore the "
+            + "state if it was edited, or move it to the kept-apart key with stripe-secrets state rekey\n"
+        for arguments in [["plan", "--format", "json"], ["plan", "--refresh"], ["apply", "--auto-approve"]] {
+            let before = try await scenario.emulator.requestCount()
+            let output = try scenario.runner.run(arguments)
+            #expect(output.status == 1, "\(arguments)")
+            #expect(output.stderr == expected, "\(arguments)")
+            #expect(output.stdout.isEmpty, "\(arguments)")
+            #expect(try await scenario.emulator.requestCount() == before, "\(arguments)")
+        }
+        let pushed = try scenario.runner.run("state", "push", "secrets.state.json", "--state", "copy.state.json")
+        #expect(pushed.status == 1)
+        #expect(try String(contentsOfFile: statePath, encoding: .utf8) == forged)
+        #expect(!FileManager.default.fileExists(atPath: scenario.folder.path + "/copy.state.json"))
     }
 
     @Test func rekeyMovesAStateToAKeptApartKeyAndBack() throws {

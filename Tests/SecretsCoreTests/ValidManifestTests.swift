@@ -81,4 +81,24 @@ import SecretsModel
         dump(value, to: &dumped)
         #expect(!dumped.contains(canaryValue))
     }
+
+    /// A fingerprint key, above all one kept apart from the state, is as secret as a value: a
+    /// key or a state printed by an error, a log line or a failed test shows none of its bytes.
+    @Test func fingerprintKeysNeverPrint() throws {
+        let key = try #require(FingerprintKey(keptApart: Array(FingerprintKey().base64.utf8), allowRaw: false))
+        let state = State(keptApartKey: key)
+        #expect("\(key)" == "<redacted>")
+        #expect(String(reflecting: key) == "<redacted>")
+        var texts = ["\(state)", String(reflecting: state)]
+        for item in [key, state] as [Any] {
+            var dumped = ""
+            dump(item, to: &dumped)
+            texts.append(dumped)
+        }
+        for text in texts {
+            #expect(!text.contains(key.base64))
+            // The key's bytes, as a mirror would list them.
+            #expect(!text.contains("bytes"))
+        }
+    }
 }

@@ -60,6 +60,9 @@ public enum StateDocument {
     public struct KeptApartKey: Sendable {
         public let key: FingerprintKey
         public let origin: String
+        /// Whether a state that stores its own key may be read all the same: only for `state
+        /// rekey`, which moves such a state to this key.
+        public var readsStoredKeys = false
 
         public init(_ key: FingerprintKey, origin: String) {
             self.key = key
@@ -68,7 +71,9 @@ public enum StateDocument {
     }
 
     /// Reads a state document; `path` names it in errors. A state that keeps its key apart
-    /// needs `keptApart`, and refuses another key; a state with its own key ignores it.
+    /// needs `keptApart`, and refuses another key. Given `keptApart`, a state that stores its own
+    /// key is refused (unless `readsStoredKeys`): an edited state must not swap in a key its
+    /// editor knows, which would make every value's fingerprint a guess to test.
     public static func decode(_ bytes: [UInt8], path: String, keptApart: KeptApartKey? = nil) throws(DocumentError)
         -> State
     {
@@ -79,6 +84,9 @@ public enum StateDocument {
         let key: FingerprintKey
         switch (document.fingerprintKey, document.fingerprintKeyId) {
         case (let text?, nil):
+            if let keptApart, !keptApart.readsStoredKeys {
+                throw DocumentError(.state, path: path, .keyStored(given: keptApart.origin))
+            }
             guard let own = FingerprintKey(base64: text) else {
                 throw corrupt("fingerprint_key is not 32 bytes of base64")
             }

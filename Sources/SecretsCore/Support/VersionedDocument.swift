@@ -21,6 +21,9 @@ public struct DocumentError: Error, Equatable, Sendable, CustomStringConvertible
         /// A state whose fingerprint key is kept apart was read without that key (`given` nil),
         /// or with another one (`given` names where it came from).
         case keyNeeded(given: String?)
+        /// A state that stores its own fingerprint key, read while a key kept apart is given
+        /// (`given` names where it came from).
+        case keyStored(given: String)
     }
 
     /// Where such a document is kept: its own file, or a row of a database table.
@@ -73,6 +76,10 @@ public struct DocumentError: Error, Equatable, Sendable, CustomStringConvertible
         case (.keyNeeded(let given?), _):
             "the fingerprint key from \(given) is not the one \(path) was made with; give that key, or move the "
                 + "state to this one with stripe-secrets state rekey (which needs the old key too)"
+        case (.keyStored(let given), _):
+            "\(path) stores its own fingerprint key, but \(given) gives one kept apart, so its fingerprints would "
+                + "be made with a key anyone who can read the state knows. Restore the state if it was edited, or move "
+                + "it to the kept-apart key with stripe-secrets state rekey"
         }
     }
 }

@@ -39,9 +39,15 @@ public struct Fingerprint: Hashable, Sendable, Codable, CustomStringConvertible 
 
 /// The key a state's fingerprints are made with: 32 random bytes stored base64 in the state, or
 /// a key kept apart from it (`STRIPE_SECRETS_FINGERPRINT_KEY`), of which the state records only
-/// an identifier.
-public struct FingerprintKey: Sendable, Equatable {
+/// an identifier. Printing, interpolating or dumping it shows `<redacted>`.
+public struct FingerprintKey: Sendable, Equatable, CustomStringConvertible, CustomDebugStringConvertible,
+    CustomReflectable
+{
     private let bytes: [UInt8]
+
+    public var description: String { "<redacted>" }
+    public var debugDescription: String { "<redacted>" }
+    public var customMirror: Mirror { Mirror(self, children: []) }
 
     /// The least key material accepted, in bytes.
     public static let minimumLength = 32

@@ -60,7 +60,9 @@ actor PostgresSession {
         var configuration = PostgresConnection.Configuration(
             host: location.host, port: location.port, username: location.user, password: password,
             database: location.database, tls: tls)
-        configuration.options.connectTimeout = .seconds(Int64(connectTimeout))
+        // The client's own deadline (`connection()`) bounds connecting at connect_timeout and names
+        // what hung; the driver's timeout is a second later, so that the two never race.
+        configuration.options.connectTimeout = .seconds(Int64(connectTimeout) + 1)
         // A host name is sent (SNI) and checked against the certificate; an IP address cannot be
         // sent, and is checked against the certificate's IP addresses instead.
         configuration.options.tlsServerName =

@@ -90,7 +90,7 @@ struct StateOptions: ParsableArguments {
 /// A state as the flags and the environment name it: where it is, and the key kept apart from it.
 struct StateTarget: CustomStringConvertible {
     let location: StateLocation
-    let keptApartKey: StateDocument.KeptApartKey?
+    var keptApartKey: StateDocument.KeptApartKey?
 
     var description: String { location.description }
 

@@ -261,7 +261,9 @@ extension StripeSecrets.StateCommand {
             for resolution in checked.values {
                 if case .success(let value) = resolution.result { values[resolution.declaration.address] = value }
             }
-            let location = try stateOptions.resolve(manifest: manifestOptions.file)
+            var location = try stateOptions.resolve(manifest: manifestOptions.file)
+            // Only rekey reads a state that stores its own key while one is kept apart: to move it.
+            location.keptApartKey?.readsStoredKeys = true
             let newKey = try newKeyFile.map { try StateOptions.key(fromFile: $0, flag: "--new-key-file") }
             let (moved, keyWasStored) = try await location.using { backend in
                 try await backend.withLock(operation: "state rekey", timeout: lockOptions.lockTimeout.seconds) {
