@@ -680,7 +680,7 @@ private func reasons(_ plan: [String: Any]) -> [String: String] {
         #expect(
             refused.stderr
                 == "error: the values of account/openai_api_key differ from what secrets.state.json records; plan and "
-                + "apply them first (stripe-secrets plan), then rekey; nothing was written\n")
+                + "apply them first (stripe-secrets plan), then rekey; it was not rekeyed\n")
         #expect(try String(contentsOfFile: statePath, encoding: .utf8) == before)
         try scenario.expectNoSecretIn([refused])
     }

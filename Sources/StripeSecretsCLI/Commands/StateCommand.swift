@@ -285,7 +285,7 @@ extension StripeSecrets.StateCommand {
                                 + "--embed-new-key (stored in the state)")
                     }
                     guard target.key != state.fingerprintKey else {
-                        throw Console.fail("\(backend.name) already uses that key; nothing was written")
+                        throw Console.fail("\(backend.name) already uses that key; it was not rekeyed")
                     }
                     try Self.check(state, values: values, stateName: backend.name, manifestPath: manifestOptions.file)
                     var moved = state.rekeyed(to: target.key, keptApart: target.keptApart, values: values)
@@ -321,7 +321,7 @@ extension StripeSecrets.StateCommand {
                 throw Console.fail(
                     "\(stateName) records secrets that \(manifestPath) does not declare, so their values cannot be read: "
                         + "\(undeclared.joined(separator: ", ")). Plan and apply their removal, or forget them with "
-                        + "stripe-secrets state rm, then rekey; nothing was written")
+                        + "stripe-secrets state rm, then rekey; it was not rekeyed")
             }
             let drifted = entries.filter { address, entry in
                 guard let recorded = entry.fingerprint, let value = values[address] else { return false }
@@ -330,7 +330,7 @@ extension StripeSecrets.StateCommand {
             guard drifted.isEmpty else {
                 throw Console.fail(
                     "the values of \(drifted.joined(separator: ", ")) differ from what \(stateName) records; plan and "
-                        + "apply them first (stripe-secrets plan), then rekey; nothing was written")
+                        + "apply them first (stripe-secrets plan), then rekey; it was not rekeyed")
             }
         }
     }
