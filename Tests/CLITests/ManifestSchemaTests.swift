@@ -124,6 +124,7 @@ import TestSupport
         "scope-bad-user-id", "scope-missing-type", "scope-short-user", "scope-unknown-type", "scope-unknown-word",
         "scope-user-without-user", "secret-is-empty", "secret-is-text", "secrets-is-a-mapping",
         "structure-and-value-problems-together", "trim-newline-not-bool", "trim-newline-with-env", "protect-not-bool",
+        "unknown-key-not-a-field-name",
         "unknown-key-did-you-mean", "unknown-key-in-value", "unknown-key-looks-like-a-secret",
         "unknown-key-no-suggestion", "unknown-top-level-key", "unsupported-version", "value-both-sources",
         "value-is-a-list", "value-no-source", "value-pasted-as-block-key", "value-pasted-as-key", "version-as-text",

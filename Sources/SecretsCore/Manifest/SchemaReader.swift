@@ -33,7 +33,7 @@ struct SchemaReader {
         for entry in mapping.entries where !allowed.contains(entry.key.value) {
             let key = entry.key.value
             let expected = " (expected one of: \(allowed.joined(separator: ", ")))"
-            guard quotingKeys, !CredentialShape.matches(key) else {
+            guard quotingKeys, Self.looksLikeFieldName(key), !CredentialShape.matches(key) else {
                 report(
                     "unknown key \(context())\(expected); the key is not shown in case it is a value",
                     at: entry.key.mark)
@@ -43,6 +43,14 @@ struct SchemaReader {
             report("unknown key '\(key)' \(context())\(hint)", at: entry.key.mark)
         }
         return Fields(entries: mapping.entries)
+    }
+
+    /// Whether an unknown key may be quoted back: it looks like a mistyped field name (1 to 32
+    /// lowercase letters, digits, `_` and `-`). Anything else, such as a value pasted where a key
+    /// goes, is named by its position alone.
+    static func looksLikeFieldName(_ key: String) -> Bool {
+        (1...32).contains(key.utf8.count)
+            && key.utf8.allSatisfy { (97...122).contains($0) || (48...57).contains($0) || $0 == 95 || $0 == 45 }
     }
 
     mutating func mapping(_ node: Node, _ what: String) -> MappingNode? {
