@@ -24,14 +24,22 @@ public enum StrictJSON {
     public static func check(_ bytes: [UInt8], shape: JSONShape) throws(Problem) {
         var scanner = Scanner(bytes: bytes)
         scanner.skipSpace()
-        try scanner.value(shape, path: "", depth: 0)
+        try scanner.value(shape, depth: 0)
         scanner.skipSpace()
         guard scanner.atEnd else { throw Problem(description: "not valid JSON") }
+    }
+
+    /// One step of the way to a value: an object's key or a list's position.
+    private enum Step {
+        case key(String)
+        case index(Int)
     }
 
     private struct Scanner {
         let bytes: [UInt8]
         var index = 0
+        /// The way to the value being read; spelt out only for a message.
+        private var steps: [Step] = []
 
         init(bytes: [UInt8]) {
             self.bytes = bytes
@@ -43,30 +51,35 @@ public enum StrictJSON {
 
         private func invalid() -> Problem { Problem(description: "not valid JSON") }
 
+        /// A problem with the value being read, named by its path (`secrets[3].mode`).
+        private func problem(_ text: String) -> Problem {
+            let path = path
+            return Problem(description: "\(path.isEmpty ? "the document" : path) \(text)")
+        }
+
+        /// A problem with the key just read, named by its path as it is, even empty.
+        private func keyProblem(_ text: String) -> Problem { Problem(description: "\(path) \(text)") }
+
         mutating func skipSpace() {
             while let byte = current, byte == 0x20 || byte == 0x0A || byte == 0x0D || byte == 0x09 { index += 1 }
         }
 
-        mutating func value(_ shape: JSONShape?, path: String, depth: Int) throws(Problem) {
-            guard depth < 64 else { throw Problem(description: "\(label(path)) is nested too deeply") }
+        mutating func value(_ shape: JSONShape?, depth: Int) throws(Problem) {
+            guard depth < 64 else { throw problem("is nested too deeply") }
             guard let byte = current else { throw invalid() }
             var open = shape
             if case .any = shape { open = nil }
             switch byte {
             case UInt8(ascii: "{"):
-                guard case .object(let keys) = open ?? .object([:]) else {
-                    throw Problem(description: "\(label(path)) must not be an object")
-                }
-                try object(keys, unchecked: open == nil, path: path, depth: depth)
+                guard case .object(let keys) = open ?? .object([:]) else { throw problem("must not be an object") }
+                try object(keys, unchecked: open == nil, depth: depth)
             case UInt8(ascii: "["):
-                guard case .array(let element) = open ?? .array(.scalar) else {
-                    throw Problem(description: "\(label(path)) must not be a list")
-                }
-                try array(open == nil ? nil : element, path: path, depth: depth)
+                guard case .array(let element) = open ?? .array(.scalar) else { throw problem("must not be a list") }
+                try array(open == nil ? nil : element, depth: depth)
             case UInt8(ascii: "\""):
-                _ = try string()
+                _ = try string(keep: false)
             case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"):
-                try number(path: path)
+                try number()
             default:
                 for literal in ["true", "false", "null"] where bytes[index...].starts(with: literal.utf8) {
                     index += literal.utf8.count
@@ -76,9 +89,7 @@ public enum StrictJSON {
             }
         }
 
-        private mutating func object(
-            _ keys: [String: JSONShape], unchecked: Bool, path: String, depth: Int
-        ) throws(Problem) {
+        private mutating func object(_ keys: [String: JSONShape], unchecked: Bool, depth: Int) throws(Problem) {
             index += 1
             skipSpace()
             var seen = Set<String>()
@@ -88,16 +99,17 @@ public enum StrictJSON {
             }
             while true {
                 guard current == UInt8(ascii: "\"") else { throw invalid() }
-                let key = try string()
-                let keyPath = path.isEmpty ? printable(key) : "\(path).\(printable(key))"
-                guard seen.insert(key).inserted else { throw Problem(description: "\(keyPath) appears twice") }
+                let key = try string(keep: true)
+                steps.append(.key(key))
+                guard seen.insert(key).inserted else { throw keyProblem("appears twice") }
                 let inner = keys[key]
-                if !unchecked, inner == nil { throw Problem(description: "\(keyPath) is not a field of this format") }
+                if !unchecked, inner == nil { throw keyProblem("is not a field of this format") }
                 skipSpace()
                 guard current == UInt8(ascii: ":") else { throw invalid() }
                 index += 1
                 skipSpace()
-                try value(unchecked ? nil : inner, path: keyPath, depth: depth + 1)
+                try value(unchecked ? nil : inner, depth: depth + 1)
+                steps.removeLast()
                 skipSpace()
                 if current == UInt8(ascii: ",") {
                     index += 1
@@ -110,7 +122,7 @@ public enum StrictJSON {
             }
         }
 
-        private mutating func array(_ element: JSONShape?, path: String, depth: Int) throws(Problem) {
+        private mutating func array(_ element: JSONShape?, depth: Int) throws(Problem) {
             index += 1
             skipSpace()
             if current == UInt8(ascii: "]") {
@@ -119,7 +131,9 @@ public enum StrictJSON {
             }
             var position = 0
             while true {
-                try value(element, path: "\(path)[\(position)]", depth: depth + 1)
+                steps.append(.index(position))
+                try value(element, depth: depth + 1)
+                steps.removeLast()
                 position += 1
                 skipSpace()
                 if current == UInt8(ascii: ",") {
@@ -133,12 +147,23 @@ public enum StrictJSON {
             }
         }
 
-        /// A string's decoded text (escapes resolved, so `"m\u006fde"` is `mode`).
-        private mutating func string() throws(Problem) -> String {
+        /// A string's decoded text (escapes resolved, so `"m\u006fde"` is `mode`) when `keep`,
+        /// else "" once it is checked: a value's text is not needed, only a key's.
+        private mutating func string(keep: Bool) throws(Problem) -> String {
             index += 1
+            let first = index
+            // Most strings hold no escape: their bytes are their text.
+            while let byte = current, byte != UInt8(ascii: "\""), byte != UInt8(ascii: "\\"), byte >= 0x20 {
+                index += 1
+            }
+            if current == UInt8(ascii: "\"") {
+                index += 1
+                return keep ? String(decoding: bytes[first..<index - 1], as: UTF8.self) : ""
+            }
             var scalars = String.UnicodeScalarView()
-            var start = index
+            var start = first
             func flush(_ end: Int) {
+                guard keep else { return }
                 scalars.append(contentsOf: String(decoding: bytes[start..<end], as: UTF8.self).unicodeScalars)
             }
             while let byte = current {
@@ -146,12 +171,13 @@ public enum StrictJSON {
                 case UInt8(ascii: "\""):
                     flush(index)
                     index += 1
-                    return String(scalars)
+                    return keep ? String(scalars) : ""
                 case UInt8(ascii: "\\"):
                     flush(index)
                     index += 1
                     guard let escaped = current else { throw invalid() }
                     index += 1
+                    let scalar: Unicode.Scalar
                     switch escaped {
                     case UInt8(ascii: "u"):
                         var code = try hex4()
@@ -161,17 +187,17 @@ public enum StrictJSON {
                             guard (0xDC00..<0xE000).contains(low) else { throw invalid() }
                             code = 0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00)
                         }
-                        guard let scalar = Unicode.Scalar(code) else { throw invalid() }
-                        scalars.append(scalar)
-                    case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"):
-                        scalars.append(Unicode.Scalar(escaped))
-                    case UInt8(ascii: "b"): scalars.append("\u{8}")
-                    case UInt8(ascii: "f"): scalars.append("\u{C}")
-                    case UInt8(ascii: "n"): scalars.append("\n")
-                    case UInt8(ascii: "r"): scalars.append("\r")
-                    case UInt8(ascii: "t"): scalars.append("\t")
+                        guard let decoded = Unicode.Scalar(code) else { throw invalid() }
+                        scalar = decoded
+                    case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"): scalar = Unicode.Scalar(escaped)
+                    case UInt8(ascii: "b"): scalar = "\u{8}"
+                    case UInt8(ascii: "f"): scalar = "\u{C}"
+                    case UInt8(ascii: "n"): scalar = "\n"
+                    case UInt8(ascii: "r"): scalar = "\r"
+                    case UInt8(ascii: "t"): scalar = "\t"
                     default: throw invalid()
                     }
+                    if keep { scalars.append(scalar) }
                     start = index
                 case 0..<0x20:
                     throw invalid()
@@ -201,7 +227,7 @@ public enum StrictJSON {
 
         /// An integer of at most ±2^53: larger ones would not survive a round trip through the
         /// doubles many JSON tools use, so two readers could disagree on its value.
-        private mutating func number(path: String) throws(Problem) {
+        private mutating func number() throws(Problem) {
             let start = index
             if current == UInt8(ascii: "-") { index += 1 }
             let digitsStart = index
@@ -209,16 +235,24 @@ public enum StrictJSON {
             let digits = bytes[digitsStart..<index]
             guard !digits.isEmpty, digits.count == 1 || digits.first != UInt8(ascii: "0") else { throw invalid() }
             if let byte = current, byte == UInt8(ascii: ".") || byte == UInt8(ascii: "e") || byte == UInt8(ascii: "E") {
-                throw Problem(description: "\(label(path)) must be a whole number")
+                throw problem("must be a whole number")
             }
             let text = String(decoding: bytes[start..<index], as: UTF8.self)
             guard digits.count <= 16, let value = Int64(text), abs(value) <= 1 << 53 else {
-                throw Problem(description: "\(label(path)) is beyond the range of exact whole numbers (2^53)")
+                throw problem("is beyond the range of exact whole numbers (2^53)")
             }
         }
 
-        private func label(_ path: String) -> String {
-            path.isEmpty ? "the document" : path
+        /// Where the value being read is: `secrets[3].mode` (empty at the top).
+        private var path: String {
+            var path = ""
+            for step in steps {
+                switch step {
+                case .key(let key): path += path.isEmpty ? printable(key) : ".\(printable(key))"
+                case .index(let position): path += "[\(position)]"
+                }
+            }
+            return path
         }
 
         /// A key as it may appear in a message: letters, digits, `_` and `-`, others as `?`, at
