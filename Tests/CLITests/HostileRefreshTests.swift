@@ -150,7 +150,7 @@ import Testing
         var scenario = try ApplyScenario().applied()
         #expect(try scenario.runner.run("plan", "--refresh", "--out", "plan.json").status == 0)
         let requests = try scenario.emulator.statsBlocking().requests
-        scenario.runner.environment["STRIPE_API_KEY"] = "sk_live_otherModeKEY0123456789"
+        scenario.runner.environment["STRIPE_API_KEY"] = "sk_live_fakeOTHERMODE"
         for command in [
             ["plan", "--refresh"], ["plan", "--refresh-values"], ["import", "--all"], ["apply", "plan.json"],
         ] {

@@ -120,7 +120,7 @@ import TestSupport
     @Test func aKeyOfTheOtherModeNamesStateFlag() throws {
         let scenario = try ApplyScenario().applied()
         var live = scenario.runner
-        live.environment["STRIPE_API_KEY"] = "sk_live_newcomer0123456789"
+        live.environment["STRIPE_API_KEY"] = "sk_live_fakeNEWCOMER"
         let output = try live.run("apply", "--auto-approve")
         #expect(output.status == 1)
         #expect(output.stderr.contains("name it with --state (or STRIPE_SECRETS_STATE), or use a test key"))
