@@ -1,26 +1,77 @@
 #!/usr/bin/env bash
-# Manifest loading against its floor: a plain C program that only scans libyaml's events.
-# Usage: Benchmarks/run.sh [SECRETS]   (default 10000; results go in docs/performance.md)
+# Every speed goal in one run, one table: whole processes of the release binary (built as
+# scripts/release.sh and the README build it, --static-swift-stdlib) against a C program that only
+# scans the same manifest's libyaml events, or against a `swiftc -O` hello world, run alternately.
+# Usage: Benchmarks/run.sh [RUNS]   (default 7; about four minutes on 2 cores; docs/performance.md)
+#
+# Rows: in-process manifest load; `validate --skip-values`, `plan` (text, JSON, PostgreSQL state)
+# and a no-op `apply` at 10,000 secrets with a full state; `plan` at 100,000 with no state (and
+# its peak memory); `--version`; 1,000 creates at a 100/s emulator limit against the 10 s floor.
+# Manifests come from Benchmarks/generate.py (user scopes, fan-outs, expiries, files, variables).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-count=${1:-10000}
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+runs=${1:-7}
+root=$PWD
+# shellcheck source=Benchmarks/common.sh
+source Benchmarks/common.sh
 
-python3 - "$count" > "$work/manifest.yaml" <<'PY'
-import sys
-count = int(sys.argv[1])
-print("version: 1\nsecrets:")
-for i in range(count):
-    print(f"  - name: secret_{i:06d}")
-    print(f"    account: acct_{i // 10:05d}Bench")       # 10 per scope: Stripe's cap
-    print(f"    value: {{env: KEY_{i % 7}}}")
-    if i % 3 == 0:
-        print("    expires_at: 2099-06-30T00:00:00Z")
-PY
-
+echo "building (release, static Swift runtime)..." >&2
+swift build -c release --static-swift-stdlib --product stripe-secrets >/dev/null
+swift build -c release --static-swift-stdlib --product manifest-load-benchmark >/dev/null
+tool=$(swift build -c release --show-bin-path)/stripe-secrets
+loader=$(swift build -c release --show-bin-path)/manifest-load-benchmark
+# shellcheck disable=SC2046 # pkg-config prints several flags
 cc -O2 Benchmarks/libyaml-event-scan.c $(pkg-config --cflags --libs yaml-0.1) -o "$work/scan"
-swift build -c release --product manifest-load-benchmark >/dev/null
-echo "$(wc -c < "$work/manifest.yaml") bytes, $count secrets"
-"$work/scan" "$work/manifest.yaml"
-.build/release/manifest-load-benchmark "$work/manifest.yaml"
+echo 'print("hello, world")' > "$work/hello.swift"
+swiftc -O "$work/hello.swift" -o "$work/hello"
+
+for count in 1000 10000 100000; do
+    python3 Benchmarks/generate.py "$count" "$work/m$count"
+done
+export BENCH_VALUE_0=v0 BENCH_VALUE_1=v1 BENCH_VALUE_2=v2 BENCH_VALUE_3=v3 BENCH_VALUE_4=v4 \
+    BENCH_VALUE_5=v5 BENCH_VALUE_6=v6 STRIPE_API_KEY=sk_test_benchmark
+unset STRIPE_SECRETS_STATE
+
+echo "applying 10,000 secrets to the emulator for a full state..." >&2
+start_emulator fast --rate-limit 2000
+(cd "$work/m10000" && "$tool" apply --auto-approve --rate-limit 2000 --parallelism 32 >/dev/null)
+before=$(emulator_stat requests)
+(cd "$work/m10000" && "$tool" apply --auto-approve --rate-limit 2000 >/dev/null)
+noop_requests=$(($(emulator_stat requests) - before))
+stop_emulator
+start_postgres
+postgres_url=$STATE_URL
+(cd "$work/m10000" && STRIPE_SECRETS_STATE=$postgres_url "$tool" state push secrets.state.json >/dev/null)
+
+echo "1,000 creates at the emulator's --latency 50ms --rate-limit 100..." >&2
+start_emulator paced --latency 50ms --rate-limit 100
+apply_start=$(date +%s.%N)
+(cd "$work/m1000" && "$tool" apply --auto-approve --rate-limit 100 >/dev/null)
+apply_seconds=$(echo "$(date +%s.%N) - $apply_start" | bc)
+paced_requests=$(emulator_stat requests)
+paced_limited=$(emulator_stat rate_limited)
+stop_emulator
+paced_ratio=$(echo "scale=3; $apply_seconds / 10" | bc)
+paced_verdict=$(python3 -c "print('pass' if $paced_ratio <= 1.15 and $paced_limited == 0 else 'fail')")
+noop_verdict=$([ "$noop_requests" -eq 0 ] && echo pass || echo fail)
+
+echo "machine: $(nproc) cores, $(uname -sr), $(swift --version 2>&1 | head -1)"
+echo "manifests: $(for c in 1000 10000 100000; do printf '%s secrets %s bytes; ' "$c" "$(wc -c < "$work/m$c/secrets.yaml")"; done)"
+echo "10,000-secret state: $(wc -c < "$work/m10000/secrets.state.json") bytes"
+"$loader" "$work/m10000/secrets.yaml"
+"$work/scan" --best-of 15 "$work/m10000/secrets.yaml"
+echo
+cd "$work/m10000"
+status=0
+python3 "$root/Benchmarks/measure.py" --runs "$runs" \
+    --row "validate --skip-values, 10,000|2.0|$tool validate --skip-values|$work/scan secrets.yaml" \
+    --row "plan, 10,000, full state, text|3.0|$tool plan --detailed-exitcode|$work/scan secrets.yaml" \
+    --row "plan --format json, same|3.5|$tool plan --format json --detailed-exitcode|$work/scan secrets.yaml" \
+    --row "plan, PostgreSQL state vs file state|1.5|$tool plan --state $postgres_url|$tool plan" \
+    --row "no-op apply vs plan, 10,000 unchanged|1.1|$tool apply --auto-approve|$tool plan" \
+    --row "plan, 100,000, no state|3.0|$tool plan -f ../m100000/secrets.yaml --state ../none.json --detailed-exitcode|$work/scan ../m100000/secrets.yaml|100" \
+    --row "--version vs hello world|2.0|$tool --version|$work/hello" \
+    --fixed "no-op apply requests|$noop_requests|0|-|0 requests|$noop_verdict" \
+    --fixed "1,000 creates, --rate-limit 100|${apply_seconds} s, $paced_requests requests, $paced_limited 429s|10 s floor|${paced_ratio}x|≤ 1.15x, no 429|$paced_verdict" \
+    || status=$?
+exit "$status"

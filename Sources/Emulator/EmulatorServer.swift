@@ -13,7 +13,7 @@ public struct FaultOptions: Sendable {
     public var failRate: Double
     /// The fraction whose connection is closed without an answer, after the request was carried out.
     public var dropRate: Double
-    /// Requests per second above which the answer is 429 `rate_limit`.
+    /// Requests in any sliding second beyond which the answer is 429 `rate_limit` (see `RateWindow`).
     public var rateLimit: Double?
     /// Keys answered 401 as if rolled in the Dashboard: rehearses a revoked key mid-deploy.
     public var revokedKeys: Set<String>
@@ -41,14 +41,15 @@ public struct FaultOptions: Sendable {
 ///
 /// Serves `POST /v1/apps/secrets`, `GET /v1/apps/secrets/find`, `GET /v1/apps/secrets`,
 /// `POST /v1/apps/secrets/delete`, and `GET /_emulator/stats` (no auth), whose `requests` field
-/// counts the `/v1` requests received and whose `secrets` lists every secret held, as addresses.
+/// counts the `/v1` requests received, `rate_limited` those refused by `--rate-limit`, and whose
+/// `secrets` lists every secret held, as addresses.
 public final class EmulatorServer: Sendable {
     public let host: String
     public let port: Int
     private let channel: NIOAsyncChannel<NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>, Never>
     private let api: SecretStoreAPI
     private let faults: FaultOptions
-    private let window = NIOLockedValueBox((second: Int64(0), count: 0))
+    private let window = NIOLockedValueBox(RateWindow())
 
     private init(
         channel: NIOAsyncChannel<NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>, Never>,
@@ -126,14 +127,19 @@ public final class EmulatorServer: Sendable {
         let query = target.count > 1 ? String(target[1]) : ""
         if head.method == .GET, path == "/_emulator/stats" {
             return .json(
-                200, ["requests": api.store.requestCount, "secrets": api.store.addresses(now: Int64(time(nil)))])
+                200,
+                [
+                    "requests": api.store.requestCount, "rate_limited": window.withLockedValue { $0.refused },
+                    "secrets": api.store.addresses(now: Int64(time(nil))),
+                ])
         }
         guard path.hasPrefix("/v1/") else {
             return .error(404, message: "Unrecognized request URL (\(head.method): \(path)).")
         }
         api.store.countRequest()
+        let refused = faults.rateLimit.map { limit in window.withLockedValue { $0.refuses(limit: limit) } } ?? false
         if faults.latency > 0 { try? await Task.sleep(for: .seconds(faults.latency)) }
-        if let limit = faults.rateLimit, overRate(limit) {
+        if refused {
             return .error(
                 429, type: "invalid_request_error", code: "rate_limit",
                 message: "Too many requests hit the API too quickly.")
@@ -159,15 +165,6 @@ public final class EmulatorServer: Sendable {
         return response
     }
 
-    private func overRate(_ limit: Double) -> Bool {
-        let second = Int64(Date().timeIntervalSince1970)
-        return window.withLockedValue { window in
-            if window.second != second { window = (second, 0) }
-            window.count += 1
-            return Double(window.count) > limit
-        }
-    }
-
     private func write(
         _ response: EmulatorResponse, for head: HTTPRequestHead,
         to outbound: NIOAsyncChannelOutboundWriter<HTTPServerResponsePart>
@@ -186,5 +183,24 @@ public final class EmulatorServer: Sendable {
     static func randomID() -> String {
         let alphabet = Array("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz".utf8)
         return String(decoding: (0..<14).map { _ in alphabet[Int.random(in: 0..<alphabet.count)] }, as: UTF8.self)
+    }
+}
+
+/// The emulator's rate limit: at most ⌊limit⌋ requests accepted in any sliding second, counted
+/// on arrival (before `--latency`), so it is at least as strict as a calendar second or a token
+/// bucket holding one second's burst. Refused requests do not count against the window.
+struct RateWindow {
+    private var accepted: [ContinuousClock.Instant] = []
+    private(set) var refused = 0
+
+    mutating func refuses(limit: Double) -> Bool {
+        let now = ContinuousClock.now
+        accepted.removeFirst(accepted.prefix { $0 <= now - .seconds(1) }.count)
+        guard Double(accepted.count + 1) > limit else {
+            accepted.append(now)
+            return false
+        }
+        refused += 1
+        return true
     }
 }

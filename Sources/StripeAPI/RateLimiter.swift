@@ -1,50 +1,51 @@
-import Foundation
-
-/// Keeps calls under a rate: a token bucket that starts full for a short burst, and halves its
-/// rate for a while each time Stripe answers 429.
+/// Keeps calls under a rate, so that a server allowing `rate` requests a second never refuses
+/// one: at most ⌊rate⌋ calls start in any window of `window` (1.05 s, the extra 50 ms absorbing
+/// the jitter between a call leaving and the server counting it). A rate below 1 allows one call
+/// per `window / rate`. Each 429 halves the rate for the next five seconds.
+///
+/// A sliding window, rather than a token bucket, is what holds against every way a server may
+/// count: within any calendar second, any sliding second, or a bucket of one second's burst.
 public actor RateLimiter {
     public let nominalRate: Double
+    /// The span within which at most ⌊rate⌋ calls start.
+    public static let window = Duration.milliseconds(1050)
     private var rate: Double
-    private var tokens: Double
-    private var last: ContinuousClock.Instant
     private var slowUntil: ContinuousClock.Instant
+    /// When each call of the current window started, oldest first.
+    private var starts: [ContinuousClock.Instant] = []
     private let clock = ContinuousClock()
 
     /// - Parameter perSecond: the steady rate; Stripe allows 25/s in test mode, 100/s live.
     public init(perSecond: Double) {
         nominalRate = max(perSecond, 0.1)
         rate = nominalRate
-        tokens = min(nominalRate, 5)
-        last = clock.now
         slowUntil = clock.now
     }
 
-    /// Waits until a call may go out.
-    public func acquire() async {
+    /// Waits until a call may go out; returns the instant it was allowed to.
+    @discardableResult
+    public func acquire() async -> ContinuousClock.Instant {
         while true {
-            refill()
-            if tokens >= 1 {
-                tokens -= 1
-                return
+            let now = clock.now
+            if now >= slowUntil { rate = nominalRate }
+            let allowed = max(1, Int(rate))
+            let span = rate >= 1 ? Self.window : Self.window * (1 / rate)
+            starts.removeFirst(starts.prefix { $0 <= now - span }.count)
+            if starts.count < allowed {
+                starts.append(now)
+                return now
             }
-            let wait = (1 - tokens) / rate
-            try? await Task.sleep(for: .seconds(wait))
+            do {
+                try await Task.sleep(until: starts[starts.count - allowed] + span, clock: clock)
+            } catch {
+                return clock.now  // cancelled: the caller's call is being abandoned anyway
+            }
         }
     }
 
     /// Stripe said 429: halve the rate for the next few seconds.
     public func slowDown() {
         rate = max(rate / 2, 0.5)
-        tokens = 0
         slowUntil = clock.now + .seconds(5)
-    }
-
-    private func refill() {
-        let now = clock.now
-        let elapsed = now - last
-        last = now
-        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-        if now >= slowUntil { rate = min(nominalRate, rate * 2) }
-        tokens = min(max(1, min(rate, 5)), tokens + seconds * rate)
     }
 }

@@ -52,9 +52,14 @@ final class EmulatorProcess: @unchecked Sendable {
 
     /// `/v1` requests the emulator has received so far.
     func requestCount() async throws -> Int {
+        try await stat("requests")
+    }
+
+    /// A count from `/_emulator/stats`: `requests`, or `rate_limited` (refused by `--rate-limit`).
+    func stat(_ name: String) async throws -> Int {
         let (data, _) = try await URLSession.shared.data(from: URL(string: url + "/_emulator/stats")!)
         let stats = try JSONSerialization.jsonObject(with: data) as? [String: Any]
-        return try #require(stats?["requests"] as? Int)
+        return try #require(stats?[name] as? Int)
     }
 
     /// What `/_emulator/stats` says, read without the shared thread pool (for synchronous tests).

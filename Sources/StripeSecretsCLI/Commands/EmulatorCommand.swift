@@ -40,7 +40,7 @@ extension StripeSecrets {
                 "Fraction of connections closed after the request ran, unanswered.", valueName: "fraction"))
         var dropRate = 0.0
 
-        @Option(help: ArgumentHelp("Answer 429 above this many requests per second.", valueName: "n"))
+        @Option(help: ArgumentHelp("Answer 429 beyond this many requests in any sliding second.", valueName: "n"))
         var rateLimit: Double?
 
         @Option(help: ArgumentHelp("Answer 401 to this key, as if it were rolled (repeatable).", valueName: "key"))

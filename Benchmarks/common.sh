@@ -1,0 +1,55 @@
+# shellcheck shell=bash disable=SC2154 # $tool is set by the script that sources this
+# Shared by the benchmark scripts: a scratch folder removed on exit (`$work`), the emulator and a
+# private PostgreSQL cluster started on free loopback ports and always stopped. Source it.
+work=$(mktemp -d /tmp/stripe-secrets-bench-XXXXXX)
+chmod 755 "$work"
+emulator=0
+postgres_bin=$(find /usr/lib/postgresql -mindepth 2 -maxdepth 2 -name bin 2>/dev/null | sort -V | tail -1)
+as_postgres=()
+[ "$(id -u)" -eq 0 ] && as_postgres=(runuser -u postgres --)
+
+benchmark_cleanup() {
+    stop_emulator
+    if [ -f "$work/pg/data/postmaster.pid" ]; then
+        "${as_postgres[@]}" "$postgres_bin/pg_ctl" -D "$work/pg/data" -m immediate stop >/dev/null 2>&1 || true
+    fi
+    rm -rf "$work"
+}
+trap benchmark_cleanup EXIT
+
+# start_emulator NAME [FLAG...]: the release binary's emulator ($tool) on a free port; exports
+# STRIPE_API_BASE. Its log is $work/NAME.log.
+start_emulator() {
+    local name=$1
+    shift
+    "$tool" emulator --port 0 "$@" > "$work/$name.log" 2>&1 &
+    emulator=$!
+    for _ in $(seq 100); do grep -q '^listening on ' "$work/$name.log" && break; sleep 0.1; done
+    STRIPE_API_BASE=$(sed -n 's/^listening on //p' "$work/$name.log")
+    export STRIPE_API_BASE
+}
+
+stop_emulator() {
+    [ "$emulator" -eq 0 ] && return
+    kill "$emulator" 2>/dev/null || true
+    wait "$emulator" 2>/dev/null || true
+    emulator=0
+}
+
+# emulator_stat FIELD: a number from the running emulator's GET /_emulator/stats.
+emulator_stat() {
+    curl -s "$STRIPE_API_BASE/_emulator/stats" | python3 -c "import json, sys; print(json.load(sys.stdin)['$1'])"
+}
+
+# start_postgres: a private cluster (Debian's postgresql package; as the postgres user when run
+# as root); sets STATE_URL to it.
+start_postgres() {
+    mkdir -p "$work/pg"
+    [ ${#as_postgres[@]} -eq 0 ] || chown postgres "$work/pg"
+    local port
+    port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+    "${as_postgres[@]}" "$postgres_bin/initdb" -D "$work/pg/data" --auth=trust --username=postgres --no-sync >/dev/null
+    "${as_postgres[@]}" "$postgres_bin/pg_ctl" -D "$work/pg/data" -l "$work/pg/log" -w start \
+        -o "-c listen_addresses=127.0.0.1 -p $port -k $work/pg" >/dev/null
+    STATE_URL="postgres://postgres@127.0.0.1:$port/postgres"
+}
