@@ -42,7 +42,7 @@ emulator_stat() {
 }
 
 # start_postgres: a private cluster (Debian's postgresql package; as the postgres user when run
-# as root); sets STATE_URL to it.
+# as root); sets postgres_url to it.
 start_postgres() {
     mkdir -p "$work/pg"
     [ ${#as_postgres[@]} -eq 0 ] || chown postgres "$work/pg"
@@ -51,5 +51,6 @@ start_postgres() {
     "${as_postgres[@]}" "$postgres_bin/initdb" -D "$work/pg/data" --auth=trust --username=postgres --no-sync >/dev/null
     "${as_postgres[@]}" "$postgres_bin/pg_ctl" -D "$work/pg/data" -l "$work/pg/log" -w start \
         -o "-c listen_addresses=127.0.0.1 -p $port -k $work/pg" >/dev/null
-    STATE_URL="postgres://postgres@127.0.0.1:$port/postgres"
+    # shellcheck disable=SC2034 # read by the script that sources this
+    postgres_url="postgres://postgres@127.0.0.1:$port/postgres"
 }

@@ -1,38 +1,29 @@
 #!/usr/bin/env bash
 # What a refresh costs: `plan` offline, `plan --refresh` and `plan --refresh-values` against the
-# emulator, over a manifest of SECRETS secrets, 10 in each connected account (so SECRETS / 10
-# scopes), all applied and unchanged. Requests are counted at the emulator; times by hyperfine.
+# emulator, over a manifest of SECRETS secrets (Benchmarks/generate.py), all applied and
+# unchanged. Requests are counted at the emulator; times by hyperfine.
 # Usage: Benchmarks/refresh.sh [SECRETS]   (default 1000; results go in docs/performance.md)
 # The emulator and the client run at --rate-limit 1000: Stripe's own limit (25/s test, 100/s live)
 # makes a refresh of N requests take at least N/25 or N/100 seconds, whatever the tool does.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 count=${1:-1000}
-work=$(mktemp -d /tmp/stripe-secrets-bench-XXXXXX)
-trap 'kill "${emulator:-0}" 2>/dev/null || true; rm -rf "$work"' EXIT
+# shellcheck source=Benchmarks/common.sh
+source Benchmarks/common.sh
 
-swift build -c release --product stripe-secrets >/dev/null 2>&1
-tool=$PWD/.build/release/stripe-secrets
-python3 - "$count" > "$work/secrets.yaml" <<'PY'
-import sys
-count = int(sys.argv[1])
-print("version: 1\nsecrets:")
-for index in range(count):
-    print(f"  - name: secret_{index % 10}\n    account: acct_1Bench{index // 10}\n    value: {{env: VALUE}}")
-PY
-"$tool" emulator --port 0 --rate-limit 1000 > "$work/emulator.log" 2>&1 &
-emulator=$!
-for _ in $(seq 100); do grep -q '^listening on ' "$work/emulator.log" && break; sleep 0.1; done
-export STRIPE_API_BASE STRIPE_API_KEY=sk_test_benchmark000000 VALUE=benchmark-value
-STRIPE_API_BASE=$(sed -n 's/^listening on //p' "$work/emulator.log")
+swift build -c release --static-swift-stdlib --product stripe-secrets >/dev/null 2>&1
+tool=$(swift build -c release --show-bin-path)/stripe-secrets
+python3 Benchmarks/generate.py "$count" "$work"
+export BENCH_VALUE_0=v0 BENCH_VALUE_1=v1 BENCH_VALUE_2=v2 BENCH_VALUE_3=v3 BENCH_VALUE_4=v4 \
+    BENCH_VALUE_5=v5 BENCH_VALUE_6=v6 STRIPE_API_KEY=sk_test_benchmark
+start_emulator emulator --rate-limit 1000
 cd "$work"
 "$tool" apply --auto-approve --rate-limit 1000 > /dev/null
-requests() { curl -s "$STRIPE_API_BASE/_emulator/stats" | sed 's/.*"requests":\([0-9]*\).*/\1/'; }
 for flags in "" "--refresh" "--refresh-values"; do
-    before=$(requests)
+    before=$(emulator_stat requests)
     # shellcheck disable=SC2086 # flags is one word or none
     "$tool" plan $flags --rate-limit 1000 > /dev/null
-    echo "plan $flags: $(( $(requests) - before )) requests for $count secrets in $((count / 10)) scopes"
+    echo "plan $flags: $(( $(emulator_stat requests) - before )) requests for $count secrets"
 done
 hyperfine -N --warmup 1 --runs 5 \
     "$tool plan --rate-limit 1000" "$tool plan --refresh --rate-limit 1000" \

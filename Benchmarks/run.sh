@@ -40,7 +40,6 @@ before=$(emulator_stat requests)
 noop_requests=$(($(emulator_stat requests) - before))
 stop_emulator
 start_postgres
-postgres_url=$STATE_URL
 (cd "$work/m10000" && STRIPE_SECRETS_STATE=$postgres_url "$tool" state push secrets.state.json >/dev/null)
 
 echo "1,000 creates at the emulator's --latency 50ms --rate-limit 100..." >&2
