@@ -22,6 +22,7 @@ trap benchmark_cleanup EXIT
 start_emulator() {
     local name=$1
     shift
+    : > "$work/$name.log"
     "$tool" emulator --port 0 "$@" > "$work/$name.log" 2>&1 &
     emulator=$!
     for _ in $(seq 100); do grep -q '^listening on ' "$work/$name.log" && break; sleep 0.1; done

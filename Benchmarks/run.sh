@@ -16,8 +16,8 @@ root=$PWD
 source Benchmarks/common.sh
 
 echo "building (release, static Swift runtime)..." >&2
-swift build -c release --static-swift-stdlib --product stripe-secrets >/dev/null
-swift build -c release --static-swift-stdlib --product manifest-load-benchmark >/dev/null
+swift build -c release --static-swift-stdlib --product stripe-secrets >/dev/null 2>&1
+swift build -c release --static-swift-stdlib --product manifest-load-benchmark >/dev/null 2>&1
 tool=$(swift build -c release --show-bin-path)/stripe-secrets
 loader=$(swift build -c release --show-bin-path)/manifest-load-benchmark
 # shellcheck disable=SC2046 # pkg-config prints several flags
@@ -33,10 +33,10 @@ export BENCH_VALUE_0=v0 BENCH_VALUE_1=v1 BENCH_VALUE_2=v2 BENCH_VALUE_3=v3 BENCH
 unset STRIPE_SECRETS_STATE
 
 echo "applying 10,000 secrets to the emulator for a full state..." >&2
-start_emulator fast --rate-limit 2000
-(cd "$work/m10000" && "$tool" apply --auto-approve --rate-limit 2000 --parallelism 32 >/dev/null)
+start_emulator fast --rate-limit 1000
+(cd "$work/m10000" && "$tool" apply --auto-approve --rate-limit 1000 --parallelism 32 >/dev/null)
 before=$(emulator_stat requests)
-(cd "$work/m10000" && "$tool" apply --auto-approve --rate-limit 2000 >/dev/null)
+(cd "$work/m10000" && "$tool" apply --auto-approve --rate-limit 1000 >/dev/null)
 noop_requests=$(($(emulator_stat requests) - before))
 stop_emulator
 start_postgres

@@ -57,22 +57,28 @@ public struct SecretAddress: Hashable, Comparable, Sendable, CustomStringConvert
         self.name = name
     }
 
-    /// Parses the written form; nil when it is not an address.
+    /// Parses the written form; nil when it is not an address. Read byte by byte, like every
+    /// comparison of addresses: a name may begin with a combining mark, which would hide the
+    /// `/` before it from a search by characters.
     public init?(_ text: String) {
-        var rest = Substring(text)
+        let bytes = text.utf8
+        let slash = UInt8(ascii: "/")
+        var start = bytes.startIndex
         var account: String?
-        if rest.hasPrefix("acct_"), let slash = rest.firstIndex(of: "/") {
-            account = String(rest[..<slash])
-            rest = rest[rest.index(after: slash)...]
+        if bytes.starts(with: "acct_".utf8), let end = bytes.firstIndex(of: slash) {
+            account = String(Substring(bytes[..<end]))
+            start = bytes.index(after: end)
         }
-        guard let slash = rest.firstIndex(of: "/") else { return nil }
-        let scopePart = rest[..<slash]
-        let name = rest[rest.index(after: slash)...]
+        guard let end = bytes[start...].firstIndex(of: slash) else { return nil }
+        let scopePart = bytes[start..<end]
+        let name = bytes[bytes.index(after: end)...]
         guard !name.isEmpty else { return nil }
-        if scopePart == "account" {
-            self.init(account: account, scope: .account, name: String(name))
-        } else if scopePart.hasPrefix("user:"), scopePart.count > "user:".count {
-            self.init(account: account, scope: .user(String(scopePart.dropFirst(5))), name: String(name))
+        if scopePart.elementsEqual("account".utf8) {
+            self.init(account: account, scope: .account, name: String(Substring(name)))
+        } else if scopePart.starts(with: "user:".utf8), scopePart.count > "user:".utf8.count {
+            self.init(
+                account: account, scope: .user(String(Substring(scopePart.dropFirst(5)))), name: String(Substring(name))
+            )
         } else {
             return nil
         }

@@ -10,6 +10,37 @@ public indirect enum JSONShape: Sendable {
     case any
 }
 
+/// A JSON value as `StrictJSON.parse` read it: every number a whole one of at most ±2^53, every
+/// object's keys distinct and in the document's order.
+public enum JSONValue: Sendable, Equatable {
+    case object([JSONMember])
+    case array([JSONValue])
+    case string(String)
+    case integer(Int64)
+    case bool(Bool)
+    case null
+
+    /// The member named `key` of an object (objects of ours are small: a linear search).
+    public subscript(key: String) -> JSONValue? {
+        guard case .object(let members) = self else { return nil }
+        return members.first { $0.key == key }?.value
+    }
+
+    public var string: String? {
+        if case .string(let text) = self { text } else { nil }
+    }
+
+    public var integer: Int64? {
+        if case .integer(let value) = self { value } else { nil }
+    }
+}
+
+/// One key and value of a JSON object.
+public struct JSONMember: Sendable, Equatable {
+    public let key: String
+    public let value: JSONValue
+}
+
 /// The checks Foundation's `JSONDecoder` does not make, run on a document's bytes first: one
 /// JSON value, no key twice in an object (a reviewer's `jq` and the tool would otherwise read
 /// different values), no key the format does not define, no number outside the range a
@@ -22,11 +53,15 @@ public enum StrictJSON {
     }
 
     public static func check(_ bytes: [UInt8], shape: JSONShape) throws(Problem) {
-        var scanner = Scanner(bytes: bytes)
-        scanner.skipSpace()
-        try scanner.value(shape, depth: 0)
-        scanner.skipSpace()
-        guard scanner.atEnd else { throw Problem(description: "not valid JSON") }
+        var scanner = Scanner(bytes: bytes, keepsValues: false)
+        try scanner.document(shape)
+    }
+
+    /// The document's value, after the same checks as `check`: for readers that build their
+    /// model from it instead of decoding the bytes a second time.
+    public static func parse(_ bytes: [UInt8], shape: JSONShape) throws(Problem) -> JSONValue {
+        var scanner = Scanner(bytes: bytes, keepsValues: true)
+        return try scanner.document(shape)
     }
 
     /// One step of the way to a value: an object's key or a list's position.
@@ -37,12 +72,23 @@ public enum StrictJSON {
 
     private struct Scanner {
         let bytes: [UInt8]
+        /// Whether values are built (`parse`) or only checked (`check`, which returns `.null`s).
+        let keepsValues: Bool
         var index = 0
         /// The way to the value being read; spelt out only for a message.
         private var steps: [Step] = []
 
-        init(bytes: [UInt8]) {
+        init(bytes: [UInt8], keepsValues: Bool) {
             self.bytes = bytes
+            self.keepsValues = keepsValues
+        }
+
+        mutating func document(_ shape: JSONShape) throws(Problem) -> JSONValue {
+            skipSpace()
+            let value = try value(shape, depth: 0)
+            skipSpace()
+            guard atEnd else { throw invalid() }
+            return value
         }
 
         var atEnd: Bool { index >= bytes.count }
@@ -64,7 +110,7 @@ public enum StrictJSON {
             while let byte = current, byte == 0x20 || byte == 0x0A || byte == 0x0D || byte == 0x09 { index += 1 }
         }
 
-        mutating func value(_ shape: JSONShape?, depth: Int) throws(Problem) {
+        mutating func value(_ shape: JSONShape?, depth: Int) throws(Problem) -> JSONValue {
             guard depth < 64 else { throw problem("is nested too deeply") }
             guard let byte = current else { throw invalid() }
             var open = shape
@@ -72,30 +118,35 @@ public enum StrictJSON {
             switch byte {
             case UInt8(ascii: "{"):
                 guard case .object(let keys) = open ?? .object([:]) else { throw problem("must not be an object") }
-                try object(keys, unchecked: open == nil, depth: depth)
+                return try object(keys, unchecked: open == nil, depth: depth)
             case UInt8(ascii: "["):
                 guard case .array(let element) = open ?? .array(.scalar) else { throw problem("must not be a list") }
-                try array(open == nil ? nil : element, depth: depth)
+                return try array(open == nil ? nil : element, depth: depth)
             case UInt8(ascii: "\""):
-                _ = try string(keep: false)
+                let text = try string(keep: keepsValues)
+                return keepsValues ? .string(text) : .null
             case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"):
-                try number()
+                return .integer(try number())
             default:
-                for literal in ["true", "false", "null"] where bytes[index...].starts(with: literal.utf8) {
+                for (literal, value) in [("true", JSONValue.bool(true)), ("false", .bool(false)), ("null", .null)]
+                where bytes[index...].starts(with: literal.utf8) {
                     index += literal.utf8.count
-                    return
+                    return value
                 }
                 throw invalid()
             }
         }
 
-        private mutating func object(_ keys: [String: JSONShape], unchecked: Bool, depth: Int) throws(Problem) {
+        private mutating func object(_ keys: [String: JSONShape], unchecked: Bool, depth: Int) throws(Problem)
+            -> JSONValue
+        {
             index += 1
             skipSpace()
             var seen = Set<String>()
+            var members: [JSONMember] = []
             if current == UInt8(ascii: "}") {
                 index += 1
-                return
+                return .object([])
             }
             while true {
                 guard current == UInt8(ascii: "\"") else { throw invalid() }
@@ -108,7 +159,8 @@ public enum StrictJSON {
                 guard current == UInt8(ascii: ":") else { throw invalid() }
                 index += 1
                 skipSpace()
-                try value(unchecked ? nil : inner, depth: depth + 1)
+                let member = try value(unchecked ? nil : inner, depth: depth + 1)
+                if keepsValues { members.append(JSONMember(key: key, value: member)) }
                 steps.removeLast()
                 skipSpace()
                 if current == UInt8(ascii: ",") {
@@ -118,21 +170,23 @@ public enum StrictJSON {
                 }
                 guard current == UInt8(ascii: "}") else { throw invalid() }
                 index += 1
-                return
+                return .object(members)
             }
         }
 
-        private mutating func array(_ element: JSONShape?, depth: Int) throws(Problem) {
+        private mutating func array(_ element: JSONShape?, depth: Int) throws(Problem) -> JSONValue {
             index += 1
             skipSpace()
+            var elements: [JSONValue] = []
             if current == UInt8(ascii: "]") {
                 index += 1
-                return
+                return .array([])
             }
             var position = 0
             while true {
                 steps.append(.index(position))
-                try value(element, depth: depth + 1)
+                let item = try value(element, depth: depth + 1)
+                if keepsValues { elements.append(item) }
                 steps.removeLast()
                 position += 1
                 skipSpace()
@@ -143,7 +197,7 @@ public enum StrictJSON {
                 }
                 guard current == UInt8(ascii: "]") else { throw invalid() }
                 index += 1
-                return
+                return .array(elements)
             }
         }
 
@@ -158,22 +212,22 @@ public enum StrictJSON {
             }
             if current == UInt8(ascii: "\"") {
                 index += 1
-                return keep ? String(decoding: bytes[first..<index - 1], as: UTF8.self) : ""
+                return keep ? try text(first..<index - 1) : ""
             }
             var scalars = String.UnicodeScalarView()
             var start = first
-            func flush(_ end: Int) {
+            func flush(_ end: Int) throws(Problem) {
                 guard keep else { return }
-                scalars.append(contentsOf: String(decoding: bytes[start..<end], as: UTF8.self).unicodeScalars)
+                scalars.append(contentsOf: try text(start..<end).unicodeScalars)
             }
             while let byte = current {
                 switch byte {
                 case UInt8(ascii: "\""):
-                    flush(index)
+                    try flush(index)
                     index += 1
                     return keep ? String(scalars) : ""
                 case UInt8(ascii: "\\"):
-                    flush(index)
+                    try flush(index)
                     index += 1
                     guard let escaped = current else { throw invalid() }
                     index += 1
@@ -208,6 +262,15 @@ public enum StrictJSON {
             throw invalid()
         }
 
+        /// The text of some of the bytes: checked as UTF-8 when values are built (`parse`), as
+        /// `JSONDecoder` checks it; repaired otherwise (`check` reads only keys, and a decoder
+        /// reads the bytes again afterwards).
+        private func text(_ range: Range<Int>) throws(Problem) -> String {
+            guard keepsValues else { return String(decoding: bytes[range], as: UTF8.self) }
+            guard let text = String(validating: bytes[range], as: UTF8.self) else { throw invalid() }
+            return text
+        }
+
         private mutating func hex4() throws(Problem) -> UInt32 {
             guard index + 4 <= bytes.count else { throw invalid() }
             var value: UInt32 = 0
@@ -227,7 +290,7 @@ public enum StrictJSON {
 
         /// An integer of at most ±2^53: larger ones would not survive a round trip through the
         /// doubles many JSON tools use, so two readers could disagree on its value.
-        private mutating func number() throws(Problem) {
+        private mutating func number() throws(Problem) -> Int64 {
             let start = index
             if current == UInt8(ascii: "-") { index += 1 }
             let digitsStart = index
@@ -241,6 +304,7 @@ public enum StrictJSON {
             guard digits.count <= 16, let value = Int64(text), abs(value) <= 1 << 53 else {
                 throw problem("is beyond the range of exact whole numbers (2^53)")
             }
+            return value
         }
 
         /// Where the value being read is: `secrets[3].mode` (empty at the top).

@@ -25,11 +25,12 @@ public struct DesiredSecret: Sendable {
     /// The desired secrets of a checked manifest, fingerprinted with `key`. Values are used
     /// here and dropped.
     public static func from(_ values: [ValueResolution], key: FingerprintKey) -> [DesiredSecret] {
-        values.map { resolution in
+        let fingerprinter = Fingerprinter(key)
+        return values.map { resolution in
             let declaration = resolution.declaration
             return DesiredSecret(
                 address: declaration.address, source: declaration.source, expiresAt: declaration.expiresAt,
-                fingerprint: resolution.result.map { key.fingerprint(of: $0, at: declaration.address) },
+                fingerprint: resolution.result.map { fingerprinter.fingerprint(of: $0, at: declaration.address) },
                 protect: declaration.protect)
         }
     }

@@ -40,6 +40,42 @@ public enum StateDocument {
         var protectedSince: Int?
     }
 
+    /// The document from its parsed form, exactly as `JSONDecoder` would decode it (null is
+    /// absent, as `decodeIfPresent` reads it); nil for anything it would not accept as it is.
+    private static func document(from tree: JSONValue) -> Document? {
+        guard let format = tree["format"]?.string, let version = tree["format_version"]?.integer,
+            let lineage = tree["lineage"]?.string, let serial = tree["serial"]?.integer,
+            case .array(let items)? = tree["secrets"],
+            let mode = optional(tree["mode"], { $0.string.flatMap(StripeMode.init(rawValue:)) }),
+            let key = optional(tree["fingerprint_key"], \.string),
+            let keyID = optional(tree["fingerprint_key_id"], \.string)
+        else { return nil }
+        var records: [Record] = []
+        records.reserveCapacity(items.count)
+        for item in items {
+            guard case .object = item, let address = item["address"]?.string, let id = item["id"]?.string,
+                let appliedAt = item["applied_at"]?.string,
+                let fingerprint = optional(item["fingerprint"], { $0.string.flatMap(Fingerprint.init(hex:)) }),
+                let expiresAt = optional(item["expires_at"], \.integer),
+                let since = optional(item["protected_since"], \.integer)
+            else { return nil }
+            records.append(
+                Record(
+                    address: address, id: id, fingerprint: fingerprint, expiresAt: expiresAt, appliedAt: appliedAt,
+                    protectedSince: since.map(Int.init)))
+        }
+        return Document(
+            format: format, formatVersion: Int(version), lineage: lineage, serial: Int(serial), mode: mode,
+            fingerprintKey: key, fingerprintKeyId: keyID, secrets: records)
+    }
+
+    /// An optional field: `.some(nil)` when absent or null, `.some(value)` when `read` accepts
+    /// it, nil (refused) when it does not.
+    private static func optional<Value>(_ field: JSONValue?, _ read: (JSONValue) -> Value?) -> Value?? {
+        guard let field, field != .null else { return .some(nil) }
+        return read(field).map { .some($0) }
+    }
+
     public static func encode(_ state: State) -> [UInt8] {
         let records = state.secrets.sorted { $0.key < $1.key }.map { address, entry in
             Record(
@@ -77,9 +113,17 @@ public enum StateDocument {
     public static func decode(_ bytes: [UInt8], path: String, keptApart: KeptApartKey? = nil) throws(DocumentError)
         -> State
     {
+        try decode(bytes, path: path, keptApart: keptApart, fastPath: true)
+    }
+
+    /// `decode`, with the one-pass reader (`fastPath`) or with `JSONDecoder` only: the tests
+    /// compare the two.
+    static func decode(_ bytes: [UInt8], path: String, keptApart: KeptApartKey?, fastPath: Bool)
+        throws(DocumentError) -> State
+    {
         let document = try VersionedDocument.decode(
             Document.self, from: bytes, format: format, version: State.formatVersion, shape: shape, kind: .state,
-            path: path)
+            path: path, fast: fastPath ? document(from:) : { _ in nil })
         func corrupt(_ detail: String) -> DocumentError { DocumentError(.state, path: path, .corrupt(detail)) }
         let key: FingerprintKey
         switch (document.fingerprintKey, document.fingerprintKeyId) {

@@ -78,6 +78,8 @@ public struct FingerprintKey: Sendable, Equatable, CustomStringConvertible, Cust
         }
     }
 
+    func withBytes<Result>(_ body: ([UInt8]) -> Result) -> Result { body(bytes) }
+
     public var base64: String {
         Data(bytes).base64EncodedString()
     }
@@ -88,17 +90,9 @@ public struct FingerprintKey: Sendable, Equatable, CustomStringConvertible, Cust
         authenticationCode(of: ["stripe-secrets fingerprint key identifier", "1"])
     }
 
-    /// The fingerprint of `value` at `address`. The address is length-prefixed, so no
-    /// (address, value) pair can be shifted into another.
+    /// The fingerprint of `value` at `address` (see `Fingerprinter`).
     public func fingerprint(of value: SecretValue, at address: SecretAddress) -> Fingerprint {
-        var code = HMAC<SHA256>(key: SymmetricKey(data: bytes))
-        let addressBytes = Array(address.description.utf8)
-        withUnsafeBytes(of: UInt64(addressBytes.count).bigEndian) { code.update(data: $0) }
-        code.update(data: addressBytes)
-        code.update(data: Array(value.plaintext.utf8))
-        let hex = Hex.encode(code.finalize())
-        // HMAC-SHA256 always gives 32 bytes, so this is always a valid fingerprint.
-        return Fingerprint(uncheckedHex: hex)
+        Fingerprinter(self).fingerprint(of: value, at: address)
     }
 
     /// HMAC-SHA256 of `parts`, each length-prefixed so that no two lists give the same input:
@@ -111,6 +105,31 @@ public struct FingerprintKey: Sendable, Equatable, CustomStringConvertible, Cust
             code.update(data: bytes)
         }
         return Hex.encode(code.finalize())
+    }
+}
+
+/// Fingerprints many values under one key, which it prepares once (an HMAC's key schedule
+/// costs more than hashing a short value).
+public struct Fingerprinter {
+    private let keyed: HMAC<SHA256>
+
+    public init(_ key: FingerprintKey) {
+        keyed = key.withBytes { HMAC<SHA256>(key: SymmetricKey(data: $0)) }
+    }
+
+    /// HMAC-SHA256 of the address's length (8 bytes, big-endian), the address and the value:
+    /// the length prefix means no (address, value) pair can be shifted into another.
+    public func fingerprint(of value: SecretValue, at address: SecretAddress) -> Fingerprint {
+        let addressText = address.description
+        var message: [UInt8] = []
+        message.reserveCapacity(8 + addressText.utf8.count + value.plaintext.utf8.count)
+        withUnsafeBytes(of: UInt64(addressText.utf8.count).bigEndian) { message.append(contentsOf: $0) }
+        message.append(contentsOf: addressText.utf8)
+        message.append(contentsOf: value.plaintext.utf8)
+        var code = keyed
+        code.update(data: message)
+        // HMAC-SHA256 always gives 32 bytes, so this is always a valid fingerprint.
+        return Fingerprint(uncheckedHex: Hex.encode(code.finalize()))
     }
 }
 

@@ -1,0 +1,133 @@
+import Crypto
+import Foundation
+import SecretsModel
+import Testing
+
+@testable import SecretsCore
+
+/// The fast paths of issue 9 against the slow ones they replace: the one-pass state reader
+/// against `JSONDecoder`, byte-wise address parsing, and a prepared HMAC key.
+@Suite struct FastPathTests {
+    /// A small deterministic generator, so a failure names a reproducible seed.
+    private struct Generator: RandomNumberGenerator {
+        var state: UInt64
+        mutating func next() -> UInt64 {
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return state
+        }
+    }
+
+    private static let names = ["api_key", "é", "e\u{301}", "\u{301}leading_mark", "a/b", "中文", "😀", "k\"q", "t\\s"]
+
+    private func randomState(_ random: inout Generator) -> State {
+        var secrets: [SecretAddress: State.Entry] = [:]
+        for index in 0..<Int.random(in: 0...12, using: &random) {
+            let account = Bool.random(using: &random) ? nil : "acct_\(Int.random(in: 1...3, using: &random))Fast"
+            let scope: SecretScope = Bool.random(using: &random) ? .account : .user("usr_\(index % 2)Fast")
+            let name = Self.names.randomElement(using: &random)! + "\(index)"
+            let address = SecretAddress(account: account, scope: scope, name: name)
+            secrets[address] = State.Entry(
+                id: "appsecret_\(index)Fast",
+                fingerprint: Bool.random(using: &random)
+                    ? FingerprintKey().fingerprint(of: SecretValue("v\(index)"), at: address) : nil,
+                expiresAt: Bool.random(using: &random) ? Int64.random(in: 0...4_102_444_800, using: &random) : nil,
+                appliedAt: Int64.random(in: 0...4_102_444_800, using: &random),
+                protectedSince: Bool.random(using: &random) ? 0 : nil)
+        }
+        let keptApart = Bool.random(using: &random)
+        return State(
+            lineage: "lineage-\(random.next() % 1000)", serial: Int.random(in: 0...5, using: &random),
+            mode: [nil, .test, .live].randomElement(using: &random)!, fingerprintKey: FingerprintKey(),
+            keyIsKeptApart: keptApart, secrets: secrets)
+    }
+
+    /// Both readers' verdicts on `bytes`: the same state, or the same error.
+    private func expectSameReading(_ bytes: [UInt8], keptApart: StateDocument.KeptApartKey?, _ note: String) {
+        let fast = Result { () throws(DocumentError) in
+            try StateDocument.decode(bytes, path: "s.json", keptApart: keptApart, fastPath: true)
+        }
+        let slow = Result { () throws(DocumentError) in
+            try StateDocument.decode(bytes, path: "s.json", keptApart: keptApart, fastPath: false)
+        }
+        #expect(fast == slow, "\(note): \(String(decoding: bytes.prefix(300), as: UTF8.self))")
+    }
+
+    @Test func theOnePassReaderReadsEveryStateAsJSONDecoderDoes() {
+        var random = Generator(state: 9)
+        for round in 0..<150 {
+            let state = randomState(&random)
+            let keptApart =
+                state.keyIsKeptApart ? StateDocument.KeptApartKey(state.fingerprintKey, origin: "test") : nil
+            let bytes = StateDocument.encode(state)
+            expectSameReading(bytes, keptApart: keptApart, "round \(round), as written")
+            #expect((try? StateDocument.decode(bytes, path: "s.json", keptApart: keptApart)) == state)
+            // Forms the encoder never writes but a person might: escapes, nulls, compact.
+            let text = String(decoding: bytes, as: UTF8.self)
+            for variant in [
+                text.replacingOccurrences(of: "\"appsecret_", with: "\"\\u0061ppsecret_"),
+                text.replacingOccurrences(of: "\"mode\" : \"test\"", with: "\"mode\" : null"),
+                text.replacingOccurrences(of: "\"protected_since\" : 0", with: "\"protected_since\" : null"),
+                text.replacingOccurrences(of: "\n", with: "").replacingOccurrences(of: " : ", with: ":"),
+                text.replacingOccurrences(of: "\"serial\" : ", with: "\"serial\" : -"),
+                text.replacingOccurrences(of: "\"expires_at\" : ", with: "\"expires_at\" : \"") + "x",
+            ] {
+                expectSameReading(Array(variant.utf8), keptApart: keptApart, "round \(round), a variant")
+            }
+        }
+    }
+
+    @Test func everyDamagedStateIsRefusedWithTheSameMessageByBothReaders() {
+        var random = Generator(state: 17)
+        let replacements: [[UInt8]] = [
+            Array("\"".utf8), Array("null".utf8), Array("1".utf8), Array("{".utf8), Array("]".utf8), [0xFF],
+            [0xC3], Array("\\u".utf8), Array("1.5".utf8), Array("[]".utf8), Array(",".utf8), [],
+        ]
+        for round in 0..<400 {
+            let state = randomState(&random)
+            var bytes = StateDocument.encode(state)
+            for _ in 0...Int.random(in: 0...2, using: &random) {
+                let at = Int.random(in: 0..<bytes.count, using: &random)
+                let width = Int.random(in: 0...4, using: &random)
+                bytes.replaceSubrange(
+                    at..<min(at + width, bytes.count), with: replacements.randomElement(using: &random)!)
+            }
+            let keptApart =
+                state.keyIsKeptApart ? StateDocument.KeptApartKey(state.fingerprintKey, origin: "test") : nil
+            expectSameReading(bytes, keptApart: keptApart, "round \(round)")
+        }
+    }
+
+    @Test func anAddressIsParsedByBytesSoANameMayBeginWithACombiningMark() throws {
+        // Searched by characters, "/" and U+0301 are one character, and the address would not parse.
+        let address = try #require(SecretAddress("acct_1Fast/user:usr_1Fast/\u{301}name"))
+        #expect(address.account == "acct_1Fast" && address.scope == .user("usr_1Fast"))
+        #expect(address.name.utf8.elementsEqual("\u{301}name".utf8))
+        #expect(SecretAddress(validating: address.description) == address)
+        for text in ["account/", "acct_1/account", "user:/x", "nope/x", "acct_1Fast", "/x", "account\u{301}/x"] {
+            #expect(SecretAddress(text) == nil, "\(text)")
+        }
+        #expect(SecretAddress("account/a/b")?.name == "a/b")
+        #expect(SecretAddress("acct_x/y")?.account == nil, "acct_x is then a scope part, and not a valid one")
+    }
+
+    @Test func aPreparedKeyGivesTheFingerprintOfAFreshHMAC() {
+        let key = FingerprintKey()
+        let fingerprinter = Fingerprinter(key)
+        for (index, name) in Self.names.enumerated() {
+            let address = SecretAddress(account: "acct_1Fast", scope: .account, name: name)
+            let value = SecretValue("value \(index) é")
+            let addressBytes = Array(address.description.utf8)
+            var message = withUnsafeBytes(of: UInt64(addressBytes.count).bigEndian) { Array($0) }
+            message += addressBytes + Array(value.plaintext.utf8)
+            let expected = key.withBytes { bytes in
+                HMAC<SHA256>.authenticationCode(for: message, using: SymmetricKey(data: bytes)).map {
+                    String(format: "%02x", $0)
+                }.joined()
+            }
+            // Twice from one prepared key: using it must not change it.
+            #expect(fingerprinter.fingerprint(of: value, at: address).hex == expected)
+            #expect(fingerprinter.fingerprint(of: value, at: address).hex == expected)
+            #expect(key.fingerprint(of: value, at: address).hex == expected)
+        }
+    }
+}
