@@ -186,17 +186,19 @@ public final class EmulatorServer: Sendable {
     }
 }
 
-/// The emulator's rate limit: at most ⌊limit⌋ requests accepted in any sliding second, counted
-/// on arrival (before `--latency`), so it is at least as strict as a calendar second or a token
-/// bucket holding one second's burst. Refused requests do not count against the window.
+/// The emulator's rate limit: at most ⌊limit⌋ requests accepted in any sliding second (a limit
+/// below 1: one in any 1/limit seconds), counted on arrival (before `--latency`), so it is at
+/// least as strict as a calendar second or a token bucket holding one second's burst. Refused
+/// requests do not count against the window.
 struct RateWindow {
     private var accepted: [ContinuousClock.Instant] = []
     private(set) var refused = 0
 
     mutating func refuses(limit: Double) -> Bool {
         let now = ContinuousClock.now
-        accepted.removeFirst(accepted.prefix { $0 <= now - .seconds(1) }.count)
-        guard Double(accepted.count + 1) > limit else {
+        let span = limit >= 1 ? Duration.seconds(1) : .seconds(1 / limit)
+        accepted.removeFirst(accepted.prefix { $0 <= now - span }.count)
+        guard accepted.count >= max(1, Int(limit)) else {
             accepted.append(now)
             return false
         }

@@ -35,9 +35,12 @@ import Testing
     }
 
     @Test func a429HalvesTheRate() async {
+        let slowedAt = ContinuousClock.now
         let instants = await grants(20, rate: 8, slowingAfter: 8)
-        // After the slow-down, at most 4 in a window.
-        for index in Array(instants.indices).dropFirst(8).dropLast(4) {
+        // For the five seconds after the slow-down, at most 4 in a window (a starved test
+        // process may see the rate restored before its last calls).
+        for index in Array(instants.indices).dropFirst(8).dropLast(4)
+        where instants[index + 4] < slowedAt + .seconds(5) {
             #expect(instants[index + 4] - instants[index] >= RateLimiter.window)
         }
     }
