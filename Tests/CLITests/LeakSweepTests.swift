@@ -1,0 +1,233 @@
+import Foundation
+import Testing
+import TestSupport
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// A folder, a manifest and a set of canaries made up for this run: a value from a variable, a
+/// value from a file, a rotated value, the API key and its live, restricted and malformed
+/// siblings, and a kept-apart fingerprint key. Every run of the binary is recorded with the
+/// files it left, and `finish` checks that no canary shows anywhere.
+final class LeakScenario {
+    static let manifest = """
+        version: 1
+        secrets:
+          - name: api_token
+            value: {env: LEAK_VALUE}
+          - name: signing_key
+            value: {file: keys/signing.pem}
+            expires_at: 2099-06-30T00:00:00Z
+          - name: user_token
+            scope: {type: user, user: usr_LeakSweep1}
+            value: {env: LEAK_VALUE}
+          - name: partner_token
+            account: acct_1LeakSweep
+            value: {env: LEAK_VALUE}
+
+        """
+    /// Files that hold a canary on purpose, relative to the folder.
+    static let inputs: Set<String> = ["keys/signing.pem", "fingerprint.key", "api.key"]
+
+    let value = Canary("value", "Canary \(Canary.token(24))/+\"%é&=")
+    let fileValue = Canary("file value", "file-\(Canary.token(24))")
+    let rotated = Canary("rotated value", "rotated \(Canary.token(24))!")
+    let key = Canary("API key", "sk_test_fake\(Canary.token(24))")
+    let liveKey = Canary("live key", "sk_live_fake\(Canary.token(16))")
+    let restrictedKey = Canary("restricted key", "rk_test_fake\(Canary.token(24))")
+    let malformedKey = Canary("malformed key", "sk_test_fake\(Canary.token(20))-x")
+    let fingerprintKey: Canary
+
+    let folder: TemporaryFolder
+    /// Where the emulators' output goes, outside the tool's folder.
+    let logs: TemporaryFolder
+    var runner: BinaryRunner
+    let evidence: LeakEvidence
+    private var steps = 0
+
+    init() throws {
+        let keyBytes = (0..<32).map { _ in UInt8.random(in: 0...255) }
+        fingerprintKey = Canary("fingerprint key", Data(keyBytes).base64EncodedString(), raw: keyBytes)
+        folder = try TemporaryFolder()
+        logs = try TemporaryFolder()
+        evidence = LeakEvidence([value, fileValue, rotated, key, liveKey, restrictedKey, malformedKey, fingerprintKey])
+        runner = BinaryRunner(
+            environment: ["STRIPE_API_KEY": key.text, "LEAK_VALUE": value.text], directory: folder.path)
+        try folder.write("secrets.yaml", Self.manifest)
+        try folder.write("keys/signing.pem", fileValue.text + "\n")
+        try folder.write("fingerprint.key", fingerprintKey.text + "\n")
+    }
+
+    /// An emulator whose output is kept, and which the runner talks to from now on.
+    func emulator(_ options: [String] = []) throws -> EmulatorProcess {
+        let emulator = try EmulatorProcess(arguments: options, logFolder: logs.path)
+        runner.environment["STRIPE_API_BASE"] = emulator.url
+        return emulator
+    }
+
+    /// Runs the binary, records what it printed and every file it left, and checks that the
+    /// step really happened: its exit status, and `says` in its output.
+    @discardableResult
+    func step(
+        _ arguments: String..., status: Int32, says: String, environment: [String: String] = [:],
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) throws -> BinaryRunner.Output {
+        let output = try run(arguments, environment: environment).wait()
+        check(output, arguments, status: status, says: says, sourceLocation: sourceLocation)
+        return output
+    }
+
+    /// Starts the binary without waiting; `finish(_:…)` records it.
+    func run(_ arguments: [String], environment: [String: String] = [:]) throws -> BinaryRunner.Running {
+        var runner = runner
+        runner.environment.merge(environment) { _, new in new }
+        return try runner.start(arguments)
+    }
+
+    /// Records a started run once it has ended, checked as `step` checks.
+    func check(
+        _ output: BinaryRunner.Output, _ arguments: [String], status: Int32, says: String,
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) {
+        steps += 1
+        let label = "step \(steps) (\(arguments.prefix(3).joined(separator: " ")))"
+        evidence.record(label, output)
+        evidence.recordFiles(in: folder.path, after: label, except: Self.inputs)
+        #expect(output.status == status, "\(label): \(output.stderr)", sourceLocation: sourceLocation)
+        #expect(
+            (output.stdout + output.stderr).contains(says), "\(label) did not say '\(says)': \(output.stdout)",
+            sourceLocation: sourceLocation)
+    }
+
+    /// Records the emulators' output, then checks every record for every canary, and that the
+    /// short fingerprints shown are no slice of a canary.
+    func finish(sourceLocation: SourceLocation = #_sourceLocation) throws {
+        for log in try FileManager.default.contentsOfDirectory(atPath: logs.path) {
+            let bytes = try #require(FileManager.default.contents(atPath: logs.path + "/" + log))
+            evidence.record("the emulator's \(log)", Array(bytes))
+        }
+        let leaks = evidence.leaks()
+        #expect(leaks.isEmpty, "\(leaks.joined(separator: "\n"))", sourceLocation: sourceLocation)
+        for fingerprint in evidence.shortFingerprints {
+            for canary in evidence.canaries {
+                let hex = canary.raw.map { String(format: "%02x", $0) }.joined()
+                #expect(
+                    !hex.contains(fingerprint) && !canary.text.lowercased().contains(fingerprint),
+                    "fp \(fingerprint) is a slice of the \(canary.label)", sourceLocation: sourceLocation)
+            }
+        }
+    }
+}
+
+/// The leak sweep: canaries flow through every command, in success and in failure, and none may
+/// show in any output, file, log or database the run touched.
+///
+/// Synchronous on purpose, like the kill test in `ApplyCommandTests`.
+@Suite struct LeakSweepTests {
+    @Test func everyCommandSucceedsWithoutShowingACanary() throws {
+        let sweep = try LeakScenario()
+        let emulator = try sweep.emulator(["--latency", "20ms", "--payloadless-key", sweep.restrictedKey.text])
+        try sweep.step("--help", status: 0, says: "force-unlock")
+        try sweep.step("validate", status: 0, says: "4 secrets in 3 scopes")
+        try sweep.step("validate", "--skip-values", status: 0, says: "4 secrets")
+        try sweep.step("schema", status: 0, says: "\"$schema\"")
+        try sweep.step("plan", status: 0, says: "Plan: 4 to create")
+        try sweep.step("plan", "--format", "markdown", status: 0, says: "4 to create")
+        try sweep.step("plan", "--format", "json", status: 0, says: "\"fingerprint_after\"")
+        try sweep.step("plan", "--out", "plan.json", status: 0, says: "Saved to plan.json")
+        for format in ["text", "markdown", "json"] {
+            try sweep.step("show", "plan.json", "--format", format, status: 0, says: "account/api_token")
+        }
+
+        // The lock, read while an apply holds it: the kernel lock ends with the run and the file
+        // is emptied.
+        let lock = sweep.folder.path + "/secrets.state.json.lock"
+        let applying = try sweep.run(["apply", "plan.json", "--parallelism", "1"])
+        let deadline = ContinuousClock.now + .seconds(30)
+        var holder = Data()
+        while ContinuousClock.now < deadline, holder.isEmpty, applying.process.isRunning {
+            holder = FileManager.default.contents(atPath: lock) ?? Data()
+            usleep(2_000)
+        }
+        #expect(String(decoding: holder, as: UTF8.self).contains("apply"), "the lock was never seen held")
+        sweep.evidence.record("the lock while held", Array(holder))
+        sweep.check(applying.wait(), ["apply", "plan.json"], status: 0, says: "4 of 4 changes applied")
+
+        try sweep.step("apply", "--auto-approve", status: 0, says: "No changes to apply")
+        let rotated = ["LEAK_VALUE": sweep.rotated.text]
+        try sweep.step("plan", status: 0, says: "value changed (fp ", environment: rotated)
+        try sweep.step("apply", "--auto-approve", status: 0, says: "replaced", environment: rotated)
+        try sweep.step("plan", "--refresh", status: 0, says: "No changes", environment: rotated)
+        try sweep.step("plan", "--refresh-values", status: 0, says: "No changes", environment: rotated)
+        try sweep.step("plan", "--refresh-values", status: 0, says: "changed", environment: [:])
+        try sweep.step("state", "list", status: 0, says: "4 secrets in secrets.state.json")
+        let pulled = try sweep.step("state", "pull", status: 0, says: "stripe-secrets-state")
+        try sweep.folder.write("pulled.json", pulled.stdout)
+        try sweep.step("state", "push", "pulled.json", "--force", status: 0, says: "Pushed pulled.json")
+
+        // Import with the value read (its fingerprint kept), and with a key that may not read it.
+        try sweep.step("state", "rm", "account/api_token", status: 0, says: "Forgot 1 secret")
+        try sweep.step("import", "--all", status: 0, says: "1 secret imported", environment: rotated)
+        try sweep.step("state", "rm", "account/api_token", status: 0, says: "Forgot 1 secret")
+        try sweep.step(
+            "import", "--all", status: 0, says: "1 secret imported",
+            environment: ["STRIPE_API_KEY": sweep.restrictedKey.text])
+        try sweep.step(
+            "plan", "--refresh-values", status: 0, says: "account/api_token",
+            environment: ["STRIPE_API_KEY": sweep.restrictedKey.text])
+
+        // A kept-apart fingerprint key, given by a file and by the variable.
+        try sweep.step(
+            "state", "rekey", "--new-key-file", "fingerprint.key", status: 0, says: "the key is now kept apart",
+            environment: rotated)
+        let keptApart = ["STRIPE_SECRETS_FINGERPRINT_KEY": sweep.fingerprintKey.text]
+        try sweep.step("plan", status: 0, says: "account/api_token", environment: keptApart)
+        try sweep.step("apply", "--auto-approve", status: 0, says: "Apply finished", environment: keptApart)
+        try sweep.step("state", "list", status: 0, says: "4 secrets", environment: keptApart)
+        try sweep.step("plan", status: 1, says: "keeps its fingerprint key apart")
+        try sweep.step("force-unlock", status: 0, says: "not locked")
+        try sweep.step("apply", "--auto-approve", "--api-key-file", "api.key", status: 1, says: "api.key")
+        try sweep.folder.write("api.key", sweep.key.text + "\n")
+        try sweep.step(
+            "apply", "--auto-approve", "--api-key-file", "api.key", status: 0, says: "No changes",
+            environment: keptApart.merging(["STRIPE_API_KEY": ""]) { $1 })
+        withExtendedLifetime(emulator) {}
+        try sweep.finish()
+        #expect(!sweep.evidence.shortFingerprints.isEmpty)
+        for file in [
+            "secrets.state.json after", "secrets.state.json.backup after", "plan.json after", "the emulator's",
+        ] {
+            #expect(sweep.evidence.items.contains { $0.label.hasPrefix(file) }, "nothing recorded of \(file)")
+        }
+    }
+}
+
+/// The sweep's own check can fail: a canary in any form it claims to catch is found, and text
+/// without one is not.
+@Suite struct LeakEvidenceTests {
+    @Test func aCanaryIsFoundInEveryFormAndNothingElseIs() throws {
+        let canary = Canary("value", "Canary \(Canary.token(24))/+\"%é&=")
+        let bytes = Array(canary.text.utf8)
+        let json = String(decoding: try JSONEncoder().encode([canary.text]), as: UTF8.self)
+        let forms: [String] = [
+            "plain " + canary.text,
+            canary.text.uppercased(),
+            "…" + String(canary.text.dropFirst(9).prefix(10)) + "…",
+            canary.text.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "",
+            json,
+            bytes.map { String(format: "%02X", $0) }.joined(),
+            Data(bytes).base64EncodedString(),
+            Data([1] + bytes).base64EncodedString(),
+            Data([1, 2] + bytes).base64EncodedString().replacing("+", with: "-").replacing("/", with: "_"),
+        ]
+        for form in forms {
+            let evidence = LeakEvidence([canary])
+            evidence.record("planted", Array(("x: " + form + " :y").utf8))
+            #expect(!evidence.leaks().isEmpty, "not found in \(form)")
+        }
+        let clean = LeakEvidence([canary])
+        clean.record("clean", Array("another \(Canary.token(24))/+\"%é&= fp 1234abcd".utf8))
+        #expect(clean.leaks().isEmpty)
+    }
+}
