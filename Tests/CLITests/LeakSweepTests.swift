@@ -46,12 +46,14 @@ final class LeakScenario {
     let evidence: LeakEvidence
     private var steps = 0
 
-    init() throws {
+    /// A scenario whose sweep also looks for `extra` canaries (a password the test was given).
+    init(extra: [Canary] = []) throws {
         let keyBytes = (0..<32).map { _ in UInt8.random(in: 0...255) }
         fingerprintKey = Canary("fingerprint key", Data(keyBytes).base64EncodedString(), raw: keyBytes)
         folder = try TemporaryFolder()
         logs = try TemporaryFolder()
-        evidence = LeakEvidence([value, fileValue, rotated, key, liveKey, restrictedKey, malformedKey, fingerprintKey])
+        evidence = LeakEvidence(
+            [value, fileValue, rotated, key, liveKey, restrictedKey, malformedKey, fingerprintKey] + extra)
         runner = BinaryRunner(
             environment: ["STRIPE_API_KEY": key.text, "LEAK_VALUE": value.text], directory: folder.path)
         try folder.write("secrets.yaml", Self.manifest)
@@ -200,6 +202,136 @@ final class LeakScenario {
         ] {
             #expect(sweep.evidence.items.contains { $0.label.hasPrefix(file) }, "nothing recorded of \(file)")
         }
+    }
+}
+
+extension LeakSweepTests {
+    @Test func everyFailureStopsWithoutShowingACanary() throws {
+        let sweep = try LeakScenario()
+        let revoked = try sweep.emulator(["--revoked-key", sweep.key.text])
+        try sweep.step("apply", "--auto-approve", status: 1, says: "Stripe 401")
+        try sweep.step("plan", "--refresh-values", status: 1, says: "Stripe 401")
+        try sweep.step("import", "--all", status: 1, says: "Stripe 401")
+        withExtendedLifetime(revoked) {}
+
+        // Faults: answers of 500 and 429, and connections dropped after the request ran.
+        let faulty = try sweep.emulator(["--fail-rate", "0.3", "--drop-rate", "0.1"])
+        var converged = false
+        for _ in 0..<8 where !converged {
+            converged = try sweep.run(["apply", "--auto-approve"]).wait().status == 0
+        }
+        #expect(converged)
+        try sweep.step("plan", "--refresh-values", "--detailed-exitcode", status: 0, says: "No changes")
+
+        // Keys: of the other mode, malformed (from the variable and from a file).
+        for key in [sweep.liveKey, sweep.malformedKey] {
+            let says = key.label == "live key" ? "is a live key" : "is not a Stripe secret or restricted key"
+            let environment = ["STRIPE_API_KEY": key.text, "LEAK_VALUE": sweep.rotated.text]
+            try sweep.step("apply", "--auto-approve", status: 1, says: says, environment: environment)
+            try sweep.step("plan", "--refresh-values", status: 1, says: says, environment: environment)
+            try sweep.step("import", "--all", status: 1, says: says, environment: environment)
+        }
+        try sweep.folder.write("api.key", sweep.malformedKey.text)
+        try sweep.step(
+            "apply", "--auto-approve", "--api-key-file", "api.key", status: 1, says: "not a Stripe secret",
+            environment: ["LEAK_VALUE": sweep.rotated.text])
+
+        // Plans: made stale, tampered with, or outrun by a changed value.
+        let rotated = ["LEAK_VALUE": sweep.rotated.text]
+        try sweep.step("plan", "--out", "stale.json", status: 0, says: "3 to replace", environment: rotated)
+        try sweep.step("plan", "--out", "tampered.json", status: 0, says: "3 to replace", environment: rotated)
+        try sweep.step("apply", "stale.json", status: 1, says: "that the manifest and state do not call for")
+        let path = sweep.folder.path + "/tampered.json"
+        var plan = try #require(
+            try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path))) as? [String: Any])
+        var changes = try #require(plan["changes"] as? [[String: Any]])
+        changes[0]["fingerprint_after"] = String(repeating: "0", count: 64)
+        plan["changes"] = changes
+        try JSONSerialization.data(withJSONObject: plan).write(to: URL(fileURLWithPath: path))
+        try sweep.step(
+            "apply", "tampered.json", status: 1, says: "changed since tampered.json was made", environment: rotated)
+        try sweep.step("apply", "--auto-approve", status: 0, says: "3 of 3 changes applied", environment: rotated)
+        try sweep.step("apply", "stale.json", status: 1, says: "is stale", environment: rotated)
+        try sweep.step(
+            "plan", "--refresh-values", status: 1, says: "could not reach Stripe",
+            environment: ["STRIPE_API_BASE": "http://127.0.0.1:1"])
+        withExtendedLifetime(faulty) {}
+
+        // An outage: the API dies in the middle of an apply, whose journal is read while it runs.
+        let outage = try sweep.emulator(["--latency", "300ms"])
+        let journal = sweep.folder.path + "/secrets.state.json.journal"
+        let applying = try sweep.run(["apply", "--auto-approve", "--parallelism", "1"])
+        let deadline = ContinuousClock.now + .seconds(30)
+        while ContinuousClock.now < deadline,
+            ((try? String(contentsOfFile: journal, encoding: .utf8))?.split(separator: "\n").count ?? 0) < 2
+        {
+            usleep(5_000)
+        }
+        sweep.evidence.record(
+            "the journal while applying", Array(FileManager.default.contents(atPath: journal) ?? Data()))
+        kill(outage.process.processIdentifier, SIGKILL)
+        sweep.check(applying.wait(), ["apply", "--auto-approve"], status: 1, says: "could not reach Stripe")
+        try sweep.step("plan", status: 0, says: "Plan:")
+        #expect(sweep.evidence.items.contains { $0.label == "the journal while applying" && $0.bytes.count > 0 })
+        try sweep.finish()
+    }
+}
+
+/// The leak sweep against a state in PostgreSQL: the database itself, dumped, and the server's
+/// log are searched too, as is every output for the database's password.
+@Suite(
+    .disabled(
+        if: PostgresCluster.skipReason != nil,
+        "PostgreSQL server binaries not found: install Debian's postgresql package, or set STRIPE_SECRETS_PG_BIN"))
+struct DatabaseLeakSweepTests {
+    @Test func aDatabaseStateHoldsNoCanary() throws {
+        let cluster = try PostgresCluster.shared.get()
+        let database = "leak_" + UUID().uuidString.prefix(8).lowercased()
+        try cluster.createDatabase(database)
+        let sweep = try LeakScenario(extra: [Canary("PostgreSQL password", cluster.password)])
+        sweep.runner.environment["STRIPE_SECRETS_STATE"] = cluster.url(database: database)
+        sweep.runner.environment["PGPASSWORD"] = cluster.password
+        let emulator = try sweep.emulator(["--latency", "400ms", "--payloadless-key", sweep.restrictedKey.text])
+        try sweep.step("plan", "--out", "plan.json", status: 0, says: "Plan: 4 to create")
+        try sweep.step("apply", "plan.json", status: 0, says: "4 of 4 changes applied")
+        let rotated = ["LEAK_VALUE": sweep.rotated.text]
+        try sweep.step("plan", "--refresh-values", status: 0, says: "value changed (fp ", environment: rotated)
+        try sweep.step("state", "list", status: 0, says: "4 secrets in postgres://")
+        let pulled = try sweep.step("state", "pull", status: 0, says: "stripe-secrets-state")
+        try sweep.folder.write("pulled.json", pulled.stdout)
+        try sweep.step("state", "push", "pulled.json", "--force", status: 0, says: "Pushed pulled.json")
+        try sweep.step("state", "rm", "account/api_token", status: 0, says: "Forgot 1 secret")
+        try sweep.step("import", "--all", status: 0, says: "1 secret imported")
+        try sweep.step("state", "rm", "account/api_token", status: 0, says: "Forgot 1 secret")
+        try sweep.step(
+            "import", "--all", status: 0, says: "1 secret imported",
+            environment: ["STRIPE_API_KEY": sweep.restrictedKey.text])
+        try sweep.step("force-unlock", status: 0, says: "postgres://")
+        try sweep.step("state", "rekey", "--new-key-file", "fingerprint.key", status: 0, says: "kept apart")
+
+        // An apply killed in the middle leaves journal rows; the next apply folds them in.
+        let keptApart = ["STRIPE_SECRETS_FINGERPRINT_KEY": sweep.fingerprintKey.text, "LEAK_VALUE": sweep.rotated.text]
+        let applying = try sweep.run(["apply", "--auto-approve", "--parallelism", "1"], environment: keptApart)
+        let deadline = ContinuousClock.now + .seconds(30)
+        while ContinuousClock.now < deadline,
+            (try? cluster.psql("SELECT count(*) FROM stripe_secrets.journal_entries", database: database)) ?? "0" == "0"
+        {
+            usleep(20_000)
+        }
+        sweep.evidence.record("the database while applying", Array(try cluster.dump(database: database).utf8))
+        kill(applying.process.processIdentifier, SIGKILL)
+        _ = applying.wait()
+        try sweep.step("apply", "--auto-approve", status: 0, says: "Apply finished", environment: keptApart)
+        try sweep.step("plan", "--detailed-exitcode", status: 0, says: "No changes", environment: keptApart)
+        withExtendedLifetime(emulator) {}
+
+        let dump = try cluster.dump(database: database)
+        #expect(dump.contains("stripe-secrets-state") && dump.contains("journal"))
+        sweep.evidence.record("the database", Array(dump.utf8))
+        let log = try #require(FileManager.default.contents(atPath: cluster.folder + "/server.log"))
+        sweep.evidence.record("the server's log", Array(log))
+        #expect(sweep.evidence.items.contains { $0.label == "the database while applying" && $0.bytes.count > 0 })
+        try sweep.finish()
     }
 }
 
