@@ -28,7 +28,7 @@ final class LeakScenario {
 
         """
     /// Files that hold a canary on purpose, relative to the folder.
-    static let inputs: Set<String> = ["keys/signing.pem", "fingerprint.key", "api.key"]
+    var inputs: Set<String> = ["keys/signing.pem", "fingerprint.key", "api.key"]
 
     let value = Canary("value", "Canary \(Canary.token(24))/+\"%é&=")
     let fileValue = Canary("file value", "file-\(Canary.token(24))")
@@ -95,7 +95,7 @@ final class LeakScenario {
         steps += 1
         let label = "step \(steps) (\(arguments.prefix(3).joined(separator: " ")))"
         evidence.record(label, output)
-        evidence.recordFiles(in: folder.path, after: label, except: Self.inputs)
+        evidence.recordFiles(in: folder.path, after: label, except: inputs)
         #expect(output.status == status, "\(label): \(output.stderr)", sourceLocation: sourceLocation)
         #expect(
             (output.stdout + output.stderr).contains(says), "\(label) did not say '\(says)': \(output.stdout)",
@@ -273,6 +273,34 @@ extension LeakSweepTests {
         sweep.check(applying.wait(), ["apply", "--auto-approve"], status: 1, says: "could not reach Stripe")
         try sweep.step("plan", status: 0, says: "Plan:")
         #expect(sweep.evidence.items.contains { $0.label == "the journal while applying" && $0.bytes.count > 0 })
+        try sweep.finish()
+    }
+}
+
+extension LeakSweepTests {
+    /// A value pasted where the manifest wants a word: a value, a key, a scope, an id, a time.
+    @Test func aManifestWithACanaryWhereAWordBelongsNeverShowsIt() throws {
+        let sweep = try LeakScenario()
+        sweep.inputs.insert("secrets.yaml")
+        let value = sweep.value.text.replacing("\"", with: "\\\"")
+        let places = [
+            "value: \"\(value)\"", "\"\(value)\": 1\n    value: {env: LEAK_VALUE}",
+            "value: {env: LEAK_VALUE, \"\(value)\": 1}", "scope: \"\(value)\"\n    value: {env: LEAK_VALUE}",
+            "scope: {type: \"\(value)\"}\n    value: {env: LEAK_VALUE}",
+            "scope: {type: \(sweep.key.text)}\n    value: {env: LEAK_VALUE}",
+            "scope: {type: user, user: \"\(value)\"}\n    value: {env: LEAK_VALUE}",
+            "account: \(sweep.key.text)\n    value: {env: LEAK_VALUE}",
+            "accounts: [\"\(value)\"]\n    value: {env: LEAK_VALUE}",
+            "expires_at: \"\(value)\"\n    value: {env: LEAK_VALUE}",
+            "protect: \"\(value)\"\n    value: {env: LEAK_VALUE}",
+        ]
+        for (index, place) in places.enumerated() {
+            try sweep.folder.write("secrets.yaml", "version: 1\nsecrets:\n  - name: s\(index)\n    \(place)\n")
+            for command in [["validate"], ["plan"], ["apply", "--auto-approve"]] {
+                let output = try sweep.run(command).wait()
+                sweep.check(output, command, status: 1, says: "secrets.yaml:4:")
+            }
+        }
         try sweep.finish()
     }
 }
