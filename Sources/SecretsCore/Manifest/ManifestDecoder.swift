@@ -226,7 +226,7 @@ struct ManifestDecoder {
             case "user":
                 reader.report("a user scope needs the user: write {type: user, user: usr_…}", at: node.mark)
             default:
-                reader.report("scope '\(scalar.value)' is not one of: \(types)", at: node.mark)
+                reader.report("\(SchemaReader.naming("scope", scalar.value)) is not one of: \(types)", at: node.mark)
             }
             return nil
         }
@@ -256,7 +256,8 @@ struct ManifestDecoder {
             }
             return .user(user.value)
         default:
-            reader.report("scope type '\(type.value)' is not one of: \(types)", at: typeNode.mark)
+            reader.report(
+                "\(SchemaReader.naming("scope type", type.value)) is not one of: \(types)", at: typeNode.mark)
             return nil
         }
     }
