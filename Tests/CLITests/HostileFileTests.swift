@@ -23,7 +23,7 @@ struct HostileFiles {
 
         """
     let folder: TemporaryFolder
-    let runner: BinaryRunner
+    var runner: BinaryRunner
     let state: String
     let plan: String
 
@@ -255,5 +255,55 @@ private let stateDamage: [(name: String, damage: @Sendable (String) -> [UInt8], 
         #expect(
             try String(contentsOfFile: files.folder.path + "/secrets.state.json.backup", encoding: .utf8) == files.state
         )
+    }
+}
+
+/// The same edits in a PostgreSQL state's document, as someone who can write the database
+/// would make them (the `json` column keeps a key twice and numbers as written).
+@Suite(
+    .disabled(
+        if: PostgresCluster.skipReason != nil,
+        "PostgreSQL server binaries not found: install Debian's postgresql package, or set STRIPE_SECRETS_PG_BIN"))
+struct HostileDatabaseDocumentTests {
+    @Test func aDocumentWithAWrongFieldIsRefusedAndTheRowIsUntouched() throws {
+        let cluster = try PostgresCluster.shared.get()
+        let database = "hostile_" + UUID().uuidString.prefix(8).lowercased()
+        try cluster.createDatabase(database)
+        var files = try HostileFiles()
+        files.runner.environment["STRIPE_SECRETS_STATE"] = cluster.url(database: database)
+        files.runner.environment["PGPASSWORD"] = cluster.password
+        let pushed = try files.runner.run("state", "push", "secrets.state.json")
+        try #require(pushed.status == 0, "\(pushed.stderr)")
+        let row = """
+            SELECT md5(document::text), md5(coalesce(previous_document::text, '')), serial, lineage, updated_at,
+              (SELECT count(*) FROM stripe_secrets.lock_holders), (SELECT count(*) FROM stripe_secrets.journals)
+            FROM stripe_secrets.states
+            """
+        let edited =
+            try stateEdits.map {
+                ("\($0.field) = \($0.value)", try HostileFiles.edit(files.state, $0.field, $0.value), $0.problem)
+            }
+            + stateDamage.filter { ["duplicate key", "escaped NUL", "secrets as an object"].contains($0.name) }.map {
+                ($0.name, String(decoding: $0.damage(files.state), as: UTF8.self), $0.problem)
+            }
+        for (name, document, fileProblem) in edited {
+            let problem =
+                fileProblem == "is not a stripe-secrets state file"
+                ? "does not hold a stripe-secrets state document" : fileProblem
+            try cluster.psql("UPDATE stripe_secrets.states SET document = $doc$\(document)$doc$", database: database)
+            let before = try cluster.psql(row, database: database)
+            for command in HostileFiles.stateCommands where command != ["apply", "plan.json"] {
+                let output = try files.runner.run(command)
+                let shown = "\(name): \(command.joined(separator: " ")): \(output.stderr)"
+                #expect(output.status == 1, "\(shown)")
+                // A serial or lineage edit may be found first as a row that disagrees with its document.
+                #expect(
+                    output.stderr.contains("postgres://")
+                        && (output.stderr.contains(problem) || output.stderr.contains("the row's serial and lineage")),
+                    "\(shown)")
+                #expect(!output.stderr.contains("could not reach Stripe"), "\(shown)")
+                #expect(try cluster.psql(row, database: database) == before, "the row changed: \(shown)")
+            }
+        }
     }
 }
