@@ -126,6 +126,10 @@ struct ManifestDecoder {
         }
     }
 
+    /// The variables stripe-secrets reads its own credentials from: never a secret's value,
+    /// so that a manifest line cannot hand the deployment's key to the app.
+    static let toolCredentials: Set<String> = ["STRIPE_API_KEY", "PGPASSWORD", "STRIPE_SECRETS_FINGERPRINT_KEY"]
+
     private static let pastedHint =
         "put the value in an environment variable or a file and name that here (it is not shown)"
 
@@ -192,6 +196,12 @@ struct ManifestDecoder {
                 reader.report(
                     "'env' must name an environment variable: letters, digits and '_', not starting with a digit",
                     at: env.mark)
+                return nil
+            }
+            guard !Self.toolCredentials.contains(variable.value) else {
+                reader.report(
+                    "'env' names \(variable.value), a credential of stripe-secrets itself, which would be stored in "
+                        + "Stripe where the app can read it; give the secret a variable of its own", at: env.mark)
                 return nil
             }
             return .environment(variable.value)
