@@ -208,6 +208,13 @@ final class LeakScenario {
 extension LeakSweepTests {
     @Test func everyFailureStopsWithoutShowingACanary() throws {
         let sweep = try LeakScenario()
+        // A value file given where a plan, a manifest or a state belongs.
+        let pem = "keys/signing.pem"
+        try sweep.step("show", pem, status: 1, says: "is not a stripe-secrets plan file")
+        try sweep.step("validate", "-f", pem, status: 1, says: "must be a mapping of 'key: value' lines, not text")
+        try sweep.step("plan", "--state", pem, status: 1, says: "is not a stripe-secrets state file")
+        try sweep.step("state", "push", pem, status: 1, says: "is not a stripe-secrets state file")
+        try sweep.step("validate", status: 1, says: "LEAK_VALUE is empty", environment: ["LEAK_VALUE": ""])
         let revoked = try sweep.emulator(["--revoked-key", sweep.key.text])
         try sweep.step("apply", "--auto-approve", status: 1, says: "Stripe 401")
         try sweep.step("plan", "--refresh-values", status: 1, says: "Stripe 401")
