@@ -292,7 +292,10 @@ struct HostileDatabaseDocumentTests {
                 ? "does not hold a stripe-secrets state document" : fileProblem
             try cluster.psql("UPDATE stripe_secrets.states SET document = $doc$\(document)$doc$", database: database)
             let before = try cluster.psql(row, database: database)
-            for command in HostileFiles.stateCommands where command != ["apply", "plan.json"] {
+            // One reader, one that plans and locks, and the ones that lock before they read.
+            for command in [
+                ["state", "list"], ["apply", "--auto-approve"], ["state", "rm", "account/a"], ["import", "--all"],
+            ] {
                 let output = try files.runner.run(command)
                 let shown = "\(name): \(command.joined(separator: " ")): \(output.stderr)"
                 #expect(output.status == 1, "\(shown)")
