@@ -227,7 +227,7 @@ private let stateDamage: [(name: String, damage: @Sendable (String) -> [UInt8], 
         }
     }
 
-    @Test func aSymlinkedStateOrPlanTouchesNoTarget() throws {
+    @Test func aSymlinkedStateJournalOrPlanTouchesNoTarget() throws {
         let files = try HostileFiles()
         try files.folder.write("elsewhere.json", files.state)
         try FileManager.default.removeItem(atPath: files.folder.path + "/secrets.state.json")
@@ -242,6 +242,18 @@ private let stateDamage: [(name: String, damage: @Sendable (String) -> [UInt8], 
         try FileManager.default.removeItem(atPath: files.folder.path + "/secrets.state.json")
         try files.folder.write("secrets.state.json", files.state)
         try files.expectRefused(["plan", "--out", "out.json"], naming: "out.json", "left untouched")
+        try FileManager.default.createSymbolicLink(
+            atPath: files.folder.path + "/secrets.state.json.journal", withDestinationPath: "victim.txt")
+        // `state pull` only notes that a journal is there; a plan file is refused for it at once.
+        let journalReaders = HostileFiles.stateCommands.filter {
+            $0 != ["state", "pull"] && $0 != ["apply", "plan.json"]
+        }
+        for command in journalReaders {
+            try files.expectRefused(
+                command, naming: "secrets.state.json.journal", "is a symbolic link or a special file")
+        }
+        try files.expectRefused(
+            ["apply", "plan.json"], naming: "plan.json", "the journal of a running or interrupted apply")
     }
 
     @Test func aSymlinkedBackupIsReplacedAndItsTargetLeftAlone() throws {
