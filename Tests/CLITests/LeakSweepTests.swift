@@ -129,7 +129,7 @@ final class LeakScenario {
 @Suite struct LeakSweepTests {
     @Test func everyCommandSucceedsWithoutShowingACanary() throws {
         let sweep = try LeakScenario()
-        let emulator = try sweep.emulator(["--latency", "20ms", "--payloadless-key", sweep.restrictedKey.text])
+        let emulator = try sweep.emulator(["--latency", "100ms", "--payloadless-key", sweep.restrictedKey.text])
         try sweep.step("--help", status: 0, says: "force-unlock")
         try sweep.step("validate", status: 0, says: "4 secrets in 3 scopes")
         try sweep.step("validate", "--skip-values", status: 0, says: "4 secrets")
