@@ -3,6 +3,10 @@ import SecretsCore
 import StripeAPI
 import Testing
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 #if canImport(FoundationNetworking)
     import FoundationNetworking
 #endif
@@ -26,14 +30,36 @@ final class EmulatorProcess: @unchecked Sendable {
     let process = Process()
     let url: String
 
-    init(arguments options: [String]) throws {
+    /// The files holding everything the emulator printed, when started with a `logFolder`.
+    let logs: [String]
+
+    /// Starts the emulator; with `logFolder`, its stdout and stderr go to files there (`logs`),
+    /// kept for inspection, rather than being dropped after the first line.
+    init(arguments options: [String], logFolder: String? = nil) throws {
         process.executableURL = BinaryRunner.executable
         process.arguments = ["emulator", "--port", "0"] + options
-        let out = Pipe()
-        process.standardOutput = out
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        let first = out.firstLine()
+        let first: String
+        if let logFolder {
+            let name = "\(logFolder)/emulator-\(UUID().uuidString.prefix(8))"
+            logs = [name + ".stdout", name + ".stderr"]
+            let handles = try logs.map { path in
+                guard FileManager.default.createFile(atPath: path, contents: nil),
+                    let handle = FileHandle(forWritingAtPath: path)
+                else { throw EmulatorError(message: "cannot create \(path)") }
+                return handle
+            }
+            process.standardOutput = handles[0]
+            process.standardError = handles[1]
+            try process.run()
+            first = Self.firstLine(ofFile: logs[0])
+        } else {
+            logs = []
+            let out = Pipe()
+            process.standardOutput = out
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            first = out.firstLine()
+        }
         guard first.hasPrefix("listening on http://127.0.0.1:") else {
             process.terminate()
             throw EmulatorError(message: "the emulator said '\(first)'")
@@ -41,12 +67,23 @@ final class EmulatorProcess: @unchecked Sendable {
         url = String(first.dropFirst("listening on ".count))
     }
 
+    /// The first line written to `path`, waiting up to 30 s for it.
+    private static func firstLine(ofFile path: String) -> String {
+        let deadline = ContinuousClock.now + .seconds(30)
+        while ContinuousClock.now < deadline {
+            let text = (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
+            if let end = text.firstIndex(of: "\n") { return String(text[..<end]) }
+            usleep(10_000)
+        }
+        return ""
+    }
+
     struct EmulatorError: Error {
         let message: String
     }
 
     deinit {
-        process.terminate()
+        if process.isRunning { process.terminate() }
         process.waitUntilExit()
     }
 

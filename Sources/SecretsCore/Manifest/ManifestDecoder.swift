@@ -126,6 +126,10 @@ struct ManifestDecoder {
         }
     }
 
+    /// The variables stripe-secrets reads its own credentials from: never a secret's value,
+    /// so that a manifest line cannot hand the deployment's key to the app.
+    static let toolCredentials: Set<String> = ["STRIPE_API_KEY", "PGPASSWORD", "STRIPE_SECRETS_FINGERPRINT_KEY"]
+
     private static let pastedHint =
         "put the value in an environment variable or a file and name that here (it is not shown)"
 
@@ -194,6 +198,12 @@ struct ManifestDecoder {
                     at: env.mark)
                 return nil
             }
+            guard !Self.toolCredentials.contains(variable.value) else {
+                reader.report(
+                    "'env' names \(variable.value), a credential of stripe-secrets itself, which would be stored in "
+                        + "Stripe where the app can read it; give the secret a variable of its own", at: env.mark)
+                return nil
+            }
             return .environment(variable.value)
         case (nil, .some(let file)):
             let trim = fields["trim_newline"].map { reader.boolean($0, "'trim_newline'") } ?? .some(true)
@@ -226,7 +236,7 @@ struct ManifestDecoder {
             case "user":
                 reader.report("a user scope needs the user: write {type: user, user: usr_…}", at: node.mark)
             default:
-                reader.report("scope '\(scalar.value)' is not one of: \(types)", at: node.mark)
+                reader.report("\(SchemaReader.naming("scope", scalar.value)) is not one of: \(types)", at: node.mark)
             }
             return nil
         }
@@ -256,7 +266,8 @@ struct ManifestDecoder {
             }
             return .user(user.value)
         default:
-            reader.report("scope type '\(type.value)' is not one of: \(types)", at: typeNode.mark)
+            reader.report(
+                "\(SchemaReader.naming("scope type", type.value)) is not one of: \(types)", at: typeNode.mark)
             return nil
         }
     }

@@ -100,7 +100,8 @@ public enum ManifestSchema {
                       "type": ["string", "boolean"],
                       "maxLength": \#(CredentialShape.maxNameLength),
                       "pattern": \#(json("^" + notCredential + "[A-Za-z_][0-9A-Za-z_]*$")),
-                      "patternErrorMessage": "A variable name: letters, digits and _, not starting with a digit, not a credential."
+                      "patternErrorMessage": "A variable name: letters, digits and _, not starting with a digit, not a credential.",
+                      "not": {"description": "stripe-secrets' own credentials are never a secret's value.", "enum": [\#(ManifestDecoder.toolCredentials.sorted().map(json).joined(separator: ", "))]}
                     }
                   }
                 },

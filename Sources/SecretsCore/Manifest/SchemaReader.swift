@@ -48,6 +48,12 @@ struct SchemaReader {
     /// Whether an unknown key may be quoted back: it looks like a mistyped field name (1 to 32
     /// lowercase letters, digits, `_` and `-`). Anything else, such as a value pasted where a key
     /// goes, is named by its position alone.
+    /// `what` followed by the word quoted, when the word may be quoted back (as a key may);
+    /// `what` alone otherwise, so that a value typed where a keyword belongs is never echoed.
+    static func naming(_ what: String, _ word: String) -> String {
+        looksLikeFieldName(word) && !CredentialShape.matches(word) ? "\(what) '\(word)'" : what
+    }
+
     static func looksLikeFieldName(_ key: String) -> Bool {
         (1...32).contains(key.utf8.count)
             && key.utf8.allSatisfy { (97...122).contains($0) || (48...57).contains($0) || $0 == 95 || $0 == 45 }

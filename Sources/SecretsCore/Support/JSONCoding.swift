@@ -32,13 +32,15 @@ public enum JSONCoding {
     public static func describe(_ error: any Error) -> String {
         guard let error = error as? DecodingError else { return "unreadable JSON" }
         func path(_ context: DecodingError.Context) -> String {
-            let keys = context.codingPath.map { $0.intValue.map { "[\($0)]" } ?? ".\($0.stringValue)" }.joined()
+            let keys = context.codingPath.map { $0.intValue.map { "[\($0)]" } ?? ".\(snakeCase($0.stringValue))" }
+                .joined()
             return keys.isEmpty ? "the document" : String(keys.drop(while: { $0 == "." }))
         }
         switch error {
         case .keyNotFound(let key, let context):
             let parent = path(context)
-            return parent == "the document" ? "no \(key.stringValue)" : "no \(key.stringValue) in \(parent)"
+            let name = snakeCase(key.stringValue)
+            return parent == "the document" ? "no \(name)" : "no \(name) in \(parent)"
         case .typeMismatch(_, let context), .valueNotFound(_, let context):
             return "\(path(context)) has the wrong type"
         case .dataCorrupted(let context):
@@ -46,5 +48,19 @@ public enum JSONCoding {
         @unknown default:
             return "unreadable JSON"
         }
+    }
+
+    /// A property's name as our files spell it (`expiresAt` is `expires_at`): the decoder's
+    /// coding path holds the converted names.
+    static func snakeCase(_ name: String) -> String {
+        var out = ""
+        for character in name {
+            if character.isUppercase {
+                out += "_" + character.lowercased()
+            } else {
+                out.append(character)
+            }
+        }
+        return out
     }
 }

@@ -162,9 +162,21 @@ enum VersionedDocument {
         bytes.allSatisfy { $0 == 0 || $0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 }
     }
 
-    /// The first fields of each of our documents, read before anything else.
+    /// The first fields of each of our documents, read before anything else; either is nil
+    /// when missing or of another type (a number out of range, a string), for the checks above
+    /// to name.
     private struct FormatHeader: Decodable {
         var format: String?
         var formatVersion: Int?
+
+        private enum CodingKeys: String, CodingKey {
+            case format, formatVersion
+        }
+
+        init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            format = try? container.decodeIfPresent(String.self, forKey: .format)
+            formatVersion = try? container.decodeIfPresent(Int.self, forKey: .formatVersion)
+        }
     }
 }
