@@ -206,13 +206,18 @@ public enum StrictJSON {
         private mutating func string(keep: Bool) throws(Problem) -> String {
             index += 1
             let first = index
-            // Most strings hold no escape: their bytes are their text.
+            // Most strings hold no escape: their bytes are their text. Most are ASCII too, and
+            // need no UTF-8 check (`seen` gathers every byte's high bit).
+            var seen: UInt8 = 0
             while let byte = current, byte != UInt8(ascii: "\""), byte != UInt8(ascii: "\\"), byte >= 0x20 {
+                seen |= byte
                 index += 1
             }
             if current == UInt8(ascii: "\"") {
                 index += 1
-                return keep ? try text(first..<index - 1) : ""
+                guard keep else { return "" }
+                return seen < 0x80
+                    ? String(decoding: bytes[first..<index - 1], as: UTF8.self) : try text(first..<index - 1)
             }
             var scalars = String.UnicodeScalarView()
             var start = first

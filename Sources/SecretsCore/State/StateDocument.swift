@@ -148,6 +148,7 @@ public enum StateDocument {
         }
         guard (0...State.maxSerial).contains(document.serial) else { throw corrupt("serial is out of range") }
         var secrets: [SecretAddress: State.Entry] = [:]
+        secrets.reserveCapacity(document.secrets.count)
         for record in document.secrets {
             guard let address = SecretAddress(validating: record.address) else {
                 throw corrupt("'\(record.address)' is not a valid secret address")
@@ -159,13 +160,15 @@ public enum StateDocument {
             else {
                 throw corrupt("expires_at or id of \(address) is invalid")
             }
-            guard secrets[address] == nil else { throw corrupt("\(address) is listed twice") }
+            let entry = State.Entry(
+                id: record.id, fingerprint: record.fingerprint, expiresAt: record.expiresAt, appliedAt: appliedAt,
+                protectedSince: record.protectedSince)
+            guard secrets.updateValue(entry, forKey: address) == nil else {
+                throw corrupt("\(address) is listed twice")
+            }
             if let since = record.protectedSince, !(0...document.serial).contains(since) {
                 throw corrupt("protected_since of \(address) is not a serial of this state")
             }
-            secrets[address] = State.Entry(
-                id: record.id, fingerprint: record.fingerprint, expiresAt: record.expiresAt, appliedAt: appliedAt,
-                protectedSince: record.protectedSince)
         }
         return State(
             lineage: document.lineage, serial: document.serial, mode: document.mode, fingerprintKey: key,
