@@ -10,11 +10,17 @@ cd "$(dirname "$0")/.."
 seconds=${1:-60}
 [[ $seconds =~ ^[1-9][0-9]*$ ]] || { echo "usage: Fuzz/run.sh [SECONDS]" >&2; exit 2; }
 
+# libFuzzer, lld and llvm-symbolizer come with the Swift toolchain for Linux; nothing to install.
+toolchain=$(dirname "$(readlink -f "$(command -v swiftc)")")/..
+symbolizer=$toolchain/bin/llvm-symbolizer
+if ! compgen -G "$toolchain/lib/clang/*/lib/linux/libclang_rt.fuzzer-$(uname -m).a" >/dev/null || [ ! -x "$symbolizer" ]
+then
+    echo "error: this Swift toolchain has no libFuzzer runtime or llvm-symbolizer" >&2
+    exit 1
+fi
 echo "building the fuzz targets" >&2
 bin=$(bash Fuzz/build.sh)
 out=.build-fuzz
-symbolizer=$(dirname "$(command -v swiftc)")/llvm-symbolizer
-[ -x "$symbolizer" ] || { echo "error: no llvm-symbolizer beside swiftc" >&2; exit 1; }
 # The suppressions are matched against symbolized frames; Swift's backtracer would hold a
 # crashing target for up to 30 s.
 export ASAN_SYMBOLIZER_PATH=$symbolizer
