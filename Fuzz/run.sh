@@ -2,7 +2,7 @@
 # Builds the fuzz targets (Fuzz/build.sh) and runs each for SECONDS (default 60) with libFuzzer,
 # seeded from the test fixtures and Fuzz/Seeds, the corpus kept in .build-fuzz/corpus. Exits
 # non-zero when any target crashes, breaks an invariant, leaks, takes over 10 s on one input or
-# over 2 GiB of memory; what it found is in .build-fuzz/artifacts/TARGET/, each target's log
+# over 2 GiB of memory; what this run found is in .build-fuzz/artifacts/TARGET/, each target's log
 # in .build-fuzz/logs/. Ends with one summary line.
 # Usage: Fuzz/run.sh [SECONDS]
 set -euo pipefail
@@ -21,6 +21,7 @@ fi
 echo "building the fuzz targets" >&2
 bin=$(bash Fuzz/build.sh)
 out=.build-fuzz
+rm -rf "$out/artifacts"
 # The suppressions are matched against symbolized frames; Swift's backtracer would hold a
 # crashing target for up to 30 s.
 export ASAN_SYMBOLIZER_PATH=$symbolizer
@@ -56,7 +57,9 @@ for spec in "${targets[@]}"; do
         -dict="Fuzz/Dictionaries/$dict.dict" -artifact_prefix="$artifacts" -print_final_stats=1 \
         >"$log" 2>&1 || status=$?
     runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
-    units=$(find "$corpus" -type f | wc -l)
+    # The inputs libFuzzer keeps for their coverage (the folder also holds every seed copied in).
+    units=$(grep -ao 'corp: [0-9]*' "$log" | tail -1 | tr -dc 0-9)
+    units=${units:-0}
     total=$((total + ${runs:-0})) corpus_total=$((corpus_total + units))
     echo "$name: ${runs:-0} executions, corpus $units inputs, exit $status" >&2
     if [ "$status" -ne 0 ]; then
