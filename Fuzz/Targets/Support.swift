@@ -24,9 +24,11 @@ let seedKey: FingerprintKey = {
     return key
 }()
 
-/// Whether `message` quotes `text`, for texts long enough not to occur in a message by chance.
+/// Whether `message` quotes `text`: judged only for texts that no fixed wording of a message
+/// holds (at least 16 bytes with no space, as a key or token is; the longest such word in our
+/// messages and libyaml's is shorter).
 func quotes(_ message: String, _ text: String) -> Bool {
-    text.utf8.count >= 12 && message.contains(text)
+    text.utf8.count >= 16 && !text.contains(where: \.isWhitespace) && message.contains(text)
 }
 
 private func hex(_ bytes: [UInt8]) -> String {

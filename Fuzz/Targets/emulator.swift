@@ -52,13 +52,17 @@ private func check(_ response: EmulatorResponse, to request: EmulatorRequest) {
     let message = (object?["error"] as? [String: Any])?["message"] as? String
     require(message != nil, "an error without a message")
     guard let message else { return }
-    for (key, value) in pairs ?? [] where key == "payload" {
+    // What is echoed as given (method, path, parameters, idempotency key): a payload or key
+    // that also stands there may be quoted as that.
+    let echoed =
+        [request.method, request.path, request.headers["idempotency-key"] ?? ""]
+        + (pairs ?? []).filter { $0.key != "payload" }.flatMap { [$0.key, $0.value] }
+    func isEchoed(_ text: String) -> Bool { echoed.contains { $0.contains(text) } }
+    for (key, value) in pairs ?? [] where key == "payload" && !isEchoed(value) {
         require(!quotes(message, value), "an error quotes the payload: \(message)")
     }
     let credentials = String(request.headers["authorization"]?.drop { $0 != " " }.dropFirst() ?? "")
-    // The path, the parameters and the idempotency key are echoed as given, so a key pasted there may be.
-    let echoed = [request.path, form, request.headers["idempotency-key"] ?? ""]
-    if !echoed.contains(where: { $0.contains(credentials) }) {
+    if !isEchoed(credentials) {
         require(!quotes(message, credentials), "an error quotes the API key: \(message)")
     }
 }

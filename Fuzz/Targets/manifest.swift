@@ -11,7 +11,10 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     guard case .failure(let error) = first else { return 0 }
     require(!error.diagnostics.isEmpty, "a refusal without a diagnostic")
     var values: [String] = []
-    if let root = StrictYAMLParser.parse(bytes).root { inlineValues(root, into: &values) }
+    var others: [String] = []
+    if let root = StrictYAMLParser.parse(bytes).root { inlineValues(root, into: &values, others: &others) }
+    // A value that is also part of a name, key or other scalar may be quoted as that.
+    values.removeAll { value in others.contains { $0.contains(value) } }
     for diagnostic in error.diagnostics {
         if let location = diagnostic.location {
             require(location.file == "fuzz.yaml" && location.line >= 1 && location.column >= 1, "\(diagnostic)")
@@ -31,17 +34,28 @@ private func decode(_ bytes: [UInt8]) -> Result<String, DiagnosticsError> {
 }
 
 /// Every scalar written inline under a `value` key (alone or in a list), where a reference
-/// (`{env: NAME}`, `{file: PATH}`, whose names messages may quote) belongs.
-private func inlineValues(_ node: Node, into values: inout [String]) {
+/// (`{env: NAME}`, `{file: PATH}`, whose names messages may quote) belongs; every other scalar
+/// and key in `others`.
+private func inlineValues(_ node: Node, into values: inout [String], others: inout [String]) {
     switch node {
     case .mapping(let mapping):
         for entry in mapping.entries {
-            if entry.key.value == "value" { scalars(entry.value, into: &values) }
-            inlineValues(entry.value, into: &values)
+            others.append(entry.key.value)
+            if entry.key.value == "value", isInline(entry.value) {
+                scalars(entry.value, into: &values)
+            } else {
+                inlineValues(entry.value, into: &values, others: &others)
+            }
         }
-    case .sequence(let sequence): for item in sequence.items { inlineValues(item, into: &values) }
-    case .scalar, .invalid: break
+    case .sequence(let sequence): for item in sequence.items { inlineValues(item, into: &values, others: &others) }
+    case .scalar(let scalar): others.append(scalar.value)
+    case .invalid: break
     }
+}
+
+private func isInline(_ node: Node) -> Bool {
+    if case .mapping = node { return false }
+    return true
 }
 
 private func scalars(_ node: Node, into values: inout [String]) {
