@@ -171,18 +171,13 @@ public final class EmulatorServer: Sendable {
     ) async throws {
         var headers = HTTPHeaders()
         for (name, value) in response.headers { headers.add(name: name, value: value) }
-        headers.add(name: "Request-Id", value: "req_" + Self.randomID())
+        headers.add(name: "Request-Id", value: "req_" + SecretStoreAPI.randomID())
         headers.add(name: "Content-Length", value: String(response.body.count))
         if !head.isKeepAlive { headers.add(name: "Connection", value: "close") }
         let status = HTTPResponseStatus(statusCode: response.status)
         try await outbound.write(.head(HTTPResponseHead(version: head.version, status: status, headers: headers)))
         try await outbound.write(.body(.byteBuffer(ByteBuffer(bytes: response.body))))
         try await outbound.write(.end(nil))
-    }
-
-    static func randomID() -> String {
-        let alphabet = Array("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz".utf8)
-        return String(decoding: (0..<14).map { _ in alphabet[Int.random(in: 0..<alphabet.count)] }, as: UTF8.self)
     }
 }
 

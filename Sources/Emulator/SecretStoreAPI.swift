@@ -99,6 +99,12 @@ struct SecretStoreAPI: Sendable {
         }
     }
 
+    /// 14 random letters and digits, for object and request ids.
+    static func randomID() -> String {
+        let alphabet = Array("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz".utf8)
+        return String(decoding: (0..<14).map { _ in alphabet[Int.random(in: 0..<alphabet.count)] }, as: UTF8.self)
+    }
+
     /// Bearer or Basic auth with a well-formed key: whether it is live, and the key.
     private func authenticate(_ header: String?) -> Result<(Bool, String), EmulatorResponse> {
         guard let header, !header.isEmpty else {
@@ -191,7 +197,7 @@ private enum Endpoint {
                         param: "name")
                 }
                 secrets[Array(name.utf8)] = SecretStore.Secret(
-                    id: "appsecret_" + EmulatorServer.randomID() + EmulatorServer.randomID(), name: name, scope: scope,
+                    id: "appsecret_" + SecretStoreAPI.randomID() + SecretStoreAPI.randomID(), name: name, scope: scope,
                     payload: payload, expiresAt: expiresAt,
                     created: now, sequence: nextSequence())
             }

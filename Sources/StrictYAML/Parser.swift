@@ -106,8 +106,12 @@ private final class EventReader {
                     "the file holds a control character (\(TextCheck.codePoint(state.problem_value))); remove it",
                     at: at)
             }
+            // libyaml gives the offending byte, or the code point of one that is no Unicode scalar.
             let byte = String(state.problem_value, radix: 16, uppercase: true)
-            let detail = state.problem_value >= 0 ? " (byte 0x\(byte.count == 1 ? "0" + byte : byte))" : ""
+            let detail =
+                state.problem_value > 0xFF
+                ? " (\(TextCheck.codePoint(state.problem_value)))"
+                : state.problem_value >= 0 ? " (byte 0x\(byte.count == 1 ? "0" + byte : byte))" : ""
             return YAMLProblem("the file is not valid UTF-8 text: \(problem)\(detail)", at: at)
         case YAML_MEMORY_ERROR:
             return YAMLProblem("libyaml ran out of memory", at: Mark(line: 1, column: 1))
