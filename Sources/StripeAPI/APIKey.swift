@@ -1,3 +1,4 @@
+import Foundation
 import SecretsModel
 
 /// A Stripe secret or restricted key. It prints as its prefix only (`sk_test_…`), so it cannot

@@ -1,3 +1,5 @@
+import Foundation
+
 /// Where Stripe (or the emulator) answers: `https://api.stripe.com`, or plain `http://` on
 /// loopback only, so a key is never sent in the clear over a network.
 public struct BaseURL: Sendable, Equatable, CustomStringConvertible {
