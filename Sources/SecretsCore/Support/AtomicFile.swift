@@ -51,8 +51,10 @@ public enum AtomicFile {
         }
         if let backupPath { try keepBackup(of: path, at: backupPath, folder: folder) }
         try beforeRename()
+        CrashPoint.beforeRename.reach()
         guard rename(temporary, path) == 0 else { throw failure(path) }
         renamed = true
+        CrashPoint.afterRename.reach()
         try syncFolder(folder)
     }
 
