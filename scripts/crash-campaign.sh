@@ -108,6 +108,10 @@ PY
             fail "the next apply failed: $(tail -5 "$folder/resume.out")"
         resumed_changes=$((resumed_changes + $(sed -n 's/^Apply finished: \([0-9]*\) of.*/\1/p' "$folder/resume.out" | head -1 | grep . || echo 0)))
         converged "$folder" || fail "not converged after the next apply"
+        if [ "$backend" = file ]; then
+            litter=$(find "$folder" -maxdepth 1 -name '.secrets.state.json*.tmp-*' | wc -l)
+            [ "$litter" = 0 ] || fail "$litter temporary copies of the state left behind"
+        fi
     done
     stats=$(emulator_stats)
     violations=$(echo "$stats" | jq '.idempotency.violations')

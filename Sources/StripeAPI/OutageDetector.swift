@@ -11,7 +11,7 @@ import NIOConcurrencyHelpers
 final class OutageDetector: Sendable {
     /// Failures in a row, with no answer for `quietPeriod`: the API is down.
     static let failuresInARow = 3
-    static let quietPeriod: Duration = .seconds(5)
+    static let quietPeriod: Duration = .seconds(10)
 
     private struct Record {
         /// The last answer, or the first attempt while none came yet.
