@@ -5,7 +5,7 @@
 # Usage: scripts/outage-campaign.sh [--backend file|postgres|both] [--release] [CHANGES...]
 #   For each CHANGES (default 40 200) and each way of going away, an apply of CHANGES creates
 #   runs against `emulator --latency 100ms`, which is killed (kill -9: connections refused) or
-#   stopped (kill -STOP: connections accepted, never answered) once a few calls are journalled.
+#   stopped (kill -STOP: connections accepted, never answered) once 20 calls were sent.
 #   Checks: exit 1 within 60 s, the message says Stripe stopped answering and that a rerun
 #   finishes the job, the state reads, no lock is held; then the emulator comes back (a new one
 #   after a kill, which keeps nothing; the same one continued after a stop) and the rerun
@@ -47,9 +47,14 @@ for backend in $backends; do
             start=$(date +%s.%N)
             (cd "$folder" && exec "$tool" apply --auto-approve > "$folder/apply.out" 2> "$folder/apply.err") &
             pid=$!
-            # A few calls done, most still pending.
-            until [ "$(( $(emulator_stats | jq .requests) - before ))" -ge 5 ]; do sleep 0.02; done
-            if [ $how = kill ]; then kill -9 "$emulator_pid"; else kill -STOP "$emulator_pid"; fi
+            # 20 calls sent (about 12 answered, 8 in flight), the rest pending.
+            until [ "$(( $(emulator_stats | jq .requests) - before ))" -ge 20 ]; do sleep 0.02; done
+            if [ $how = kill ]; then
+                kill -9 "$emulator_pid"
+                { wait "$emulator_pid"; } 2>/dev/null || true
+            else
+                kill -STOP "$emulator_pid"
+            fi
             status=0
             wait "$pid" || status=$?
             seconds=$(echo "$(date +%s.%N) - $start" | bc)

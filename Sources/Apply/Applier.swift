@@ -73,7 +73,8 @@ public struct Applier: Sendable {
     /// Runs the creates, replaces and deletes of `changes` (creates and replaces need their value
     /// in `values`) and reports each as it finishes. A refused key (401, 403), or an API that
     /// gives no answer after every retry, stops the run: no new change starts, those in flight
-    /// finish or fail, and what was not attempted is reported as failed. Returns every event, in the order reported.
+    /// finish or fail, and what was not attempted is reported as failed. Returns every event, in
+    /// the order reported.
     public func run(
         _ changes: [Plan.Change], values: [SecretAddress: SecretValue], onEvent: (ApplyEvent) -> Void
     ) async -> [ApplyEvent] {
