@@ -28,6 +28,11 @@ public struct ChangeFailure: Error, Sendable, CustomStringConvertible {
     public var stopsTheRun = false
     /// What the changes left unattempted say, when not `not attempted: <this description>`.
     public var notAttemptedReason: String?
+    /// Stripe gave no answer, after every retry (or stopped answering other calls): the run
+    /// stops, and a rerun once it answers finishes the job.
+    public var isOutage = false
+    /// False for a change never sent because the run had stopped.
+    public var wasAttempted = true
 }
 
 /// One finished change, as it happened.
@@ -66,8 +71,10 @@ public struct Applier: Sendable {
     }
 
     /// Runs the creates, replaces and deletes of `changes` (creates and replaces need their value
-    /// in `values`) and reports each as it finishes. A refused key (401, 403) stops the run: what
-    /// was not attempted is reported as failed. Returns every event, in the order reported.
+    /// in `values`) and reports each as it finishes. A refused key (401, 403), or an API that
+    /// gives no answer after every retry, stops the run: no new change starts, those in flight
+    /// finish or fail, and what was not attempted is reported as failed. Returns every event, in
+    /// the order reported.
     public func run(
         _ changes: [Plan.Change], values: [SecretAddress: SecretValue], onEvent: (ApplyEvent) -> Void
     ) async -> [ApplyEvent] {
@@ -97,7 +104,8 @@ public struct Applier: Sendable {
             let done = Set(events.map(\.change.address))
             for change in changes where !done.contains(change.address) {
                 let skipped = ChangeFailure(
-                    description: stopped.notAttemptedReason ?? "not attempted: \(stopped.description)", requestID: nil)
+                    description: stopped.notAttemptedReason ?? "not attempted: \(stopped.description)", requestID: nil,
+                    wasAttempted: false)
                 let event = ApplyEvent(
                     change: change, result: .failure(skipped), wasAlreadyGone: false, duration: .zero)
                 events.append(event)
@@ -145,7 +153,8 @@ public struct Applier: Sendable {
                     description: error.description, requestID: error.requestID,
                     stopsTheRun: error.isAuthenticationFailure || error.isUnreachable,
                     notAttemptedReason: error.isUnreachable
-                        ? "not attempted: Stripe could not be reached; a rerun finishes the job" : nil))
+                        ? "not attempted: Stripe could not be reached; a rerun finishes the job" : nil,
+                    isOutage: error.isUnreachable))
         }
         return ApplyEvent(change: change, result: result, wasAlreadyGone: alreadyGone, duration: clock.now - start)
     }
@@ -156,6 +165,7 @@ public struct Applier: Sendable {
         let entry = header.entry(for: change, id: id, at: now(), key: key)
         do {
             try await journal.append(entry)
+            CrashPoint.journalAppended.reach()
             return .success(id)
         } catch {
             return .failure(

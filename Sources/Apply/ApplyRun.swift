@@ -43,6 +43,19 @@ public struct ApplyRun: Sendable {
         }
 
         public var appliedCount: Int { events.count - failedCount }
+
+        /// The failure that showed Stripe had stopped answering, if one stopped the run.
+        public var outage: ChangeFailure? {
+            events.lazy.compactMap { event -> ChangeFailure? in
+                guard case .failure(let failure) = event.result, failure.isOutage else { return nil }
+                return failure
+            }.first
+        }
+
+        /// Changes never sent because the run had stopped.
+        public var notAttemptedCount: Int {
+            events.filter { if case .failure(let failure) = $0.result { !failure.wasAttempted } else { false } }.count
+        }
     }
 
     /// Runs `work` against `state` in `mode`, journalling each completed call, then folds the
@@ -80,6 +93,7 @@ public struct ApplyRun: Sendable {
             client: client, journal: journal, header: header, key: state.fingerprintKey, parallelism: parallelism,
             now: now)
         let events = await applier.run(work.changes, values: work.values, onEvent: onEvent)
+        CrashPoint.beforeFold.reach()
         try await locked.recoverJournal()
         return events
     }

@@ -40,9 +40,11 @@ public struct FaultOptions: Sendable {
 /// The Secret Store emulator: a real HTTP/1.1 server on SwiftNIO, in memory.
 ///
 /// Serves `POST /v1/apps/secrets`, `GET /v1/apps/secrets/find`, `GET /v1/apps/secrets`,
-/// `POST /v1/apps/secrets/delete`, and `GET /_emulator/stats` (no auth), whose `requests` field
-/// counts the `/v1` requests received, `rate_limited` those refused by `--rate-limit`, and whose
-/// `secrets` lists every secret held, as addresses.
+/// `POST /v1/apps/secrets/delete`, and `GET /_emulator/stats` (no auth): `requests` counts the
+/// `/v1` requests received, `rate_limited` those refused by `--rate-limit`, `secrets` lists every
+/// secret held as addresses and `ids` gives each one's id; `idempotency` counts keyed and keyless
+/// POSTs, replays and violations (a key reused with other parameters); `faults` counts the
+/// injected failures and dropped answers.
 public final class EmulatorServer: Sendable {
     public let host: String
     public let port: Int
@@ -125,18 +127,11 @@ public final class EmulatorServer: Sendable {
         let target = head.uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)
         let path = String(target[0])
         let query = target.count > 1 ? String(target[1]) : ""
-        if head.method == .GET, path == "/_emulator/stats" {
-            return .json(
-                200,
-                [
-                    "requests": api.store.requestCount, "rate_limited": window.withLockedValue { $0.refused },
-                    "secrets": api.store.addresses(now: Int64(time(nil))),
-                ])
-        }
+        if head.method == .GET, path == "/_emulator/stats" { return stats() }
         guard path.hasPrefix("/v1/") else {
             return .error(404, message: "Unrecognized request URL (\(head.method): \(path)).")
         }
-        api.store.countRequest()
+        api.store.count { $0.requests += 1 }
         let refused = faults.rateLimit.map { limit in window.withLockedValue { $0.refuses(limit: limit) } } ?? false
         if faults.latency > 0 { try? await Task.sleep(for: .seconds(faults.latency)) }
         if refused {
@@ -145,6 +140,7 @@ public final class EmulatorServer: Sendable {
                 message: "Too many requests hit the API too quickly.")
         }
         if faults.failRate > 0, Double.random(in: 0..<1) < faults.failRate {
+            api.store.count { $0.injectedFailures += 1 }
             if Bool.random() {
                 var response = EmulatorResponse.error(
                     500, type: "api_error", message: "An unknown error occurred (injected).")
@@ -161,8 +157,28 @@ public final class EmulatorServer: Sendable {
         let request = EmulatorRequest(
             method: head.method.rawValue, path: path, query: query, headers: headers, body: body)
         let response = api.respond(to: request)
-        if faults.dropRate > 0, Double.random(in: 0..<1) < faults.dropRate { return nil }
+        if faults.dropRate > 0, Double.random(in: 0..<1) < faults.dropRate {
+            api.store.count { $0.droppedAnswers += 1 }
+            return nil
+        }
         return response
+    }
+
+    /// `GET /_emulator/stats`: what was received and what is held (see the type's comment).
+    private func stats() -> EmulatorResponse {
+        let counters = api.store.counters
+        let ids = api.store.ids(now: Int64(time(nil)))
+        return .json(
+            200,
+            [
+                "requests": counters.requests, "rate_limited": window.withLockedValue { $0.refused },
+                "secrets": ids.keys.sorted(), "ids": ids,
+                "idempotency": [
+                    "keyed_posts": counters.keyedPosts, "keyless_posts": counters.keylessPosts,
+                    "replays": counters.replays, "violations": counters.violations,
+                ],
+                "faults": ["failed": counters.injectedFailures, "dropped": counters.droppedAnswers],
+            ])
     }
 
     private func write(

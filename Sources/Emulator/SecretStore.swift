@@ -48,12 +48,35 @@ final class SecretStore: Sendable {
     /// Stripe keeps idempotency results for 24 hours.
     static let idempotencyWindow: Int64 = 24 * 3600
 
+    /// What the emulator saw, for `GET /_emulator/stats`: campaigns check that a client never
+    /// writes without an idempotency key nor reuses one for another request.
+    struct Counters: Sendable {
+        /// `/v1` requests received.
+        var requests = 0
+        /// POSTs that carried an `Idempotency-Key`.
+        var keyedPosts = 0
+        /// POSTs without one.
+        var keylessPosts = 0
+        /// Keyed POSTs answered from the remembered result (same key, same parameters).
+        var replays = 0
+        /// Keyed POSTs whose key was first used with other parameters (answered 400
+        /// `idempotency_error`), however long ago and whatever that first request's answer.
+        var violations = 0
+        /// Requests answered with an injected 500 or 429 (`--fail-rate`).
+        var injectedFailures = 0
+        /// Requests carried out whose connection was then closed unanswered (`--drop-rate`).
+        var droppedAnswers = 0
+    }
+
     private struct Storage {
         /// Names are keyed by their UTF-8 bytes: Stripe does not merge `é` and `e\u{301}`.
         var secrets: [Partition: [Scope: [[UInt8]: Secret]]] = [:]
         var idempotency: [Partition: [String: Remembered]] = [:]
+        /// The request each key was first used with, never forgotten: a reuse for another
+        /// request is a violation even after the key's result is dropped.
+        var firstUse: [Partition: [String: String]] = [:]
         var sequence = 0
-        var requests = 0
+        var counters = Counters()
     }
 
     private let storage = NIOLockedValueBox(Storage())
@@ -80,9 +103,17 @@ final class SecretStore: Sendable {
     /// one key cannot both run.
     func reserve(_ key: String, fingerprint: String, in partition: Partition, now: Int64) -> Reservation {
         storage.withLockedValue { storage in
+            storage.counters.keyedPosts += 1
+            if let first = storage.firstUse[partition]?[key], first != fingerprint {
+                storage.counters.violations += 1
+                return .otherParameters
+            }
+            storage.firstUse[partition, default: [:]][key] = fingerprint
             if let earlier = storage.idempotency[partition]?[key], now - earlier.since < Self.idempotencyWindow {
                 guard earlier.fingerprint == fingerprint else { return .otherParameters }
-                return earlier.response.map(Reservation.replay) ?? .inFlight
+                guard let response = earlier.response else { return .inFlight }
+                storage.counters.replays += 1
+                return .replay(response)
             }
             storage.idempotency[partition, default: [:]][key] = Remembered(
                 fingerprint: fingerprint, response: nil, since: now)
@@ -101,31 +132,29 @@ final class SecretStore: Sendable {
         }
     }
 
-    /// Counts one `/v1` request; returns the count so far.
-    @discardableResult
-    func countRequest() -> Int {
-        storage.withLockedValue {
-            $0.requests += 1
-            return $0.requests
-        }
+    /// Adds to the counters.
+    func count(_ change: (inout Counters) -> Void) {
+        storage.withLockedValue { change(&$0.counters) }
     }
 
-    var requestCount: Int {
-        storage.withLockedValue { $0.requests }
+    var counters: Counters {
+        storage.withLockedValue { $0.counters }
     }
 
-    /// Every secret held now, in every mode, account and scope, written as addresses
-    /// (`[acct_…/]account/NAME`, `user:usr_…/NAME`), sorted; expired ones left out.
-    func addresses(now: Int64) -> [String] {
+    /// Every secret held now, in every mode, account and scope, by address
+    /// (`[acct_…/]account/NAME`, `user:usr_…/NAME`) with its id; expired ones left out.
+    func ids(now: Int64) -> [String: String] {
         storage.withLockedValue { storage in
-            storage.secrets.flatMap { partition, scopes in
-                scopes.flatMap { scope, secrets in
-                    secrets.values.filter { $0.expiresAt.map { $0 > now } ?? true }.map { secret in
+            var ids: [String: String] = [:]
+            for (partition, scopes) in storage.secrets {
+                for (scope, secrets) in scopes {
+                    for secret in secrets.values where secret.expiresAt.map({ $0 > now }) ?? true {
                         let prefix = partition.account.map { "\($0)/" } ?? ""
-                        return prefix + scope.addressPart + "/" + secret.name
+                        ids[prefix + scope.addressPart + "/" + secret.name] = secret.id
                     }
                 }
-            }.sorted()
+            }
+            return ids
         }
     }
 }

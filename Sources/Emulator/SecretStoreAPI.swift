@@ -27,6 +27,7 @@ struct SecretStoreAPI: Sendable {
     var scopeLimit = StripeLimits.secretsPerScope
 
     func respond(to request: EmulatorRequest) -> EmulatorResponse {
+        if request.method == "POST", request.headers["idempotency-key"] == nil { store.count { $0.keylessPosts += 1 } }
         let livemode: Bool, key: String
         switch authenticate(request.headers["authorization"]) {
         case .success(let caller): (livemode, key) = caller

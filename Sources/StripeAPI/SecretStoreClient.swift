@@ -47,6 +47,8 @@ public final class SecretStoreClient: Sendable {
     public let configuration: Configuration
     private let http: HTTPClient
     private let limiter: RateLimiter
+    /// Shared by every call: once the API is taken to be down, no call retries or starts.
+    private let outage: OutageDetector
 
     public init(configuration: Configuration) {
         self.configuration = configuration
@@ -61,6 +63,7 @@ public final class SecretStoreClient: Sendable {
         settings.connectionPool.retryConnectionEstablishment = false
         http = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: settings)
         limiter = RateLimiter(perSecond: configuration.effectiveRateLimit)
+        outage = OutageDetector(requestTimeout: .nanoseconds(configuration.requestTimeout.nanoseconds))
     }
 
     /// Closes the pooled connections. Call once, when done.
@@ -166,13 +169,18 @@ public final class SecretStoreClient: Sendable {
         hiding secret: String?, readsValue: Bool = false, as: Answer.Type
     ) async throws(StripeError) -> Answer {
         var attempt = 0
+        var lastFailure: String?
         // A call that gets no answer at all gives up after twice the request timeout in all, so
         // a silent server costs a bounded time, not every retry's full timeout.
         let giveUp = ContinuousClock.now + .nanoseconds(2 * configuration.requestTimeout.nanoseconds)
         while true {
             attempt += 1
             await limiter.acquire()
+            // Once the API is taken to be down, neither a retry nor a new call is sent.
+            if outage.isDown() { throw .transport(lastFailure ?? "not sent: \(address) stopped answering other calls") }
+            outage.attempting()
             let outcome = await attemptOnce(method, path, form, account: account, idempotencyKey: idempotencyKey)
+            if case .transportFailure = outcome { outage.failed() } else { outage.answered() }
             let retryable: Bool
             var retryAfter: Double?
             switch outcome {
@@ -202,12 +210,17 @@ public final class SecretStoreClient: Sendable {
                 throw .unreadableResponse(
                     status: status, requestID: headers.first(name: "Request-Id").flatMap(Self.plainRequestID))
             case .transportFailure(let reason):
-                guard attempt < configuration.retry.maxAttempts, ContinuousClock.now < giveUp, !Task.isCancelled
+                lastFailure = reason
+                guard attempt < configuration.retry.maxAttempts, ContinuousClock.now < giveUp, !Task.isCancelled,
+                    !outage.isDown()
                 else { throw .transport(reason) }
             }
             try? await Task.sleep(for: .seconds(configuration.retry.delay(after: attempt, retryAfter: retryAfter)))
         }
     }
+
+    /// The API's host and port, as transport errors name it.
+    private var address: String { "\(configuration.baseURL.host):\(configuration.baseURL.port)" }
 
     private enum Outcome {
         case answer(status: Int, headers: HTTPHeaders, body: Data)
@@ -257,13 +270,13 @@ public final class SecretStoreClient: Sendable {
                 }
                 defer { group.cancelAll() }
                 guard let first = try await group.next(), let outcome = first else {
-                    return .transportFailure("no whole answer within \(timeout.nanoseconds / 1_000_000_000) s")
+                    return .transportFailure(
+                        "no whole answer within \(timeout.nanoseconds / 1_000_000_000) s (\(self.address))")
                 }
                 return outcome
             }
         } catch {
-            let where_ = "\(configuration.baseURL.host):\(configuration.baseURL.port)"
-            return .transportFailure("\(Self.describe(error)) (\(where_))")
+            return .transportFailure("\(Self.describe(error)) (\(address))")
         }
     }
 

@@ -138,6 +138,21 @@ import Testing
         #expect(mismatch.status == 400)
         #expect(mismatch.error["type"] as? String == "idempotency_error")
         #expect(first != nil)
+        // A key first sent with a request that failed validation is never reused either.
+        let invalid = try await call(
+            "POST", "/v1/apps/secrets", "name=m&scope%5Btype%5D=account", headers: ["Idempotency-Key": "key-2"])
+        #expect(invalid.status == 400)
+        let reused = try await call(
+            "POST", "/v1/apps/secrets", "name=m&payload=x&scope%5Btype%5D=account",
+            headers: ["Idempotency-Key": "key-2"])
+        #expect(reused.error["type"] as? String == "idempotency_error")
+
+        let stats = try await call("GET", "/_emulator/stats", key: nil).json
+        let counts = try #require(stats["idempotency"] as? [String: Int])
+        #expect(counts == ["keyed_posts": 5, "keyless_posts": 1, "replays": 1, "violations": 2])
+        let ids = try #require(stats["ids"] as? [String: String])
+        #expect(ids["account/k"] == keyed.json["id"] as? String)
+        #expect(ids.keys.sorted() == ["account/i", "account/k"])
     }
 
     @Test func modesAndConnectedAccountsHaveSeparateStores() async throws {

@@ -151,6 +151,23 @@ import SecretsModel
         #expect(!FileManager.default.fileExists(atPath: folder.path + "/.s.state.json.tmp-2147483000-1"))
     }
 
+    @Test func aWriteInterruptedBeforeItsRenameLeavesNoCopyBehindTheNext() throws {
+        struct Interrupted: Error {}
+        let folder = try TemporaryFolder()
+        let store = FileStateBackend(path: folder.path + "/s.state.json")
+        var state = sampleState()
+        try store.write(state)
+        state.serial += 1
+        #expect(throws: Interrupted.self) { try store.write(state, beforeRename: { throw Interrupted() }) }
+        // The backup is now the state file itself (one inode); the next write keeps it again.
+        try store.write(state)
+        #expect(try store.load() == state)
+        #expect(
+            try FileManager.default.contentsOfDirectory(atPath: folder.path).sorted() == [
+                "s.state.json", "s.state.json.backup",
+            ])
+    }
+
     @Test func theLockIsExclusiveAndNamesItsHolder() throws {
         let folder = try TemporaryFolder()
         let store = FileStateBackend(path: folder.path + "/s.state.json")

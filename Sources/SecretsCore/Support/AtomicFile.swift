@@ -51,8 +51,10 @@ public enum AtomicFile {
         }
         if let backupPath { try keepBackup(of: path, at: backupPath, folder: folder) }
         try beforeRename()
+        CrashPoint.beforeRename.reach()
         guard rename(temporary, path) == 0 else { throw failure(path) }
         renamed = true
+        CrashPoint.afterRename.reach()
         try syncFolder(folder)
     }
 
@@ -88,6 +90,9 @@ public enum AtomicFile {
             unlink(temporary)
             throw failure(backupPath)
         }
+        // When the backup already was this very file (a write interrupted before its rename kept
+        // it), rename(2) does nothing and leaves the temporary name: remove it.
+        unlink(temporary)
     }
 
     /// Temporary files of `path` left by a process that died before its rename: they hold an

@@ -156,6 +156,7 @@ public struct FileStateBackend: StateBackend {
                 folded.fold(journal)
                 folded.serial += 1
                 try backend.write(folded)
+                CrashPoint.folded.reach()
             case .nothingToFold:
                 break
             case .unauthenticated:

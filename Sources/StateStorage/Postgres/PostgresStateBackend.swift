@@ -333,6 +333,7 @@ public final class PostgresStateBackend: StateBackend {
                 if matched, removingJournal {
                     try await connection.query(
                         "DELETE FROM stripe_secrets.journals WHERE workspace = \(workspace)", logger: logger)
+                    CrashPoint.foldUncommitted.reach()
                 }
                 return matched
             }

@@ -176,6 +176,13 @@ extension StripeSecrets {
             summary += outcome.failedCount > 0 ? ", \(outcome.failedCount) failed." : "."
             let written = outcome.serial == state.serial ? "unchanged" : "saved"
             Console.printLine(summary + " State \(written) (serial \(outcome.serial)).")
+            if let outage = outcome.outage {
+                Console.printError(
+                    "Stripe stopped answering mid-apply (\(outage.description)), so the run stopped: "
+                        + "\(outcome.notAttemptedCount.counted("change")) not attempted. Every call that completed is "
+                        + "recorded in \(stateName); once Stripe answers, run stripe-secrets apply again to finish the job."
+                )
+            }
             if outcome.failedCount > 0 {
                 Console.printLine("Run `stripe-secrets plan` to see what is left.")
                 throw ExitCode.failure
