@@ -28,9 +28,10 @@ import TestSupport
     }
 
     @Test func aServerRefusesTheRequestBeyondItsLimit() async throws {
-        // The yardstick itself: without the client's pacing, the emulator does refuse. At 0.1 a
-        // second, one request in any ten seconds: the next two are refused however slow the machine.
-        let emulator = try EmulatorProcess(arguments: ["--rate-limit", "0.1"])
+        // The yardstick itself: without the client's pacing, the emulator does refuse. At 0.001 a
+        // second, one request in any 1,000 seconds: the next two are refused however starved the
+        // test process is.
+        let emulator = try EmulatorProcess(arguments: ["--rate-limit", "0.001"])
         var request = URLRequest(url: URL(string: emulator.url + "/v1/apps/secrets?scope[type]=account")!)
         request.setValue("Bearer sk_test_fakePacing", forHTTPHeaderField: "Authorization")
         var statuses: [Int] = []
