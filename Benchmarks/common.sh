@@ -1,6 +1,7 @@
-# shellcheck shell=bash disable=SC2154 # $tool is set by the script that sources this
-# Shared by the benchmark scripts: a scratch folder removed on exit (`$work`), the emulator and a
-# private PostgreSQL cluster started on free loopback ports and always stopped. Source it.
+# shellcheck shell=bash
+# Shared by the benchmark scripts: a scratch folder removed on exit (`$work`), the release binary
+# (`$tool`), the emulator and a private PostgreSQL cluster started on free loopback ports and
+# always stopped. Source it from the repository's root.
 work=$(mktemp -d /tmp/stripe-secrets-bench-XXXXXX)
 chmod 755 "$work"
 emulator=0
@@ -16,6 +17,13 @@ benchmark_cleanup() {
     rm -rf "$work"
 }
 trap benchmark_cleanup EXIT
+
+# The release binary as scripts/release.sh builds it, in $tool; the variables the manifests of
+# Benchmarks/generate.py read, and a test-mode key.
+swift build -c release --static-swift-stdlib --product stripe-secrets >/dev/null 2>&1
+tool=$(swift build -c release --show-bin-path)/stripe-secrets
+export BENCH_VALUE_0=v0 BENCH_VALUE_1=v1 BENCH_VALUE_2=v2 BENCH_VALUE_3=v3 BENCH_VALUE_4=v4 \
+    BENCH_VALUE_5=v5 BENCH_VALUE_6=v6 STRIPE_API_KEY=sk_test_benchmark
 
 # start_emulator NAME [FLAG...]: the release binary's emulator ($tool) on a free port; exports
 # STRIPE_API_BASE. Its log is $work/NAME.log.

@@ -12,13 +12,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-7}
 root=$PWD
+echo "building (release, static Swift runtime)..." >&2
 # shellcheck source=Benchmarks/common.sh
 source Benchmarks/common.sh
 
-echo "building (release, static Swift runtime)..." >&2
-swift build -c release --static-swift-stdlib --product stripe-secrets >/dev/null 2>&1
 swift build -c release --static-swift-stdlib --product manifest-load-benchmark >/dev/null 2>&1
-tool=$(swift build -c release --show-bin-path)/stripe-secrets
 loader=$(swift build -c release --show-bin-path)/manifest-load-benchmark
 # shellcheck disable=SC2046 # pkg-config prints several flags
 cc -O2 Benchmarks/libyaml-event-scan.c $(pkg-config --cflags --libs yaml-0.1) -o "$work/scan"
@@ -28,8 +26,6 @@ swiftc -O "$work/hello.swift" -o "$work/hello"
 for count in 1000 10000 100000; do
     python3 Benchmarks/generate.py "$count" "$work/m$count"
 done
-export BENCH_VALUE_0=v0 BENCH_VALUE_1=v1 BENCH_VALUE_2=v2 BENCH_VALUE_3=v3 BENCH_VALUE_4=v4 \
-    BENCH_VALUE_5=v5 BENCH_VALUE_6=v6 STRIPE_API_KEY=sk_test_benchmark
 unset STRIPE_SECRETS_STATE
 
 echo "applying 10,000 secrets to the emulator for a full state..." >&2

@@ -11,11 +11,7 @@ count=${1:-10000}
 # shellcheck source=Benchmarks/common.sh
 source Benchmarks/common.sh
 
-swift build -c release --static-swift-stdlib --product stripe-secrets >/dev/null 2>&1
-tool=$(swift build -c release --show-bin-path)/stripe-secrets
 python3 Benchmarks/generate.py "$count" "$work"
-export BENCH_VALUE_0=v0 BENCH_VALUE_1=v1 BENCH_VALUE_2=v2 BENCH_VALUE_3=v3 BENCH_VALUE_4=v4 \
-    BENCH_VALUE_5=v5 BENCH_VALUE_6=v6 STRIPE_API_KEY=sk_test_bench
 start_emulator emulator --rate-limit 1000
 (cd "$work" && "$tool" apply --auto-approve --rate-limit 1000 --parallelism 32 > /dev/null)
 stop_emulator

@@ -36,17 +36,8 @@ func expectConsistentReads(_ runner: BinaryRunner, while running: BinaryRunner.R
 /// Two commands on one file state at once.
 @Suite struct ConcurrencyTests {
     @Test func twoAppliesOnOneFileStateWriteOnceAndTheSecondFindsNothingToDo() throws {
-        let scenario = try ApplyScenario(emulatorOptions: ["--latency", "50ms"])
-        let runs = try (0..<2).map { _ in
-            try scenario.runner.start("apply", "--auto-approve", "--lock-timeout", "60s")
-        }.map { $0.wait() }
-        #expect(runs.map(\.status) == [0, 0], "\(runs.map(\.stderr))")
-        let outputs = runs.map(\.stdout)
-        #expect(
-            outputs.filter { $0.hasSuffix("Apply finished: 6 of 6 changes applied. State saved (serial 1).\n") }.count
-                == 1)
-        #expect(outputs.filter { $0.hasPrefix("No changes to apply. 6 secrets match secrets.state.json") }.count == 1)
-        #expect(try scenario.emulator.statsBlocking().requests == 6)
+        try ApplyScenario(emulatorOptions: ["--latency", "50ms"]).expectTwoAppliesAtOnceWriteOnce(
+            stateName: "secrets.state.json")
     }
 
     @Test func anApplyThatWillNotWaitIsRefusedNamingTheHolder() throws {
@@ -75,5 +66,22 @@ func expectConsistentReads(_ runner: BinaryRunner, while running: BinaryRunner.R
         #expect(running.wait().status == 0)
         #expect(plans > 0)
         #expect(try scenario.runner.run("plan", "--detailed-exitcode").status == 0)
+    }
+}
+
+extension ApplyScenario {
+    /// Starts two applies of the manifest's 6 secrets at once: one applies them all (serial 1),
+    /// the other waits for the lock, then finds nothing to do in the state it names `stateName…`.
+    func expectTwoAppliesAtOnceWriteOnce(stateName: String) throws {
+        let runs = try (0..<2).map { _ in
+            try runner.start("apply", "--auto-approve", "--lock-timeout", "60s")
+        }.map { $0.wait() }
+        #expect(runs.map(\.status) == [0, 0], "\(runs.map(\.stderr))")
+        let outputs = runs.map(\.stdout)
+        #expect(
+            outputs.filter { $0.hasSuffix("Apply finished: 6 of 6 changes applied. State saved (serial 1).\n") }.count
+                == 1)
+        #expect(outputs.filter { $0.hasPrefix("No changes to apply. 6 secrets match \(stateName)") }.count == 1)
+        #expect(try emulator.statsBlocking().requests == 6)
     }
 }

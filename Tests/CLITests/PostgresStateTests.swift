@@ -146,16 +146,7 @@ struct PostgresStateTests {
         let cluster = try PostgresCluster.shared.get()
         let (scenario, _) = try scenario(cluster, emulatorOptions: ["--latency", "50ms"])
         #expect(try scenario.runner.run("plan").status == 0)  // creates the state, so both race on one row
-        let runs = try (0..<2).map { _ in
-            try scenario.runner.start("apply", "--auto-approve", "--lock-timeout", "60s")
-        }.map { $0.wait() }
-        #expect(runs.map(\.status) == [0, 0], "\(runs.map(\.stderr))")
-        let outputs = runs.map(\.stdout)
-        #expect(
-            outputs.filter { $0.hasSuffix("Apply finished: 6 of 6 changes applied. State saved (serial 1).\n") }.count
-                == 1)
-        #expect(outputs.filter { $0.hasPrefix("No changes to apply. 6 secrets match postgres://") }.count == 1)
-        #expect(try scenario.emulator.statsBlocking().requests == 6)
+        try scenario.expectTwoAppliesAtOnceWriteOnce(stateName: "postgres://")
     }
 
     @Test func aPlanDuringAnApplyReadsTheDatabaseStateBeforeOrAfterEachCall() throws {
