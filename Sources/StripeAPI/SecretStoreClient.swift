@@ -200,7 +200,9 @@ public final class SecretStoreClient: Sendable {
                     // The key's secret part only: Stripe's own messages show its prefix and last four.
                     hiding: [secret, String(configuration.apiKey.secret.dropFirst(8))].compactMap { $0 },
                     withholding: readsValue)
-                if status == 429 { await limiter.slowDown() }
+                // A 429 is a rate limit unless Stripe says the object was locked (`lock_timeout`):
+                // that one is retried at full speed, as it says nothing about the rate.
+                if status == 429, !error.isLockTimeout { await limiter.slowDown() }
                 let shouldRetry = headers.first(name: "Stripe-Should-Retry").map { $0.lowercased() == "true" }
                 retryable = RetryPolicy.shouldRetry(status: status, stripeShouldRetry: shouldRetry)
                 retryAfter = headers.first(name: "Retry-After").flatMap(Double.init)

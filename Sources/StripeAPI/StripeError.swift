@@ -30,6 +30,13 @@ public enum StripeError: Error, Equatable, Sendable, CustomStringConvertible {
         return error.status == 404 && error.code == "resource_missing"
     }
 
+    /// A 429 that says another request held the object (`lock_timeout`), not that the rate was
+    /// too high.
+    public var isLockTimeout: Bool {
+        guard case .api(let error) = self else { return false }
+        return error.status == 429 && error.code == "lock_timeout"
+    }
+
     /// The key was refused (401) or lacks permission (403): no later call can succeed either.
     public var isAuthenticationFailure: Bool {
         guard case .api(let error) = self else { return false }

@@ -87,6 +87,20 @@ import Testing
         #expect(!error.isNoSuchSecret)
     }
 
+    @Test func onlyALockTimeoutIsA429ThatSaysNothingAboutTheRate() {
+        func error(_ status: Int, _ code: String?) -> StripeError {
+            .api(
+                APIError(
+                    status: status, type: "invalid_request_error", code: code, message: nil, param: nil, requestID: nil)
+            )
+        }
+        #expect(error(429, "lock_timeout").isLockTimeout)
+        #expect(!error(429, "rate_limit").isLockTimeout)
+        #expect(!error(429, nil).isLockTimeout)
+        #expect(!error(409, "lock_timeout").isLockTimeout)
+        #expect(!StripeError.transport("reset").isLockTimeout)
+    }
+
     @Test func onlyResourceMissingMeansNoSuchSecret() {
         let missing = SecretStoreClient.apiError(
             status: 404, headers: HTTPHeaders(),
