@@ -31,11 +31,13 @@ final class OutageDetector: Sendable {
         longSilence = requestTimeout
     }
 
-    /// An attempt is about to be sent.
-    func attempting(at now: ContinuousClock.Instant = .now) {
+    /// An attempt is about to be sent; returns the instant, for `failed(sentAt:)`.
+    @discardableResult
+    func attempting(at now: ContinuousClock.Instant = .now) -> ContinuousClock.Instant {
         record.withLockedValue { record in
             if record.quietSince == nil { record.quietSince = now }
         }
+        return now
     }
 
     /// Something answered: the API is up.
@@ -47,25 +49,28 @@ final class OutageDetector: Sendable {
         }
     }
 
-    /// An attempt got no answer.
-    func failed(at now: ContinuousClock.Instant = .now) {
+    /// An attempt sent at `sentAt` got no answer. It alone shows an outage when it waited out
+    /// `longSilence` with nothing answering meanwhile; time spent before it was sent (a rate
+    /// limiter's wait, a retry's delay, a person approving a plan) is not silence.
+    func failed(at now: ContinuousClock.Instant = .now, sentAt: ContinuousClock.Instant) {
         record.withLockedValue { record in
             record.failures += 1
-            if !record.isDown { record.isDown = Self.judge(record, now: now, longSilence: longSilence) }
+            guard !record.isDown else { return }
+            let waited = now - max(sentAt, record.quietSince ?? sentAt)
+            record.isDown = waited >= longSilence || Self.judge(record, now: now)
         }
     }
 
     /// Whether the API is taken to be down, as of `now`.
     func isDown(at now: ContinuousClock.Instant = .now) -> Bool {
         record.withLockedValue { record in
-            if !record.isDown { record.isDown = Self.judge(record, now: now, longSilence: longSilence) }
+            if !record.isDown { record.isDown = Self.judge(record, now: now) }
             return record.isDown
         }
     }
 
-    private static func judge(_ record: Record, now: ContinuousClock.Instant, longSilence: Duration) -> Bool {
-        guard record.failures > 0, let quietSince = record.quietSince else { return false }
-        let quiet = now - quietSince
-        return (record.failures >= failuresInARow && quiet >= quietPeriod) || quiet >= longSilence
+    private static func judge(_ record: Record, now: ContinuousClock.Instant) -> Bool {
+        guard record.failures >= failuresInARow, let quietSince = record.quietSince else { return false }
+        return now - quietSince >= quietPeriod
     }
 }

@@ -43,9 +43,10 @@ public actor RateLimiter {
         }
     }
 
-    /// Stripe said 429: halve the rate for the next few seconds.
+    /// Stripe said 429: halve the rate for the next few seconds (to no less than 0.5 a second,
+    /// and never above the rate already kept).
     public func slowDown() {
-        rate = max(rate / 2, 0.5)
+        rate = min(rate, max(rate / 2, 0.5))
         slowUntil = clock.now + .seconds(5)
     }
 }

@@ -170,17 +170,20 @@ public final class SecretStoreClient: Sendable {
     ) async throws(StripeError) -> Answer {
         var attempt = 0
         var lastFailure: String?
-        // A call that gets no answer at all gives up after twice the request timeout in all, so
-        // a silent server costs a bounded time, not every retry's full timeout.
-        let giveUp = ContinuousClock.now + .nanoseconds(2 * configuration.requestTimeout.nanoseconds)
+        // A call that gets no answer at all gives up twice the request timeout after its first
+        // attempt was sent (not while it waited for the rate limiter), so a silent server costs
+        // a bounded time, not every retry's full timeout.
+        var giveUp: ContinuousClock.Instant?
         while true {
             attempt += 1
             await limiter.acquire()
             // Once the API is taken to be down, neither a retry nor a new call is sent.
             if outage.isDown() { throw .transport(lastFailure ?? "not sent: \(address) stopped answering other calls") }
-            outage.attempting()
+            let sent = outage.attempting()
+            let deadline = giveUp ?? sent + .nanoseconds(2 * configuration.requestTimeout.nanoseconds)
+            giveUp = deadline
             let outcome = await attemptOnce(method, path, form, account: account, idempotencyKey: idempotencyKey)
-            if case .transportFailure = outcome { outage.failed() } else { outage.answered() }
+            if case .transportFailure = outcome { outage.failed(sentAt: sent) } else { outage.answered() }
             let retryable: Bool
             var retryAfter: Double?
             switch outcome {
@@ -213,7 +216,7 @@ public final class SecretStoreClient: Sendable {
                     status: status, requestID: headers.first(name: "Request-Id").flatMap(Self.plainRequestID))
             case .transportFailure(let reason):
                 lastFailure = reason
-                guard attempt < configuration.retry.maxAttempts, ContinuousClock.now < giveUp, !Task.isCancelled,
+                guard attempt < configuration.retry.maxAttempts, ContinuousClock.now < deadline, !Task.isCancelled,
                     !outage.isDown()
                 else { throw .transport(reason) }
             }

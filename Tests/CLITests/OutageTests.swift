@@ -99,4 +99,18 @@ import Testing
         let refreshed = try scenario.runner.run("plan", "--refresh-values", "--detailed-exitcode")
         #expect(refreshed.status == 0, "\(refreshed.stdout)")
     }
+
+    /// At 0.5 calls a second, a call waits 2.1 s for its turn, longer than the 1 s request
+    /// timeout. That wait is not silence: a connection closed at once (`--drop-rate 1`) is retried,
+    /// by the call that waited as by the first one, rather than taken for an outage before the
+    /// retry, or the call's time used up by the wait (four attempts in 6.3 s, under the 10 s that
+    /// three failures in a row need).
+    @Test func aDroppedCallAtASlowRateIsRetriedNotTakenForAnOutage() throws {
+        let count = 2
+        let scenario = try outageScenario(count: count, emulatorOptions: ["--drop-rate", "1"])
+        let output = try scenario.runner.run(
+            "apply", "--auto-approve", "--rate-limit", "0.5", "--request-timeout", "1s", "--parallelism", "2")
+        #expect(output.status == 1)
+        #expect(try scenario.emulator.statsBlocking().requests == 2 * count, "\(output.stdout)\(output.stderr)")
+    }
 }

@@ -97,6 +97,58 @@ import Testing
         }
     }
 
+    /// Hand-written hostile forms of one state, each read by both readers: escapes in keys and
+    /// values, surrogates, bytes that are not UTF-8, a BOM, NULs, odd numbers, duplicate keys
+    /// spelt two ways, deep nesting.
+    @Test func hostileFormsOfAStateAreReadAlikeByBothReaders() {
+        let address = SecretAddress(account: nil, scope: .account, name: "n")
+        let state = State(
+            lineage: "lin-1", serial: 3, mode: .test, fingerprintKey: FingerprintKey(), keyIsKeptApart: false,
+            secrets: [
+                address: State.Entry(
+                    id: "appsecret_1Fast", fingerprint: FingerprintKey().fingerprint(of: SecretValue("v"), at: address),
+                    expiresAt: 100, appliedAt: 0, protectedSince: 2)
+            ])
+        let text = String(decoding: StateDocument.encode(state), as: UTF8.self)
+        func swap(_ old: String, _ new: String) -> [UInt8] {
+            #expect(text.contains(old), "\(old) is in the encoded state")
+            return Array(text.replacingOccurrences(of: old, with: new).utf8)
+        }
+        var forms: [[UInt8]] = [
+            swap("\"serial\" : 3", "\"serial\" : -0"), swap("\"serial\" : 3", "\"serial\" : 3e0"),
+            swap("\"serial\" : 3", "\"serial\" : 3.0"), swap("\"serial\" : 3", "\"serial\" : 03"),
+            swap("\"serial\" : 3", "\"serial\" : 9007199254740993"),
+            swap("\"serial\" : 3", "\"serial\" : 9007199254740992"), swap("\"serial\" : 3", "\"serial\" : true"),
+            swap("\"serial\" : 3", "\"serial\" : \"3\""), swap("\"serial\" : 3", "\"serial\" : null"),
+            swap("\"expires_at\" : 100", "\"expires_at\" : -9007199254740992"),
+            swap("\"expires_at\" : 100", "\"expires_at\" : 1e2"),
+            swap("\"mode\"", "\"m\\u006fde\""), swap("\"mode\"", "\"mode\" : \"live\", \"m\\u006fde\""),
+            swap("\"mode\" : \"test\"", "\"mode\" : \"TEST\""), swap("\"lineage\"", "\"lineage\" : \"x\", \"lineage\""),
+            swap("\"format\" : \"stripe-secrets-state\"", "\"format\" : \"stripe\\u002dsecrets-state\""),
+            swap("\"format_version\" : 1", "\"format_version\" : 1.0"),
+            swap("\"format_version\" : 1", "\"format_version\" : -0"),
+            swap("\"account/n\"", "\"account/\\ud83d\\ude00\""), swap("\"account/n\"", "\"account/\\ud800\""),
+            swap("\"account/n\"", "\"account/\\udc00\""), swap("\"account/n\"", "\"account/\\ud800\\u0041\""),
+            swap("\"account/n\"", "\"account/n\\u0000\""), swap("\"account/n\"", "\"account\\/n\""),
+            swap("\"lin-1\"", "\"lin\\u002d1\""), swap("\"lin-1\"", "\"lin-1\\u0000\""),
+            swap("\"appsecret_1Fast\"", "\"appsecret_1Fas\\u0074\""),
+            swap("\"fingerprint\" : \"", "\"fingerprint\" : \"A"),
+            swap("\"protected_since\" : 2", "\"protected_since\" : null"),
+            swap("\"secrets\" : [", "\"secrets\" : [null, "),
+            swap("\"secrets\" : [", "\"secrets\" : " + String(repeating: "[", count: 70)),
+            [0xEF, 0xBB, 0xBF] + Array(text.utf8), Array(text.utf8) + [0], [0] + Array(text.utf8),
+            Array(text.utf8) + Array("{}".utf8), Array(text.replacingOccurrences(of: "\n", with: "\u{0B}").utf8),
+        ]
+        // Bytes that are not UTF-8 (cut short, overlong, a surrogate, beyond U+10FFFF) in a name.
+        for bad in [[0xC3], [0xC0, 0xAF], [0xED, 0xA0, 0x80], [0xF4, 0x90, 0x80, 0x80], [0xFF]] as [[UInt8]] {
+            var form = swap("\"account/n\"", "\"account/n~\"")
+            let at = form.firstIndex(of: UInt8(ascii: "~"))!
+            form.replaceSubrange(at...at, with: bad)
+            forms.append(form)
+        }
+        for (index, form) in forms.enumerated() { expectSameReading(form, keptApart: nil, "hostile form \(index)") }
+    }
+
     @Test func anAddressIsParsedByBytesSoANameMayBeginWithACombiningMark() throws {
         // Searched by characters, "/" and U+0301 are one character, and the address would not parse.
         let address = try #require(SecretAddress("acct_1Fast/user:usr_1Fast/\u{301}name"))

@@ -45,6 +45,12 @@ import Testing
         }
     }
 
+    @Test func a429NeverSpeedsUpARateBelowTheSlowDownsFloor() async {
+        // At 0.4 a second, halving to the 0.5 floor would space calls 2.1 s apart, not 2.625 s.
+        let instants = await grants(2, rate: 0.4, slowingAfter: 0)
+        #expect(instants[1] - instants[0] >= RateLimiter.window * (1 / 0.4))
+    }
+
     @Test func aRateBelowOneSpacesCallsFurtherApart() async {
         let instants = await grants(2, rate: 2.0 / 3)
         #expect(instants[1] - instants[0] >= RateLimiter.window * 1.5)
