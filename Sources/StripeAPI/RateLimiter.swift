@@ -1,5 +1,5 @@
 /// Keeps calls under a rate, so that a server allowing `rate` requests a second never refuses
-/// one: at most ⌊rate⌋ calls start in any window of `window` (1.05 s, the extra 50 ms absorbing
+/// one: at most ⌊rate⌋ calls start in any window of `window` (1.1 s, the extra 100 ms absorbing
 /// the jitter between a call leaving and the server counting it). A rate below 1 allows one call
 /// per `window / rate`. Each 429 halves the rate for the next five seconds.
 ///
@@ -8,7 +8,7 @@
 public actor RateLimiter {
     public let nominalRate: Double
     /// The span within which at most ⌊rate⌋ calls start.
-    public static let window = Duration.milliseconds(1050)
+    public static let window = Duration.milliseconds(1100)
     private var rate: Double
     private var slowUntil: ContinuousClock.Instant
     /// When each call of the current window started, oldest first.
