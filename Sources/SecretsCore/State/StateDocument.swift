@@ -121,9 +121,10 @@ public enum StateDocument {
     static func decode(_ bytes: [UInt8], path: String, keptApart: KeptApartKey?, fastPath: Bool)
         throws(DocumentError) -> State
     {
+        let reader: ((JSONValue) -> Document?)? = fastPath ? { Self.document(from: $0) } : nil
         let document = try VersionedDocument.decode(
             Document.self, from: bytes, format: format, version: State.formatVersion, shape: shape, kind: .state,
-            path: path, fast: fastPath ? document(from:) : { _ in nil })
+            path: path, fast: reader)
         func corrupt(_ detail: String) -> DocumentError { DocumentError(.state, path: path, .corrupt(detail)) }
         let key: FingerprintKey
         switch (document.fingerprintKey, document.fingerprintKeyId) {

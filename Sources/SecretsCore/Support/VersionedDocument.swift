@@ -112,9 +112,9 @@ enum VersionedDocument {
     /// then read the slow way, which names what is wrong. So both ways give the same body.
     static func decode<Body: Decodable>(
         _ body: Body.Type, from bytes: [UInt8], format: String, version: Int, shape: JSONShape,
-        kind: DocumentError.Kind, path: String, fast: (JSONValue) -> Body? = { _ in nil }
+        kind: DocumentError.Kind, path: String, fast: ((JSONValue) -> Body?)? = nil
     ) throws(DocumentError) -> Body {
-        if let tree = try? StrictJSON.parse(bytes, shape: shape), tree["format"]?.string == format,
+        if let fast, let tree = try? StrictJSON.parse(bytes, shape: shape), tree["format"]?.string == format,
             let found = tree["format_version"]?.integer, (1...Int64(version)).contains(found), let body = fast(tree)
         {
             return body
