@@ -38,11 +38,14 @@ start_emulator() {
     export STRIPE_API_BASE
 }
 
+# Returns 0 even with no emulator running: under `set -e`, a failing call would cut the EXIT
+# trap short and leave the PostgreSQL cluster running.
 stop_emulator() {
-    [ "$emulator" -eq 0 ] && return
-    kill "$emulator" 2>/dev/null || true
-    wait "$emulator" 2>/dev/null || true
-    emulator=0
+    if [ "$emulator" -ne 0 ]; then
+        kill "$emulator" 2>/dev/null || true
+        wait "$emulator" 2>/dev/null || true
+        emulator=0
+    fi
 }
 
 # emulator_stat FIELD: a number from the running emulator's GET /_emulator/stats.
