@@ -18,7 +18,8 @@ cp -R "$repository/examples/basic/." "$work/project"
 run() { (cd "$work/project" && env -i PATH=/usr/bin:/bin "$@"); }
 
 run "$bin" --version
-run "$bin" emulator --port 0 > "$work/emulator.log" 2>&1 &
+# exec, so that $! is the emulator itself (killing a subshell would leave it running).
+(cd "$work/project" && exec env -i PATH=/usr/bin:/bin "$bin" emulator --port 0) > "$work/emulator.log" 2>&1 &
 emulator=$!
 for _ in $(seq 100); do grep -q '^listening on ' "$work/emulator.log" && break; sleep 0.1; done
 base=$(sed -n 's/^listening on //p' "$work/emulator.log")
