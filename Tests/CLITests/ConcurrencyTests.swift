@@ -58,18 +58,23 @@ func expectConsistentReads(_ runner: BinaryRunner, while running: BinaryRunner.R
     }
 
     @Test func aPlanDuringAnApplyReadsTheStateBeforeOrAfterEachCall() throws {
-        let scenario = try ApplyScenario(emulatorOptions: ["--latency", "200ms"])
-        // A plan creates a missing state under the lock; made first, the plans below only read.
-        #expect(try scenario.runner.run("plan").status == 0)
-        let running = try scenario.runner.start("apply", "--auto-approve", "--parallelism", "1")
-        let plans = try expectConsistentReads(scenario.runner, while: running, total: 6)
-        #expect(running.wait().status == 0)
-        #expect(plans > 0)
-        #expect(try scenario.runner.run("plan", "--detailed-exitcode").status == 0)
+        try ApplyScenario(emulatorOptions: ["--latency", "200ms"]).expectPlansDuringAnApplyToReadConsistently()
     }
 }
 
 extension ApplyScenario {
+    /// Plans run over and over during an apply of the manifest's 6 secrets, one call at a time:
+    /// each reads the state before or after a call, never half-way; the last finds nothing to do.
+    func expectPlansDuringAnApplyToReadConsistently() throws {
+        // A plan creates a missing state under the lock; made first, the plans below only read.
+        #expect(try runner.run("plan").status == 0)
+        let running = try runner.start("apply", "--auto-approve", "--parallelism", "1")
+        let plans = try expectConsistentReads(runner, while: running, total: 6)
+        #expect(running.wait().status == 0)
+        #expect(plans > 0)
+        #expect(try runner.run("plan", "--detailed-exitcode").status == 0)
+    }
+
     /// Starts two applies of the manifest's 6 secrets at once: one applies them all (serial 1),
     /// the other waits for the lock, then finds nothing to do in the state it names `stateName…`.
     func expectTwoAppliesAtOnceWriteOnce(stateName: String) throws {

@@ -152,13 +152,7 @@ struct PostgresStateTests {
     @Test func aPlanDuringAnApplyReadsTheDatabaseStateBeforeOrAfterEachCall() throws {
         let cluster = try PostgresCluster.shared.get()
         let (scenario, _) = try scenario(cluster, emulatorOptions: ["--latency", "200ms"])
-        // A plan creates a missing state under the lock; made first, the plans below only read.
-        #expect(try scenario.runner.run("plan").status == 0)
-        let running = try scenario.runner.start("apply", "--auto-approve", "--parallelism", "1")
-        let plans = try expectConsistentReads(scenario.runner, while: running, total: 6)
-        #expect(running.wait().status == 0)
-        #expect(plans > 0)
-        #expect(try scenario.runner.run("plan", "--detailed-exitcode").status == 0)
+        try scenario.expectPlansDuringAnApplyToReadConsistently()
     }
 
     @Test func aKilledApplyIsTakenOverByTheNextOne() throws {
