@@ -38,6 +38,13 @@ public struct StripeSecrets: AsyncParsableCommand {
 extension StripeSecrets {
     /// Parses the process's arguments and runs the chosen subcommand (async ones included).
     public static func start() async {
+        // `--version` alone is answered before the argument parser exists: building it walks the
+        // type metadata of every command and option, several times the cost of the rest of the
+        // process's start. The answer is the same one ArgumentParser gives.
+        if CommandLine.arguments.dropFirst().elementsEqual(["--version"]) {
+            print(ToolVersion.current)
+            return
+        }
         let command: any AsyncParsableCommand.Type = StripeSecrets.self
         await command.main()
     }

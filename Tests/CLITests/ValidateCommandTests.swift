@@ -91,6 +91,11 @@ import TestSupport
         let version = try runner.run("--version")
         #expect(version.status == 0)
         #expect(version.stdout == "0.1.0\n")
+        // `--version` alone is answered before the argument parser is built; any other form goes
+        // through ArgumentParser, which must give the same answer.
+        let parsed = try runner.run("--version", "--version")
+        #expect(parsed.status == 0)
+        #expect(parsed.stdout == version.stdout)
         let help = try runner.run("validate", "--help")
         #expect(help.status == 0)
         #expect(help.stdout.contains("stripe-secrets validate --skip-values"))
