@@ -59,16 +59,20 @@ public enum Planner {
     }
 
     /// - Parameters:
+    ///   - desired: each address once, as a checked manifest gives them.
     ///   - now: unix seconds; a state entry whose expiry is at or before it is gone.
     ///   - stripe: what Stripe holds in every managed scope, for a refreshed plan.
     public static func plan(desired: [DesiredSecret], state: State, now: Int64, stripe: StripeView? = nil) -> Plan {
         var changes: [Plan.Change] = []
         var unchanged: [SecretAddress] = []
+        unchanged.reserveCapacity(desired.count)
         var protection: [Plan.ProtectionChange] = []
-        var wanted = Set<SecretAddress>()
+        // The manifest's addresses are unique, so when every state entry was matched no entry is
+        // left to delete, and the set of wanted addresses is not needed.
+        var matched = 0
         for secret in desired {
-            wanted.insert(secret.address)
             let entry = state.secrets[secret.address]
+            if case .some = entry { matched += 1 }
             if secret.protect != (entry?.protectedSince != nil), entry != nil || secret.protect {
                 protection.append(Plan.ProtectionChange(address: secret.address, protect: secret.protect))
             }
@@ -79,7 +83,8 @@ public enum Planner {
                 unchanged.append(secret.address)
             }
         }
-        for (address, entry) in state.secrets where !wanted.contains(address) {
+        let wanted = matched == state.secrets.count ? nil : Set(desired.lazy.map(\.address))
+        for (address, entry) in state.secrets where wanted?.contains(address) == false {
             let seen = Seen(stripe, at: address)
             changes.append(
                 Plan.Change(
@@ -87,11 +92,15 @@ public enum Planner {
                     source: nil, fingerprintBefore: entry.fingerprint, fingerprintAfter: nil,
                     expiresBefore: entry.expiresAt, expiresAfter: nil, remoteID: entry.id, inStripe: seen.observed))
         }
-        let unmanaged = stripe?.secrets.keys.filter { !wanted.contains($0) && state.secrets[$0] == nil } ?? []
+        var unmanaged: [SecretAddress] = []
+        if let stripe {
+            let wanted = wanted ?? Set(desired.lazy.map(\.address))
+            unmanaged = stripe.secrets.keys.filter { !wanted.contains($0) && state.secrets[$0] == nil }
+        }
         return Plan(
-            changes: changes.sorted { $0.address < $1.address }, unchanged: unchanged.sorted(),
+            changes: changes.sortedByAddress(\.address), unchanged: unchanged.sortedByAddress(\.self),
             refresh: stripe?.refresh, unmanaged: unmanaged.sorted(),
-            protection: protection.sorted { $0.address < $1.address })
+            protection: protection.sortedByAddress(\.address))
     }
 
     /// The manifest's secrets that expire within `horizon` seconds of `now` (not after it),
@@ -192,5 +201,14 @@ extension Plan {
             guard mine.count + theirs.count > StripeLimits.secretsPerScope else { return nil }
             return ScopeOverflow(scope: scope, managed: mine, unmanaged: theirs)
         }
+    }
+}
+
+extension Array {
+    /// Sorted by address; a manifest is usually written in order already, and checking that
+    /// costs one comparison per element rather than a sort's many.
+    fileprivate func sortedByAddress(_ address: (Element) -> SecretAddress) -> [Element] {
+        let inOrder = indices.dropFirst().allSatisfy { !(address(self[$0]) < address(self[$0 - 1])) }
+        return inOrder ? self : sorted { address($0) < address($1) }
     }
 }

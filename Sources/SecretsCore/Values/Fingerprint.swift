@@ -109,27 +109,41 @@ public struct FingerprintKey: Sendable, Equatable, CustomStringConvertible, Cust
 }
 
 /// Fingerprints many values under one key, which it prepares once (an HMAC's key schedule
-/// costs more than hashing a short value).
+/// costs more than hashing a short value), with no allocation but the fingerprint's text.
 public struct Fingerprinter {
-    private let keyed: HMAC<SHA256>
+    private let hmac: HMACSHA256
 
     public init(_ key: FingerprintKey) {
-        keyed = key.withBytes { HMAC<SHA256>(key: SymmetricKey(data: $0)) }
+        hmac = key.withBytes { HMACSHA256(key: $0) }
     }
 
     /// HMAC-SHA256 of the address's length (8 bytes, big-endian), the address and the value:
-    /// the length prefix means no (address, value) pair can be shifted into another.
+    /// the length prefix means no (address, value) pair can be shifted into another. The
+    /// address is fed piece by piece, exactly as `SecretAddress.description` writes it.
     public func fingerprint(of value: SecretValue, at address: SecretAddress) -> Fingerprint {
-        let addressText = address.description
-        var message: [UInt8] = []
-        message.reserveCapacity(8 + addressText.utf8.count + value.plaintext.utf8.count)
-        withUnsafeBytes(of: UInt64(addressText.utf8.count).bigEndian) { message.append(contentsOf: $0) }
-        message.append(contentsOf: addressText.utf8)
-        message.append(contentsOf: value.plaintext.utf8)
-        var code = keyed
-        code.update(data: message)
+        var message = hmac.start()
+        var length = address.name.utf8.count + 1
+        if let account = address.account { length += account.utf8.count + 1 }
+        switch address.scope {
+        case .account: length += "account".utf8.count
+        case .user(let user): length += "user:".utf8.count + user.utf8.count
+        }
+        withUnsafeBytes(of: UInt64(length).bigEndian) { message.absorb($0) }
+        if let account = address.account {
+            message.absorb(account)
+            message.absorb("/")
+        }
+        switch address.scope {
+        case .account: message.absorb("account")
+        case .user(let user):
+            message.absorb("user:")
+            message.absorb(user)
+        }
+        message.absorb("/")
+        message.absorb(address.name)
+        message.absorb(value.plaintext)
         // HMAC-SHA256 always gives 32 bytes, so this is always a valid fingerprint.
-        return Fingerprint(uncheckedHex: Hex.encode(code.finalize()))
+        return Fingerprint(uncheckedHex: hmac.finish(message) { Hex.encode($0) })
     }
 }
 
@@ -147,14 +161,16 @@ public enum SHA256Digest {
 }
 
 private enum Hex {
-    static func encode<Bytes: Sequence>(_ bytes: Bytes) -> String where Bytes.Element == UInt8 {
-        let digits = Array("0123456789abcdef".utf8)
-        var out: [UInt8] = []
-        out.reserveCapacity(64)
-        for byte in bytes {
-            out.append(digits[Int(byte >> 4)])
-            out.append(digits[Int(byte & 0x0F)])
+    static func encode(_ bytes: some Sequence<UInt8>) -> String { encode(Array(bytes)) }
+
+    static func encode<Bytes: Collection>(_ bytes: Bytes) -> String where Bytes.Element == UInt8 {
+        String(unsafeUninitializedCapacity: bytes.count * 2) { out in
+            func digit(_ nibble: UInt8) -> UInt8 { nibble < 10 ? 48 + nibble : 87 + nibble }
+            for (index, byte) in bytes.enumerated() {
+                out[2 * index] = digit(byte >> 4)
+                out[2 * index + 1] = digit(byte & 0x0F)
+            }
+            return bytes.count * 2
         }
-        return String(decoding: out, as: UTF8.self)
     }
 }
