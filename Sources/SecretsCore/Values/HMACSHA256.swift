@@ -81,7 +81,7 @@ struct SHA256Stream {
             compressPending()
         }
         while bytes.count - offset >= Self.blockSize {
-            Self.compress(&hash, base + offset)
+            Self.compress(&hash, UnsafeRawBufferPointer(start: base + offset, count: Self.blockSize))
             offset += Self.blockSize
         }
         appendPending(base + offset, bytes.count - offset)
@@ -114,19 +114,20 @@ struct SHA256Stream {
     private mutating func appendPending(_ bytes: UnsafeRawPointer, _ count: Int) {
         let start = pendingCount
         withUnsafeMutableBytes(of: &pending) { block in
-            (block.baseAddress! + start).copyMemory(from: bytes, byteCount: count)
+            UnsafeMutableRawBufferPointer(rebasing: block[start..<start + count]).copyMemory(
+                from: UnsafeRawBufferPointer(start: bytes, count: count))
         }
         pendingCount += count
     }
 
     private mutating func compressPending() {
         let block = pending
-        withUnsafeBytes(of: block) { Self.compress(&hash, $0.baseAddress!) }
+        withUnsafeBytes(of: block) { Self.compress(&hash, $0) }
         pendingCount = 0
     }
 
     /// One block of FIPS 180-4 §6.2.2.
-    private static func compress(_ hash: inout ChainingValue, _ block: UnsafeRawPointer) {
+    private static func compress(_ hash: inout ChainingValue, _ block: UnsafeRawBufferPointer) {
         withUnsafeTemporaryAllocation(of: UInt32.self, capacity: 64) { w in
             for index in 0..<16 {
                 w[index] = UInt32(bigEndian: block.loadUnaligned(fromByteOffset: index * 4, as: UInt32.self))
