@@ -25,12 +25,13 @@ extension Plan {
     /// The deletes of this plan that `state` forbids, sorted by address. A plan with any is
     /// refused before any call. `manifestPath` names the manifest in messages.
     public func protectedDeletions(in state: State, manifestPath: String) -> [ProtectedDeletion] {
-        let kept = changes.filter { $0.action != .delete }.map(\.address) + unchanged
-        return changes.compactMap { change in
+        changes.compactMap { change in
             guard change.action == .delete, let since = state.secrets[change.address]?.protectedSince else {
                 return nil
             }
-            let moved = kept.first { $0.name.hasSameBytes(as: change.address.name) }
+            let moved =
+                changes.first { $0.action != .delete && $0.address.name.hasSameBytes(as: change.address.name) }?
+                .address ?? unchanged.first { $0.name.hasSameBytes(as: change.address.name) }
             return ProtectedDeletion(
                 address: change.address, protectedSince: since, movedTo: moved, manifestPath: manifestPath)
         }
