@@ -120,4 +120,24 @@ import Testing
             }
         }
     }
+
+    /// A fingerprint holds its bytes, not its text: the text must come back digit for digit, and
+    /// only 64 lowercase hex digits are one.
+    @Test func aFingerprintGivesBackExactlyItsDigits() {
+        var generator = SeededRandom(seed: 3)
+        for _ in 0..<500 {
+            let hex = String((0..<64).map { _ in "0123456789abcdef".randomElement(using: &generator)! })
+            #expect(Fingerprint(hex: hex)?.hex == hex)
+            #expect(Fingerprint(hex: hex)?.short == String(hex.prefix(8)))
+        }
+        let valid = String(repeating: "0f", count: 32)
+        #expect(Fingerprint(hex: valid) == Fingerprint(hex: valid))
+        #expect(Fingerprint(hex: valid) != Fingerprint(hex: String(repeating: "f0", count: 32)))
+        for bad in [
+            "", String(valid.dropLast()), valid + "0", valid.uppercased(), String(valid.dropLast()) + "g",
+            String(valid.dropLast()) + "é", " " + String(valid.dropFirst()),
+        ] {
+            #expect(Fingerprint(hex: bad) == nil, "\(bad)")
+        }
+    }
 }

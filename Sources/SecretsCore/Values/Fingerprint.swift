@@ -8,13 +8,42 @@ import SecretsModel
 /// fingerprint says nothing about the value. It is the only thing derived from a value that
 /// is ever stored or shown.
 public struct Fingerprint: Hashable, Sendable, Codable, CustomStringConvertible {
+    /// The 32 bytes as four big-endian words, inline: making, comparing and hashing one
+    /// allocates nothing.
+    private let words: SIMD4<UInt64>
+
     /// 64 lowercase hex digits.
-    public let hex: String
+    public var hex: String { Hex.encode(words) }
 
     public init?(hex: String) {
-        guard hex.utf8.count == 64, hex.utf8.allSatisfy({ (48...57).contains($0) || (97...102).contains($0) })
-        else { return nil }
-        self.hex = hex
+        let parsed =
+            hex.utf8.withContiguousStorageIfAvailable(Self.words(fromHex:)) ?? Self.words(fromHex: Array(hex.utf8))
+        guard let parsed else { return nil }
+        words = parsed
+    }
+
+    /// The words of 64 lowercase hex digits; nil for anything else.
+    private static func words(fromHex digits: some RandomAccessCollection<UInt8>) -> SIMD4<UInt64>? {
+        guard digits.count == 64 else { return nil }
+        var words = SIMD4<UInt64>()
+        for (index, digit) in digits.enumerated() {
+            let nibble: UInt8
+            switch digit {
+            case 48...57: nibble = digit - 48
+            case 97...102: nibble = digit - 87
+            default: return nil
+            }
+            words[index / 16] = words[index / 16] << 4 | UInt64(nibble)
+        }
+        return words
+    }
+
+    /// The fingerprint whose bytes are `digest`'s 32.
+    fileprivate init(digest: UnsafeRawBufferPointer) {
+        func word(_ index: Int) -> UInt64 {
+            UInt64(bigEndian: digest.loadUnaligned(fromByteOffset: 8 * index, as: UInt64.self))
+        }
+        words = SIMD4(word(0), word(1), word(2), word(3))
     }
 
     /// The first 8 hex digits, for showing that a value changed.
@@ -142,14 +171,7 @@ public struct Fingerprinter {
         message.absorb("/")
         message.absorb(address.name)
         message.absorb(value.plaintext)
-        // HMAC-SHA256 always gives 32 bytes, so this is always a valid fingerprint.
-        return Fingerprint(uncheckedHex: hmac.finish(message) { Hex.encode($0) })
-    }
-}
-
-extension Fingerprint {
-    fileprivate init(uncheckedHex: String) {
-        hex = uncheckedHex
+        return hmac.finish(message) { Fingerprint(digest: $0) }
     }
 }
 
@@ -163,9 +185,18 @@ public enum SHA256Digest {
 private enum Hex {
     static func encode(_ bytes: some Sequence<UInt8>) -> String { encode(Array(bytes)) }
 
-    static func encode<Bytes: Collection>(_ bytes: Bytes) -> String where Bytes.Element == UInt8 {
+    /// Four big-endian words as 64 digits.
+    static func encode(_ words: SIMD4<UInt64>) -> String {
+        String(unsafeUninitializedCapacity: 64) { out in
+            for index in 0..<64 {
+                out[index] = digit(UInt8(truncatingIfNeeded: words[index / 16] >> (60 - 4 * UInt64(index % 16))) & 0x0F)
+            }
+            return 64
+        }
+    }
+
+    static func encode(_ bytes: [UInt8]) -> String {
         String(unsafeUninitializedCapacity: bytes.count * 2) { out in
-            func digit(_ nibble: UInt8) -> UInt8 { nibble < 10 ? 48 + nibble : 87 + nibble }
             for (index, byte) in bytes.enumerated() {
                 out[2 * index] = digit(byte >> 4)
                 out[2 * index + 1] = digit(byte & 0x0F)
@@ -173,4 +204,6 @@ private enum Hex {
             return bytes.count * 2
         }
     }
+
+    private static func digit(_ nibble: UInt8) -> UInt8 { nibble < 10 ? 48 + nibble : 87 + nibble }
 }
