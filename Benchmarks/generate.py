@@ -6,12 +6,25 @@ Secrets come in groups of ten, one scope each (Stripe's cap): three groups in fi
 secrets of one connected account, one is the secrets of one user in an account, and one is a
 fan-out entry (`accounts: [...]`) putting one secret in each of ten accounts. A quarter of the
 values come from files (20 of them), the rest from the variables BENCH_VALUE_0 to BENCH_VALUE_6;
-a third of the secrets expire. Usage: generate.py COUNT FOLDER
+a third of the secrets expire. Usage: generate.py COUNT FOLDER [--state]
+
+With --state it also writes FOLDER/secrets.state.json, the state an apply of the manifest would
+leave (values as BENCH_VALUE_i=vi and the files give them, fingerprinted with a random key as
+docs/security.md defines), so that `plan` there finds nothing to change; Benchmarks/run.sh
+checks that it does. It takes seconds where applying 100,000 secrets to the emulator takes minutes.
 """
+import base64
+import hashlib
+import hmac
+import json
 import os
+import secrets
+import struct
 import sys
+import uuid
 
 count, folder = int(sys.argv[1]), sys.argv[2]
+with_state = "--state" in sys.argv[3:]
 os.makedirs(os.path.join(folder, "values"), exist_ok=True)
 for index in range(20):
     with open(os.path.join(folder, "values", f"value_{index:02d}.txt"), "w") as file:
@@ -22,6 +35,15 @@ def value(index):
     if index % 4 == 0:
         return f"{{file: values/value_{index % 20:02d}.txt}}"
     return f"{{env: BENCH_VALUE_{index % 7}}}"
+
+
+def plaintext(index):
+    """What `value(index)` reads: a file's text without its final newline, or a variable's."""
+    return f"benchmark-file-value-{index % 20:02d}" if index % 4 == 0 else f"v{index % 7}"
+
+
+# (account, scope, name, value index, expiry) of every secret, for the state.
+declared = []
 
 
 lines = [
@@ -39,19 +61,60 @@ while written < count:
     if kind == 4 and size == 10:
         accounts = ", ".join(f"acct_{group:06d}Fan{k}" for k in range(10))
         lines += [f"  - name: fanout_{group:06d}", f"    accounts: [{accounts}]", f"    value: {value(written)}"]
+        expiry = None
         if group % 3 == 0:
             lines.append("    expires_at: 2099-06-30T00:00:00Z")
+            expiry = 4086460800
+        for k in range(10):
+            declared.append((f"acct_{group:06d}Fan{k}", "account", f"fanout_{group:06d}", written, expiry))
         written += 10
     else:
         for offset in range(size):
             index = written + offset
             lines += [f"  - name: secret_{index:06d}", f"    account: acct_{group:06d}Bench"]
+            scope = "account"
             if kind == 3:
                 lines.append(f"    scope: {{type: user, user: usr_{group:06d}Bench}}")
+                scope = f"user:usr_{group:06d}Bench"
             lines.append(f"    value: {value(index)}")
+            expiry = None
             if index % 3 == 0:
                 lines.append("    expires_at: 2099-06-30T00:00:00+02:00")
+                expiry = 4086453600
+            declared.append((f"acct_{group:06d}Bench", scope, f"secret_{index:06d}", index, expiry))
         written += size
     group += 1
 with open(os.path.join(folder, "secrets.yaml"), "w") as file:
     file.write("\n".join(lines) + "\n")
+
+if with_state:
+    key = secrets.token_bytes(32)
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+    entries = []
+    # Sorted as a state lists them: by account, the account scope before user scopes, then name bytes.
+    for account, scope, name, index, expiry in sorted(
+        declared, key=lambda d: (d[0], d[1] != "account", d[1].encode(), d[2].encode())
+    ):
+        address = f"{account}/{scope}/{name}".encode()
+        message = struct.pack(">Q", len(address)) + address + plaintext(index).encode()
+        entry = {
+            "address": address.decode(),
+            "applied_at": "2026-12-01T00:00:00Z",
+            "fingerprint": hmac.new(key, message, hashlib.sha256).hexdigest(),
+            "id": "appsecret_" + "".join(secrets.choice(alphabet) for _ in range(28)),
+        }
+        if expiry is not None:
+            entry["expires_at"] = expiry
+        entries.append(entry)
+    state = {
+        "fingerprint_key": base64.b64encode(key).decode(),
+        "format": "stripe-secrets-state",
+        "format_version": 1,
+        "lineage": str(uuid.uuid4()),
+        "mode": "test",
+        "secrets": entries,
+        "serial": 1,
+    }
+    path = os.path.join(folder, "secrets.state.json")
+    with open(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as file:
+        file.write(json.dumps(state, indent=2, sort_keys=True, separators=(",", " : ")) + "\n")

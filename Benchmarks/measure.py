@@ -7,6 +7,7 @@ gets busier slows both alike. A row may also carry a memory goal for the command
 Rows measured elsewhere (an apply against a rate floor) come in as fixed figures.
 
 Usage: measure.py --runs N [--row 'LABEL|GOAL|COMMAND|BASELINE[|MAX_RSS_MB]']...
+(MAX_RSS_MB `-` shows the peak without a goal for it.)
                   [--fixed 'LABEL|VALUE|BASELINE|RATIO|GOAL|VERDICT']...
 Commands are split like a shell would (no expansion) and run with stdout and stderr discarded;
 one that exits other than 0 or 2 (plan's "changes" code) stops the run. Exits 1 when a goal fails.
@@ -67,9 +68,10 @@ def main():
         goal_text = f"≤ {goal}x"
         detail = ""
         if memory:
+            detail = f", {peak:.0f} MB peak"
+        if memory and memory[0] != "-":
             passed = passed and peak <= float(memory[0])
             goal_text += f", ≤ {memory[0]} MB"
-            detail = f", {peak:.0f} MB peak"
         failed = failed or not passed
         print(
             f"| {label} | {milliseconds(ours)}{detail} | {milliseconds(theirs)} | {ratio:.2f}x | {goal_text} "

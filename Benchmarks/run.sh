@@ -4,9 +4,10 @@
 # scans the same manifest's libyaml events, or against a `swiftc -O` hello world, run alternately.
 # Usage: Benchmarks/run.sh [RUNS]   (default 7; about four minutes on 2 cores; docs/performance.md)
 #
-# Rows: in-process manifest load; `validate --skip-values`, `plan` (text, JSON, PostgreSQL state)
-# and a no-op `apply` at 10,000 secrets with a full state; `plan` at 100,000 with no state (and
-# its peak memory); `--version`; 1,000 creates at a 100/s emulator limit against the 10 s floor.
+# Rows: in-process manifest load; `validate --skip-values` at 10,000; `plan` with a full state at
+# 1,000, 10,000 (text, JSON, PostgreSQL state, and a no-op `apply`) and 100,000; `plan` at 100,000
+# with no state (and its peak memory); `--version`; 1,000 creates at a 100/s emulator limit
+# against the 10 s floor.
 # Manifests come from Benchmarks/generate.py (user scopes, fan-outs, expiries, files, variables).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -23,17 +24,22 @@ cc -O2 Benchmarks/libyaml-event-scan.c $(pkg-config --cflags --libs yaml-0.1) -o
 echo 'print("hello, world")' > "$work/hello.swift"
 swiftc -O "$work/hello.swift" -o "$work/hello"
 
+# Manifests with the full state an apply would leave (generate.py --state writes it, and the
+# plans below check it: they must find nothing to change), and one without, for the creates.
 for count in 1000 10000 100000; do
-    python3 Benchmarks/generate.py "$count" "$work/m$count"
+    python3 Benchmarks/generate.py "$count" "$work/m$count" --state
 done
+python3 Benchmarks/generate.py 1000 "$work/creates"
 unset STRIPE_SECRETS_STATE
+for count in 1000 10000 100000; do
+    (cd "$work/m$count" && "$tool" plan --detailed-exitcode >/dev/null) \
+        || { echo "error: the generated $count-secret state does not match its manifest" >&2; exit 1; }
+done
 
-echo "applying 10,000 secrets to the emulator for a full state..." >&2
+echo "a no-op apply of 10,000 secrets against the emulator..." >&2
 start_emulator fast --rate-limit 1000
-(cd "$work/m10000" && "$tool" apply --auto-approve --rate-limit 1000 --parallelism 32 >/dev/null)
-before=$(emulator_stat requests)
 (cd "$work/m10000" && "$tool" apply --auto-approve --rate-limit 1000 >/dev/null)
-noop_requests=$(($(emulator_stat requests) - before))
+noop_requests=$(emulator_stat requests)
 stop_emulator
 start_postgres
 (cd "$work/m10000" && STRIPE_SECRETS_STATE=$postgres_url "$tool" state push secrets.state.json >/dev/null)
@@ -41,7 +47,7 @@ start_postgres
 echo "1,000 creates at the emulator's --latency 50ms --rate-limit 100..." >&2
 start_emulator paced --latency 50ms --rate-limit 100
 apply_start=$(date +%s.%N)
-(cd "$work/m1000" && "$tool" apply --auto-approve --rate-limit 100 >/dev/null)
+(cd "$work/creates" && "$tool" apply --auto-approve --rate-limit 100 >/dev/null)
 apply_seconds=$(python3 -c "print(round($(date +%s.%N) - $apply_start, 2))")
 paced_requests=$(emulator_stat requests)
 paced_limited=$(emulator_stat rate_limited)
@@ -52,7 +58,7 @@ noop_verdict=$([ "$noop_requests" -eq 0 ] && echo pass || echo fail)
 
 echo "machine: $(nproc) cores, $(uname -sr), $(swift --version 2>&1 | head -1)"
 echo "manifests: $(for c in 1000 10000 100000; do printf '%s secrets %s bytes; ' "$c" "$(wc -c < "$work/m$c/secrets.yaml")"; done)"
-echo "10,000-secret state: $(wc -c < "$work/m10000/secrets.state.json") bytes"
+echo "full states: $(for c in 1000 10000 100000; do printf '%s secrets %s bytes; ' "$c" "$(wc -c < "$work/m$c/secrets.state.json")"; done)"
 "$loader" "$work/m10000/secrets.yaml"
 "$work/scan" --best-of 15 "$work/m10000/secrets.yaml"
 echo
@@ -60,10 +66,12 @@ cd "$work/m10000"
 status=0
 python3 "$root/Benchmarks/measure.py" --runs "$runs" \
     --row "validate --skip-values, 10,000|2.0|$tool validate --skip-values|$work/scan secrets.yaml" \
+    --row "plan, 1,000, full state, text|3.0|$tool plan -f ../m1000/secrets.yaml --detailed-exitcode|$work/scan ../m1000/secrets.yaml" \
     --row "plan, 10,000, full state, text|3.0|$tool plan --detailed-exitcode|$work/scan secrets.yaml" \
     --row "plan --format json, same|3.5|$tool plan --format json --detailed-exitcode|$work/scan secrets.yaml" \
     --row "plan, PostgreSQL state vs file state|1.5|$tool plan --state $postgres_url|$tool plan" \
     --row "no-op apply vs plan, 10,000 unchanged|1.1|$tool apply --auto-approve|$tool plan" \
+    --row "plan, 100,000, full state, text|3.0|$tool plan -f ../m100000/secrets.yaml --detailed-exitcode|$work/scan ../m100000/secrets.yaml|-" \
     --row "plan, 100,000, no state|3.0|$tool plan -f ../m100000/secrets.yaml --state ../none.json --detailed-exitcode|$work/scan ../m100000/secrets.yaml|100" \
     --row "--version vs hello world|2.0|$tool --version|$work/hello" \
     --fixed "no-op apply requests|$noop_requests|0|-|0 requests|$noop_verdict" \
