@@ -14,6 +14,7 @@ extension StripeSecrets {
 
         struct List: AsyncParsableCommand {
             static let configuration = CommandConfiguration(
+                commandName: "list",
                 abstract: "List the secrets the state records: address, id, expiry, when applied.",
                 discussion: """
                     Examples:
@@ -111,6 +112,7 @@ extension StripeSecrets {
 
         struct Pull: AsyncParsableCommand {
             static let configuration = CommandConfiguration(
+                commandName: "pull",
                 abstract: "Print the state document (a valid state file) of any backend.",
                 discussion: """
                     Prints the state as saved, with no value in it. Takes no lock and writes \
@@ -144,6 +146,7 @@ extension StripeSecrets {
 
         struct Push: AsyncParsableCommand {
             static let configuration = CommandConfiguration(
+                commandName: "push",
                 abstract: "Write a state document into the configured state, keeping its lineage and serial.",
                 discussion: """
                     This is how a team moves a state between backends: pull from one, push to the \
@@ -220,6 +223,7 @@ extension StripeSecrets {
 extension StripeSecrets.StateCommand {
     struct Rekey: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "rekey",
             abstract: "Make every fingerprint again under another key, such as one kept apart from the state.",
             discussion: """
                 Reads every value of the manifest, checks each against the fingerprint the state \
