@@ -54,7 +54,7 @@ public enum StrictEvent {
 
 /// Strict YAML as events, for a reader that needs no tree (see `StrictYAMLParser.withEvents`).
 public final class StrictEvents {
-    private let reader: EventReader?
+    private let reader: EventReader
     private let maxDepth: Int
     private let event = UnsafeMutablePointer<yaml_event_t>.allocate(capacity: 1)
     private var holdsEvent = false
@@ -63,10 +63,9 @@ public final class StrictEvents {
     /// `.end` was given, or nil: no more events either way.
     private var last: StrictEvent??
 
-    fileprivate init(_ reader: EventReader?, maxDepth: Int) {
+    fileprivate init(_ reader: EventReader, maxDepth: Int) {
         self.reader = reader
         self.maxDepth = maxDepth
-        if reader == nil { last = .some(nil) }
     }
 
     deinit {
@@ -75,7 +74,7 @@ public final class StrictEvents {
     }
 
     /// The next event; `.end` once the text is read, and nil from the first thing that
-    /// `StrictYAMLParser.parse` would report on (or the text could not be read at all).
+    /// `StrictYAMLParser.parse` would report on.
     public func next() -> StrictEvent? {
         if holdsEvent {
             yaml_event_delete(event)
@@ -83,7 +82,7 @@ public final class StrictEvents {
         }
         if let last { return last }
         while true {
-            guard let reader, reader.next(event) == nil else { return refuse() }
+            guard reader.next(event) == nil else { return refuse() }
             holdsEvent = true
             let type = event.pointee.type
             let mark = Mark(event.pointee.start_mark)
@@ -132,16 +131,15 @@ extension StrictYAMLParser {
     /// Calls `body` with the events of `bytes` under the rules of `parse`, without a tree:
     /// the events stop (nil) at the first thing `parse` would report, so a reader that
     /// gets to `.end` read a text without a YAML problem, except duplicate keys, which the
-    /// events do not track: such a reader must refuse a key it already saw. A text with no
-    /// document gives no events either. The events must not outlive `body`.
+    /// events do not track: such a reader must refuse a key it already saw. `body` gets nil
+    /// for a text that `parse` refuses whole (too large, hidden line breaks) or that is empty.
+    /// The events must not outlive `body`.
     public static func withEvents<Answer>(
-        _ bytes: [UInt8], limits: ParseLimits = ParseLimits(), _ body: (StrictEvents) -> Answer
+        _ bytes: [UInt8], limits: ParseLimits = ParseLimits(), _ body: (StrictEvents?) -> Answer
     ) -> Answer {
         read(bytes, limits: limits) { reading in
-            if case .success(let reader) = reading {
-                return body(StrictEvents(reader, maxDepth: limits.maxDepth))
-            }
-            return body(StrictEvents(nil, maxDepth: limits.maxDepth))
+            guard case .success(let reader) = reading else { return body(nil) }
+            return body(StrictEvents(reader, maxDepth: limits.maxDepth))
         }
     }
 }

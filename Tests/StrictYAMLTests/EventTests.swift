@@ -31,6 +31,11 @@ import Testing
     /// text without a document, nil when the events stop.
     private func tree(fromEventsOf bytes: [UInt8], limits: ParseLimits) -> String?? {
         StrictYAMLParser.withEvents(bytes, limits: limits) { events -> String?? in
+            guard let events else {
+                let document = StrictYAMLParser.parse(bytes, limits: limits)
+                // Nothing to read: an empty text (no document, no problem) or one refused whole.
+                return document.problems.isEmpty ? .some(nil) : nil
+            }
             func node(_ event: StrictEvent?) -> String? {
                 switch event {
                 case .scalar(let scalar)?:

@@ -19,8 +19,8 @@ final class ManifestFastPath {
         let accounts: [String?]?
         let expiresAt: Int64?
         let protect: Bool?
-        let location: SourceLocation
-        let valueLocation: SourceLocation
+        let mark: Mark
+        let valueMark: Mark
     }
 
     private let events: StrictEvents
@@ -38,7 +38,7 @@ final class ManifestFastPath {
     /// The declared secrets in manifest order, or nil when the decoder has to look.
     static func secrets(in bytes: [UInt8], limits: ParseLimits, file: String, now: Int64) -> [SecretDeclaration]? {
         StrictYAMLParser.withEvents(bytes, limits: limits) { events in
-            ManifestFastPath(events: events, file: file, now: now).manifest()
+            events.flatMap { ManifestFastPath(events: $0, file: file, now: now).manifest() }
         }
     }
 
@@ -68,16 +68,17 @@ final class ManifestFastPath {
         guard read, version, let entries, case .end? = events.next() else { return nil }
         let chosen = defaults ?? ManifestDecoder.Defaults()
         var secrets: [SecretDeclaration] = []
-        secrets.reserveCapacity(entries.count)
+        secrets.reserveCapacity(entries.reduce(0) { $0 + ($1.accounts?.count ?? 1) })
         for entry in entries {
             let scope = entry.scope ?? chosen.scope
             let protect = entry.protect ?? chosen.protect
+            let location = SourceLocation(file: file, mark: entry.mark)
+            let valueLocation = SourceLocation(file: file, mark: entry.valueMark)
             func declare(in account: String?) {
                 secrets.append(
                     SecretDeclaration(
                         address: SecretAddress(account: account, scope: scope, name: entry.name), source: entry.source,
-                        expiresAt: entry.expiresAt, protect: protect, location: entry.location,
-                        valueLocation: entry.valueLocation))
+                        expiresAt: entry.expiresAt, protect: protect, location: location, valueLocation: valueLocation))
             }
             if let accounts = entry.accounts {
                 for account in accounts { declare(in: account) }
@@ -181,8 +182,7 @@ final class ManifestFastPath {
         guard read, let name, let (source, valueMark) = source else { return nil }
         return Entry(
             name: name, source: source, scope: scope, account: account, accounts: accounts, expiresAt: expiresAt,
-            protect: protect, location: SourceLocation(file: file, mark: mark),
-            valueLocation: SourceLocation(file: file, mark: valueMark))
+            protect: protect, mark: mark, valueMark: valueMark)
     }
 
     /// `{env: NAME}` or `{file: PATH}` (with `trim_newline`), and where it starts.
