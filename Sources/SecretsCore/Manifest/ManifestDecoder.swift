@@ -232,6 +232,7 @@ struct ManifestDecoder {
         }
     }
 
+    /// Letters, digits and `_`, not starting with a digit (ASCII only).
     static func isVariableName(_ name: String) -> Bool {
         func check(_ bytes: some Collection<UInt8>) -> Bool {
             guard let first = bytes.first, !(48...57).contains(first) else { return false }
