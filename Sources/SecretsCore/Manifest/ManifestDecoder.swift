@@ -369,20 +369,21 @@ struct ManifestDecoder {
         // A valid manifest has at least this many scopes.
         indexOfScope.reserveCapacity(secrets.count / Self.maxSecretsPerScope)
         scopes.reserveCapacity(secrets.count / Self.maxSecretsPerScope)
-        var previous: (key: ScopeKey, index: Int)?
+        var scope = 0
         for index in secrets.indices {
-            let key = secrets[index].address.scopeKey
-            let scope: Int
-            if let previous, previous.key == key {
-                scope = previous.index
-            } else if let known = indexOfScope[key] {
-                scope = known
-            } else {
-                scope = scopes.count
-                indexOfScope[key] = scope
-                scopes.append(ScopeNames())
+            let address = secrets[index].address
+            if index == 0 || address.account != secrets[index - 1].address.account
+                || address.scope != secrets[index - 1].address.scope
+            {
+                let key = address.scopeKey
+                if let known = indexOfScope[key] {
+                    scope = known
+                } else {
+                    scope = scopes.count
+                    indexOfScope[key] = scope
+                    scopes.append(ScopeNames())
+                }
             }
-            previous = (key, scope)
             switch scopes[scope].add(index, in: secrets) {
             case .added:
                 break
