@@ -111,12 +111,18 @@ public struct SecretAddress: Hashable, Comparable, Sendable, CustomStringConvert
     public static let maxNameLength = StripeLimits.maxLength
 
     public static func nameProblem(_ name: String) -> NameProblem? {
-        var length = 0
-        var invisible = false
-        for byte in name.utf8 where byte & 0xC0 != 0x80 {
-            length += 1
-            if byte < 0x20 || byte == 0x7F { invisible = true }
+        var text = name
+        // Counted on the contiguous bytes: several times faster than iterating the UTF-8 view.
+        let (length, control) = text.withUTF8 { bytes in
+            var length = 0
+            var control = false
+            for byte in bytes where byte & 0xC0 != 0x80 {
+                length += 1
+                if byte < 0x20 || byte == 0x7F { control = true }
+            }
+            return (length, control)
         }
+        var invisible = control
         if !invisible, length != name.utf8.count {
             invisible = name.unicodeScalars.contains { scalar in
                 switch scalar.properties.generalCategory {
@@ -134,17 +140,19 @@ public struct SecretAddress: Hashable, Comparable, Sendable, CustomStringConvert
     public static let maxIDLength = 255
 
     /// `prefix` followed by ASCII letters and digits, `maxIDLength` at most in all: `acct_…`, `usr_…`.
-    public static func isStripeID(_ text: String, prefix: String) -> Bool {
-        func check(_ bytes: some Collection<UInt8>) -> Bool {
-            guard bytes.count > prefix.utf8.count, bytes.count <= maxIDLength, bytes.starts(with: prefix.utf8) else {
-                return false
-            }
-            return bytes.dropFirst(prefix.utf8.count).allSatisfy { byte in
-                (48...57).contains(byte) || (65...90).contains(byte) || (97...122).contains(byte)
-            }
+    public static func isStripeID(_ text: String, prefix: StaticString) -> Bool {
+        var text = text
+        return text.withUTF8 { isStripeID($0, prefix: prefix) }
+    }
+
+    /// `isStripeID` on UTF-8 bytes, checked as a buffer (several times faster than a view).
+    public static func isStripeID(_ bytes: UnsafeBufferPointer<UInt8>, prefix: StaticString) -> Bool {
+        let start = prefix.utf8CodeUnitCount
+        guard bytes.count > start, bytes.count <= maxIDLength else { return false }
+        for index in 0..<start where bytes[index] != prefix.utf8Start[index] { return false }
+        return bytes[start...].allSatisfy { byte in
+            (48...57).contains(byte) || (65...90).contains(byte) || (97...122).contains(byte)
         }
-        // A native string's bytes are contiguous: checking the buffer is several times faster.
-        return text.utf8.withContiguousStorageIfAvailable(check) ?? check(text.utf8)
     }
 
     /// Parses the written form and checks it by the manifest's rules (valid ids, a valid

@@ -41,33 +41,45 @@ public struct ParseLimits: Sendable {
 /// quotes a key or a value: a secret pasted into the wrong place is never echoed.
 public enum StrictYAMLParser {
     public static func parse(_ bytes: [UInt8], limits: ParseLimits = ParseLimits()) -> ParsedDocument {
+        read(bytes, limits: limits) { reading in
+            switch reading {
+            case nil:
+                return ParsedDocument(root: nil, problems: [])
+            case .failure(let problem):
+                return ParsedDocument(root: nil, problems: [problem])
+            case .success(let reader):
+                var builder = TreeBuilder(maxDepth: limits.maxDepth)
+                builder.run(reader)
+                return ParsedDocument(root: builder.root, problems: builder.problems)
+            }
+        }
+    }
+
+    /// Calls `body` with a libyaml reader of `bytes` (after a UTF-8 BOM), or with the problem
+    /// found in the whole text before libyaml reads it; nil for a text with no document. The
+    /// reader points into `bytes` and must not outlive `body`.
+    static func read<Answer>(
+        _ bytes: [UInt8], limits: ParseLimits, _ body: (Result<EventReader, YAMLProblem>?) -> Answer
+    ) -> Answer {
         guard bytes.count <= limits.maxBytes else {
             let problem = YAMLProblem(
                 "the file is \(bytes.count) bytes; manifests are limited to \(limits.maxBytes) bytes",
                 at: Mark(line: 1, column: 1))
-            return ParsedDocument(root: nil, problems: [problem])
+            return body(.failure(problem))
         }
         let bom: [UInt8] = [0xEF, 0xBB, 0xBF]
         let start = bytes.starts(with: bom) ? bom.count : 0
         return bytes.withUnsafeBufferPointer { buffer in
-            // The reader below points into `buffer`; it must not outlive this closure.
             let text = UnsafeBufferPointer(rebasing: buffer[start...])
-            guard let base = text.baseAddress, !text.isEmpty else {
-                return ParsedDocument(root: nil, problems: [])
-            }
-            if let problem = TextCheck.firstProblem(in: text) {
-                return ParsedDocument(root: nil, problems: [problem])
-            }
-            let reader = EventReader(start: base, count: text.count)
-            var builder = TreeBuilder(maxDepth: limits.maxDepth)
-            builder.run(reader)
-            return ParsedDocument(root: builder.root, problems: builder.problems)
+            guard let base = text.baseAddress, !text.isEmpty else { return body(nil) }
+            if let problem = TextCheck.firstProblem(in: text) { return body(.failure(problem)) }
+            return body(.success(EventReader(start: base, count: text.count)))
         }
     }
 }
 
 /// Owns a libyaml parser reading `text`, which the caller keeps alive while it is used.
-private final class EventReader {
+final class EventReader {
     private let parser = UnsafeMutablePointer<yaml_parser_t>.allocate(capacity: 1)
     private let text: UnsafeBufferPointer<UInt8>
     private let initialized: Bool
@@ -308,10 +320,6 @@ private struct TreeBuilder {
     private mutating func checkTag(_ pointer: UnsafeMutablePointer<yaml_char_t>?, at mark: Mark) {
         guard pointer != nil else { return }
         problems.append(YAMLProblem("tags (such as !!str or !name) are not allowed; remove the tag", at: mark))
-    }
-
-    private func string(_ pointer: UnsafeMutablePointer<yaml_char_t>?) -> String? {
-        pointer.map { String(cString: UnsafeRawPointer($0).assumingMemoryBound(to: CChar.self)) }
     }
 }
 

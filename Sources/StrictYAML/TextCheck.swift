@@ -6,9 +6,15 @@ enum TextCheck {
         if text.starts(with: [0xFF, 0xFE]) || text.starts(with: [0xFE, 0xFF]) {
             return YAMLProblem("the file is UTF-16 text; save it as UTF-8", at: Mark(line: 1, column: 1))
         }
+        guard let base = UnsafeRawPointer(text.baseAddress) else { return nil }
         var index = 0
         let count = text.count
         while index < count {
+            // Most of a manifest is ASCII without CR: skip it a word at a time.
+            if index + 8 <= count, Self.isPlainASCII(base + index) {
+                index += 8
+                continue
+            }
             let byte = text[index]
             if byte < 0x0D || (byte > 0x0D && byte < 0xC2) || (byte > 0xC2 && byte != 0xE2) {
                 index += 1
@@ -32,6 +38,18 @@ enum TextCheck {
             index += 1
         }
         return nil
+    }
+
+    /// Whether the 8 bytes at `bytes` are all ASCII and none is a CR: none can start a problem.
+    @inline(__always)
+    private static func isPlainASCII(_ bytes: UnsafeRawPointer) -> Bool {
+        let word = bytes.loadUnaligned(as: UInt64.self)
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let highs: UInt64 = 0x8080_8080_8080_8080
+        let crs = word ^ (ones &* 0x0D)
+        // A byte of `crs` is zero exactly where `word` holds a CR (the classic zero-byte test).
+        let hasCR = (crs &- ones) & ~crs & highs
+        return (word & highs) | hasCR == 0
     }
 
     /// The line and column of a byte offset (lines end at LF; columns count characters).

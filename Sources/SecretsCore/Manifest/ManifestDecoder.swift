@@ -15,7 +15,8 @@ struct ManifestDecoder {
     private static let valueKeys = ["env", "file", "trim_newline"]
     private static let scopeKeys = ["type", "user"]
 
-    private struct Defaults {
+    /// What `defaults:` gives each secret that does not say.
+    struct Defaults {
         var account: String?
         var scope: SecretScope = .account
         var protect = false
@@ -29,14 +30,25 @@ struct ManifestDecoder {
         self.now = now
     }
 
-    /// The declarations of a parsed document, and every diagnostic (YAML problems included).
-    static func decode(_ document: ParsedDocument, file: String, now: Int64)
+    /// The declarations in manifest text, and every diagnostic (YAML problems included).
+    ///
+    /// `ManifestFastPath` reads a manifest without problems, without a tree; the tree is built
+    /// only when it gives up (always with `fastPath: false`, which tests compare it with), and
+    /// is gone when this returns.
+    static func decode(_ bytes: [UInt8], limits: ParseLimits, file: String, now: Int64, fastPath: Bool = true)
         -> (secrets: [SecretDeclaration], diagnostics: [Diagnostic])
     {
         var decoder = ManifestDecoder(file: file, now: now)
-        for problem in document.problems { decoder.reader.report(problem.message, at: problem.mark) }
-        let fatal = document.root == nil && !document.problems.isEmpty
-        let secrets = fatal ? [] : decoder.decodeRoot(document.root)
+        let secrets: [SecretDeclaration]
+        if fastPath, let read = ManifestFastPath.secrets(in: bytes, limits: limits, file: file, now: now) {
+            secrets = read
+        } else {
+            let document = StrictYAMLParser.parse(bytes, limits: limits)
+            for problem in document.problems { decoder.reader.report(problem.message, at: problem.mark) }
+            let fatal = document.root == nil && !document.problems.isEmpty
+            secrets = fatal ? [] : decoder.decodeRoot(document.root)
+        }
+        decoder.checkUniqueness(secrets)
         return (secrets, decoder.reader.diagnostics)
     }
 
@@ -62,7 +74,6 @@ struct ManifestDecoder {
         var secrets: [SecretDeclaration] = []
         secrets.reserveCapacity(items.items.count)
         for item in items.items { decodeSecret(item, defaults: defaults, into: &secrets) }
-        checkUniqueness(secrets)
         return secrets
     }
 
@@ -221,11 +232,16 @@ struct ManifestDecoder {
         }
     }
 
-    private static func isVariableName(_ name: String) -> Bool {
-        guard let first = name.utf8.first, !(48...57).contains(first) else { return false }
-        return name.utf8.allSatisfy { byte in
-            (48...57).contains(byte) || (65...90).contains(byte) || (97...122).contains(byte) || byte == 95
+    /// Letters, digits and `_`, not starting with a digit (ASCII only).
+    static func isVariableName(_ name: String) -> Bool {
+        func check(_ bytes: some Collection<UInt8>) -> Bool {
+            guard let first = bytes.first, !(48...57).contains(first) else { return false }
+            return bytes.allSatisfy { byte in
+                (48...57).contains(byte) || (65...90).contains(byte) || (97...122).contains(byte) || byte == 95
+            }
         }
+        // A native string's bytes are contiguous: checking the buffer is several times faster.
+        return name.utf8.withContiguousStorageIfAvailable(check) ?? check(name.utf8)
     }
 
     private mutating func decodeScope(_ node: Node) -> SecretScope? {
@@ -345,24 +361,44 @@ struct ManifestDecoder {
     /// Each (account, scope, name) once, and at most 10 secrets in each scope.
     ///
     /// Names are kept per scope, where at most ten live, so a scan beats hashing each address;
-    /// a scope past its cap is reported once and not tracked further.
+    /// a scope past its cap is reported once and not tracked further. Secrets of one scope
+    /// mostly come together, so the scope of the one before is tried before the hash.
     private mutating func checkUniqueness(_ secrets: [SecretDeclaration]) {
-        var scopes: [ScopeKey: ScopeNames] = [:]
-        for (index, secret) in secrets.enumerated() {
-            let address = secret.address
-            switch scopes[address.scopeKey, default: ScopeNames()].add(index, in: secrets) {
+        var indexOfScope: [ScopeKey: Int] = [:]
+        var scopes: [ScopeNames] = []
+        // A valid manifest has at least this many scopes.
+        indexOfScope.reserveCapacity(secrets.count / Self.maxSecretsPerScope)
+        scopes.reserveCapacity(secrets.count / Self.maxSecretsPerScope)
+        var scope = 0
+        for index in secrets.indices {
+            let address = secrets[index].address
+            if index == 0 || address.account != secrets[index - 1].address.account
+                || address.scope != secrets[index - 1].address.scope
+            {
+                let key = address.scopeKey
+                if let known = indexOfScope[key] {
+                    scope = known
+                } else {
+                    scope = scopes.count
+                    indexOfScope[key] = scope
+                    scopes.append(ScopeNames())
+                }
+            }
+            switch scopes[scope].add(index, in: secrets) {
             case .added:
                 break
             case .duplicate(let first):
+                let secret = secrets[index]
                 reader.report(
                     Diagnostic(
-                        "secret '\(address.name)' is declared twice in scope \(address.scopeDescription) "
+                        "secret '\(secret.address.name)' is declared twice in scope \(secret.address.scopeDescription) "
                             + "(first at \(secrets[first].location.position))",
                         at: secret.location))
             case .overCap:
+                let secret = secrets[index]
                 reader.report(
                     Diagnostic(
-                        "scope \(address.scopeDescription) gets an 11th secret here; "
+                        "scope \(secret.address.scopeDescription) gets an 11th secret here; "
                             + "Stripe allows at most \(Self.maxSecretsPerScope) secrets per scope",
                         at: secret.location))
             }
@@ -391,6 +427,7 @@ private struct ScopeNames {
             ? indices.first { secrets[$0].address.name.hasSameBytes(as: name) }
             : byName[KeyBytes(name)]
         if let first { return .duplicate(first) }
+        if indices.isEmpty { indices.reserveCapacity(ManifestDecoder.maxSecretsPerScope) }
         indices.append(index)
         if !byName.isEmpty {
             byName[KeyBytes(name)] = index

@@ -40,8 +40,8 @@ public enum ManifestLoader {
     public static func check(
         _ bytes: [UInt8], path: String, now: Int64, environment: Environment, values: ValueReading
     ) throws(DiagnosticsError) -> CheckedManifest {
-        let document = StrictYAMLParser.parse(bytes, limits: ParseLimits(maxBytes: maxBytes))
-        var (secrets, diagnostics) = ManifestDecoder.decode(document, file: path, now: now)
+        var (secrets, diagnostics) = ManifestDecoder.decode(
+            bytes, limits: ParseLimits(maxBytes: maxBytes), file: path, now: now)
         let manifest = Manifest(path: path, directory: directory(of: path), secrets: secrets)
         var resolutions: [ValueResolution] = []
         if values != .skip {

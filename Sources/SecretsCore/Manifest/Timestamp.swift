@@ -7,7 +7,11 @@ public enum Timestamp {
     ///
     /// Fractions of a second are accepted only when zero: Stripe keeps whole seconds.
     public static func parseRFC3339(_ text: String) -> Int64? {
-        let bytes = Array(text.utf8)
+        var text = text
+        return text.withUTF8(parseRFC3339)
+    }
+
+    private static func parseRFC3339(_ bytes: UnsafeBufferPointer<UInt8>) -> Int64? {
         var index = 0
         func number(_ digits: Int) -> Int? {
             guard index + digits <= bytes.count else { return nil }
@@ -19,8 +23,9 @@ public enum Timestamp {
             index += digits
             return value
         }
-        func expect(_ allowed: String) -> Bool {
-            guard index < bytes.count, allowed.utf8.contains(bytes[index]) else { return false }
+        func expect(_ allowed: StaticString) -> Bool {
+            let choices = UnsafeBufferPointer(start: allowed.utf8Start, count: allowed.utf8CodeUnitCount)
+            guard index < bytes.count, choices.contains(bytes[index]) else { return false }
             index += 1
             return true
         }

@@ -54,7 +54,7 @@ enum CredentialShape {
     static let maxNameLength = 64
 
     private static let prefixBytes = prefixes.map { Array($0.utf8) }
-    private static let firstBytes = Set(prefixBytes.compactMap(\.first))
+    private static let firstBytes = prefixBytes.compactMap(\.first)
 
     /// - Parameter lengthCounts: whether over `maxNameLength` alone looks like a value (true
     ///   for keys and variable names; paths may be long).
