@@ -62,26 +62,31 @@ public struct SecretAddress: Hashable, Comparable, Sendable, CustomStringConvert
     /// `/` before it from a search by characters.
     public init?(_ text: String) {
         var text = text
-        let parts = text.withUTF8 { bytes -> (account: String?, scope: SecretScope, name: String)? in
-            func string(_ range: Range<Int>) -> String {
-                String(decoding: UnsafeBufferPointer(rebasing: bytes[range]), as: UTF8.self)
-            }
-            let slash = UInt8(ascii: "/")
-            var start = 0
-            var account: String?
-            if bytes.starts(with: "acct_".utf8), let end = bytes.firstIndex(of: slash) {
-                account = string(0..<end)
-                start = end + 1
-            }
-            guard let end = bytes[start...].firstIndex(of: slash), end + 1 < bytes.count else { return nil }
-            let scopePart = bytes[start..<end]
-            let name = string(end + 1..<bytes.count)
-            if scopePart.elementsEqual("account".utf8) { return (account, .account, name) }
-            guard scopePart.starts(with: "user:".utf8), scopePart.count > "user:".utf8.count else { return nil }
-            return (account, .user(string(start + 5..<end)), name)
+        guard let address = text.withUTF8(Self.init(utf8:)) else { return nil }
+        self = address
+    }
+
+    /// Parses the written form from its UTF-8 bytes (which must be valid UTF-8).
+    public init?(utf8 bytes: UnsafeBufferPointer<UInt8>) {
+        func string(_ range: Range<Int>) -> String {
+            String(decoding: UnsafeBufferPointer(rebasing: bytes[range]), as: UTF8.self)
         }
-        guard let parts else { return nil }
-        self.init(account: parts.account, scope: parts.scope, name: parts.name)
+        let slash = UInt8(ascii: "/")
+        var start = 0
+        var account: String?
+        if bytes.starts(with: "acct_".utf8), let end = bytes.firstIndex(of: slash) {
+            account = string(0..<end)
+            start = end + 1
+        }
+        guard let end = bytes[start...].firstIndex(of: slash), end + 1 < bytes.count else { return nil }
+        let scopePart = bytes[start..<end]
+        let name = string(end + 1..<bytes.count)
+        if scopePart.elementsEqual("account".utf8) {
+            self.init(account: account, scope: .account, name: name)
+            return
+        }
+        guard scopePart.starts(with: "user:".utf8), scopePart.count > "user:".utf8.count else { return nil }
+        self.init(account: account, scope: .user(string(start + 5..<end)), name: name)
     }
 
     /// The scope with its account: what the 10-secret cap counts.
@@ -150,7 +155,14 @@ public struct SecretAddress: Hashable, Comparable, Sendable, CustomStringConvert
     /// Parses the written form and checks it by the manifest's rules (valid ids, a valid
     /// name): for addresses read from files and the command line.
     public init?(validating text: String) {
-        guard let address = SecretAddress(text), Self.nameProblem(address.name) == nil,
+        var text = text
+        guard let address = text.withUTF8(Self.init(validatingUTF8:)) else { return nil }
+        self = address
+    }
+
+    /// `init(validating:)` of a text's UTF-8 bytes (which must be valid UTF-8).
+    public init?(validatingUTF8 bytes: UnsafeBufferPointer<UInt8>) {
+        guard let address = SecretAddress(utf8: bytes), Self.nameProblem(address.name) == nil,
             address.account.map({ Self.isStripeID($0, prefix: "acct_") }) ?? true,
             address.scope.user.map({ Self.isStripeID($0, prefix: "usr_") }) ?? true
         else { return nil }

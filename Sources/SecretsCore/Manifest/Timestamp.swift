@@ -7,7 +7,12 @@ public enum Timestamp {
     ///
     /// Fractions of a second are accepted only when zero: Stripe keeps whole seconds.
     public static func parseRFC3339(_ text: String) -> Int64? {
-        let bytes = Array(text.utf8)
+        var text = text
+        return text.withUTF8 { parseRFC3339(bytes: $0) }
+    }
+
+    /// `parseRFC3339` of a text's UTF-8 bytes.
+    public static func parseRFC3339(bytes: UnsafeBufferPointer<UInt8>) -> Int64? {
         var index = 0
         func number(_ digits: Int) -> Int? {
             guard index + digits <= bytes.count else { return nil }
