@@ -68,25 +68,40 @@ public struct SecretAddress: Hashable, Comparable, Sendable, CustomStringConvert
 
     /// Parses the written form from its UTF-8 bytes (which must be valid UTF-8).
     public init?(utf8 bytes: UnsafeBufferPointer<UInt8>) {
+        guard let parts = Parts(bytes) else { return nil }
+        self.init(parts, of: bytes)
+    }
+
+    /// Where in a written address its parts are: the bytes of its account, its user (for a
+    /// user scope) and its name.
+    private struct Parts {
+        var account: Range<Int>?
+        var user: Range<Int>?
+        var name: Range<Int>
+
+        init?(_ bytes: UnsafeBufferPointer<UInt8>) {
+            let slash = UInt8(ascii: "/")
+            var start = 0
+            if bytes.starts(with: "acct_"), let end = bytes.firstIndex(of: slash) {
+                account = 0..<end
+                start = end + 1
+            }
+            guard let end = bytes[start...].firstIndex(of: slash), end + 1 < bytes.count else { return nil }
+            let scopePart = UnsafeBufferPointer(rebasing: bytes[start..<end])
+            name = end + 1..<bytes.count
+            if scopePart.count == 7, scopePart.starts(with: "account") { return }
+            guard scopePart.starts(with: "user:"), scopePart.count > 5 else { return nil }
+            user = start + 5..<end
+        }
+    }
+
+    private init(_ parts: Parts, of bytes: UnsafeBufferPointer<UInt8>) {
         func string(_ range: Range<Int>) -> String {
             String(decoding: UnsafeBufferPointer(rebasing: bytes[range]), as: UTF8.self)
         }
-        let slash = UInt8(ascii: "/")
-        var start = 0
-        var account: String?
-        if bytes.starts(with: "acct_".utf8), let end = bytes.firstIndex(of: slash) {
-            account = string(0..<end)
-            start = end + 1
-        }
-        guard let end = bytes[start...].firstIndex(of: slash), end + 1 < bytes.count else { return nil }
-        let scopePart = bytes[start..<end]
-        let name = string(end + 1..<bytes.count)
-        if scopePart.elementsEqual("account".utf8) {
-            self.init(account: account, scope: .account, name: name)
-            return
-        }
-        guard scopePart.starts(with: "user:".utf8), scopePart.count > "user:".utf8.count else { return nil }
-        self.init(account: account, scope: .user(string(start + 5..<end)), name: name)
+        self.init(
+            account: parts.account.map(string), scope: parts.user.map { .user(string($0)) } ?? .account,
+            name: string(parts.name))
     }
 
     /// The scope with its account: what the 10-secret cap counts.
@@ -116,14 +131,20 @@ public struct SecretAddress: Hashable, Comparable, Sendable, CustomStringConvert
     public static let maxNameLength = StripeLimits.maxLength
 
     public static func nameProblem(_ name: String) -> NameProblem? {
+        var name = name
+        return name.withUTF8(nameProblem(utf8:))
+    }
+
+    /// `nameProblem` of a name's UTF-8 bytes (which must be valid UTF-8).
+    public static func nameProblem(utf8 name: UnsafeBufferPointer<UInt8>) -> NameProblem? {
         var length = 0
         var invisible = false
-        for byte in name.utf8 where byte & 0xC0 != 0x80 {
+        for byte in name where byte & 0xC0 != 0x80 {
             length += 1
             if byte < 0x20 || byte == 0x7F { invisible = true }
         }
-        if !invisible, length != name.utf8.count {
-            invisible = name.unicodeScalars.contains { scalar in
+        if !invisible, length != name.count {
+            invisible = String(decoding: name, as: UTF8.self).unicodeScalars.contains { scalar in
                 switch scalar.properties.generalCategory {
                 case .control, .format, .lineSeparator, .paragraphSeparator: true
                 default: false
@@ -139,17 +160,18 @@ public struct SecretAddress: Hashable, Comparable, Sendable, CustomStringConvert
     public static let maxIDLength = 255
 
     /// `prefix` followed by ASCII letters and digits, `maxIDLength` at most in all: `acct_…`, `usr_…`.
-    public static func isStripeID(_ text: String, prefix: String) -> Bool {
-        func check(_ bytes: some Collection<UInt8>) -> Bool {
-            guard bytes.count > prefix.utf8.count, bytes.count <= maxIDLength, bytes.starts(with: prefix.utf8) else {
-                return false
-            }
-            return bytes.dropFirst(prefix.utf8.count).allSatisfy { byte in
-                (48...57).contains(byte) || (65...90).contains(byte) || (97...122).contains(byte)
-            }
+    public static func isStripeID(_ text: String, prefix: StaticString) -> Bool {
+        var text = text
+        return text.withUTF8 { isStripeID(utf8: $0, prefix: prefix) }
+    }
+
+    /// `isStripeID` of a text's UTF-8 bytes.
+    public static func isStripeID(utf8 bytes: UnsafeBufferPointer<UInt8>, prefix: StaticString) -> Bool {
+        guard bytes.count > prefix.utf8CodeUnitCount, bytes.count <= maxIDLength, bytes.starts(with: prefix) else {
+            return false
         }
-        // A native string's bytes are contiguous: checking the buffer is several times faster.
-        return text.utf8.withContiguousStorageIfAvailable(check) ?? check(text.utf8)
+        // A digit, or a letter of either case (`| 0x20` makes an upper-case letter lower-case).
+        return !bytes[prefix.utf8CodeUnitCount...].contains { $0 &- 48 > 9 && ($0 | 0x20) &- 97 > 25 }
     }
 
     /// Parses the written form and checks it by the manifest's rules (valid ids, a valid
@@ -162,11 +184,12 @@ public struct SecretAddress: Hashable, Comparable, Sendable, CustomStringConvert
 
     /// `init(validating:)` of a text's UTF-8 bytes (which must be valid UTF-8).
     public init?(validatingUTF8 bytes: UnsafeBufferPointer<UInt8>) {
-        guard let address = SecretAddress(utf8: bytes), Self.nameProblem(address.name) == nil,
-            address.account.map({ Self.isStripeID($0, prefix: "acct_") }) ?? true,
-            address.scope.user.map({ Self.isStripeID($0, prefix: "usr_") }) ?? true
+        func part(_ range: Range<Int>) -> UnsafeBufferPointer<UInt8> { UnsafeBufferPointer(rebasing: bytes[range]) }
+        guard let parts = Parts(bytes), Self.nameProblem(utf8: part(parts.name)) == nil,
+            parts.account.map({ Self.isStripeID(utf8: part($0), prefix: "acct_") }) ?? true,
+            parts.user.map({ Self.isStripeID(utf8: part($0), prefix: "usr_") }) ?? true
         else { return nil }
-        self = address
+        self.init(parts, of: bytes)
     }
 
     /// Sorts by account (own account first), then scope, then name by bytes: the order of
@@ -183,4 +206,13 @@ public enum StripeLimits {
     public static let maxLength = 5000
     /// Secrets in one scope of one account.
     public static let secretsPerScope = 10
+}
+
+extension UnsafeBufferPointer<UInt8> {
+    /// Whether these bytes begin with `prefix`'s (compared as bytes, not as a `String`).
+    fileprivate func starts(with prefix: StaticString) -> Bool {
+        guard count >= prefix.utf8CodeUnitCount else { return false }
+        for offset in 0..<prefix.utf8CodeUnitCount where self[offset] != prefix.utf8Start[offset] { return false }
+        return true
+    }
 }

@@ -24,8 +24,10 @@ public enum Timestamp {
             index += digits
             return value
         }
-        func expect(_ allowed: String) -> Bool {
-            guard index < bytes.count, allowed.utf8.contains(bytes[index]) else { return false }
+        func expect(_ allowed: StaticString) -> Bool {
+            guard index < bytes.count,
+                UnsafeBufferPointer(start: allowed.utf8Start, count: allowed.utf8CodeUnitCount).contains(bytes[index])
+            else { return false }
             index += 1
             return true
         }

@@ -1,3 +1,4 @@
+import Foundation
 import SecretsModel
 
 /// A state document read in one pass over its bytes, straight into the state's parts: no tree,
@@ -27,13 +28,13 @@ struct StateScanner {
     }
 
     /// The fields of the document and of an entry, in the order `state()` and `entry()` number them.
-    private static let fields = [
+    private static let fields: [StaticString] = [
         "format", "format_version", "lineage", "serial", "mode", "fingerprint_key", "fingerprint_key_id", "secrets",
-    ].map { Array($0.utf8) }
-    private static let entryFields = [
+    ]
+    private static let entryFields: [StaticString] = [
         "address", "id", "fingerprint", "expires_at", "applied_at", "protected_since",
-    ].map { Array($0.utf8) }
-    private static let format = Array(StateDocument.format.utf8)
+    ]
+    private static let format: StaticString = "stripe-secrets-state"
 
     private mutating func state() -> (header: StateDocument.Header, secrets: [SecretAddress: State.Entry])? {
         var isFormat = false
@@ -49,7 +50,7 @@ struct StateScanner {
         let read = object(Self.fields) { scanner, field in
             switch field {
             case 0:
-                isFormat = scanner.string { $0.elementsEqual(Self.format) ? true : nil } ?? false
+                isFormat = scanner.string { Self.equal($0, Self.format) ? true : nil } ?? false
                 return isFormat
             case 1:
                 isVersion = scanner.integer().map { (1...Int64(State.formatVersion)).contains($0) } ?? false
@@ -91,9 +92,7 @@ struct StateScanner {
     /// later, perhaps) must reach.
     private mutating func entries(highestSince: inout Int64) -> [SecretAddress: State.Entry]? {
         // Sized once: every entry is an object, and takes 64 bytes at least.
-        var braces = 0
-        for byte in bytes[index...] where byte == UInt8(ascii: "{") { braces += 1 }
-        var secrets = [SecretAddress: State.Entry](minimumCapacity: min(braces, bytes.count / 64))
+        var secrets = [SecretAddress: State.Entry](minimumCapacity: min(bracesAhead(), bytes.count / 64))
         let read = list { scanner in
             guard let (address, entry) = scanner.entry(highestSince: &highestSince) else { return false }
             return secrets.updateValue(entry, forKey: address) == nil
@@ -115,8 +114,8 @@ struct StateScanner {
                 return address != nil
             case 1:
                 id = scanner.string { bytes in
-                    let id = String(decoding: bytes, as: UTF8.self)
-                    return SecretAddress.isStripeID(id, prefix: "appsecret_") ? id : nil
+                    SecretAddress.isStripeID(utf8: bytes, prefix: "appsecret_")
+                        ? String(decoding: bytes, as: UTF8.self) : nil
                 }
                 return id != nil
             case 2:
@@ -156,7 +155,7 @@ struct StateScanner {
 
     /// An object whose keys are all among `fields`, none twice; `member` reads the value of each
     /// (given the key's position in `fields`) and tells whether it was accepted.
-    private mutating func object(_ fields: [[UInt8]], _ member: (inout StateScanner, Int) -> Bool) -> Bool {
+    private mutating func object(_ fields: [StaticString], _ member: (inout StateScanner, Int) -> Bool) -> Bool {
         guard current == UInt8(ascii: "{") else { return false }
         index += 1
         skipSpace()
@@ -166,7 +165,7 @@ struct StateScanner {
         }
         var seen: UInt64 = 0
         while true {
-            guard let field = string({ key in fields.firstIndex { $0.count == key.count && $0.elementsEqual(key) } }),
+            guard let field = string({ key in fields.firstIndex { Self.equal(key, $0) } }),
                 seen & 1 << field == 0
             else { return false }
             seen |= 1 << field
@@ -216,7 +215,14 @@ struct StateScanner {
         guard current == UInt8(ascii: "\"") else { return nil }
         let quote = index
         index += 1
-        // Most strings are ASCII without an escape: their bytes are their text.
+        // Most strings are ASCII without an escape: their bytes are their text. Eight bytes
+        // at a time up to the first that may not be so.
+        let words = UnsafeRawBufferPointer(bytes)
+        while index + 8 <= bytes.count,
+            !Self.mayEndPlainText(words.loadUnaligned(fromByteOffset: index, as: UInt64.self))
+        {
+            index += 8
+        }
         var seen: UInt8 = 0
         while let byte = current, byte != UInt8(ascii: "\""), byte != UInt8(ascii: "\\"), byte >= 0x20 {
             seen |= byte
@@ -231,6 +237,45 @@ struct StateScanner {
         return text.withUTF8(use)
     }
 
+    /// Whether a key's bytes are `name`'s.
+    private static func equal(_ key: UnsafeBufferPointer<UInt8>, _ name: StaticString) -> Bool {
+        guard key.count == name.utf8CodeUnitCount, let base = key.baseAddress else { return false }
+        return memcmp(base, name.utf8Start, key.count) == 0
+    }
+
+    /// The top bit of each of the eight bytes of `word` that is zero (and no other bit).
+    @inline(__always)
+    private static func zeroBytes(_ word: UInt64) -> UInt64 {
+        let low7: UInt64 = 0x7F7F_7F7F_7F7F_7F7F
+        return ~(((word & low7) &+ low7) | word | low7)
+    }
+
+    /// Whether any of eight bytes is `"`, `\`, a control character or not ASCII: where a string's
+    /// plain ASCII text may end.
+    @inline(__always)
+    private static func mayEndPlainText(_ word: UInt64) -> Bool {
+        // A byte below 0x20 leaves the top bit clear when 0x60 is added to its low seven bits.
+        let control = ~((word & 0x7F7F_7F7F_7F7F_7F7F) &+ 0x6060_6060_6060_6060)
+        let quotes = zeroBytes(word ^ 0x2222_2222_2222_2222) | zeroBytes(word ^ 0x5C5C_5C5C_5C5C_5C5C)
+        return (quotes | control | word) & 0x8080_8080_8080_8080 != 0
+    }
+
+    /// How many `{` the document holds from here on, counted eight bytes at a time: at least
+    /// as many as the entries left.
+    private func bracesAhead() -> Int {
+        let words = UnsafeRawBufferPointer(bytes)
+        var count = 0
+        var at = index
+        while at + 8 <= bytes.count {
+            let braces = Self.zeroBytes(
+                words.loadUnaligned(fromByteOffset: at, as: UInt64.self) ^ 0x7B7B_7B7B_7B7B_7B7B)
+            // One bit a byte, summed into the top byte by the multiplication.
+            count += Int(((braces >> 7) &* 0x0101_0101_0101_0101) >> 56)
+            at += 8
+        }
+        return count + bytes[at...].count { $0 == UInt8(ascii: "{") }
+    }
+
     /// A string value, kept.
     private mutating func text() -> String? {
         string { String(decoding: $0, as: UTF8.self) }
@@ -243,7 +288,7 @@ struct StateScanner {
     /// A field that may be null, which reads as absent: `.some(nil)` for null, `.some(value)`
     /// when `read` accepts the value, nil when it does not.
     private mutating func optional<Value>(_ read: (inout StateScanner) -> Value?) -> Value?? {
-        if bytes[index...].starts(with: "null".utf8) {
+        if index + 4 <= bytes.count, Self.equal(UnsafeBufferPointer(rebasing: bytes[index..<index + 4]), "null") {
             index += 4
             return .some(nil)
         }

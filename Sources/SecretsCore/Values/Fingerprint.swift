@@ -12,7 +12,9 @@ public struct Fingerprint: Hashable, Sendable, Codable, CustomStringConvertible 
     public let hex: String
 
     public init?(hex: String) {
-        guard hex.utf8.count == 64, hex.utf8.allSatisfy({ (48...57).contains($0) || (97...102).contains($0) })
+        var hex = hex
+        // A native string's bytes are contiguous: checking the buffer is several times faster.
+        guard hex.withUTF8({ $0.count == 64 && !$0.contains { $0 &- 48 > 9 && $0 &- 97 > 5 } })
         else { return nil }
         self.hex = hex
     }
