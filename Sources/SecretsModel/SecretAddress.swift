@@ -171,7 +171,11 @@ public struct SecretAddress: Hashable, Comparable, Sendable, CustomStringConvert
             return false
         }
         // A digit, or a letter of either case (`| 0x20` makes an upper-case letter lower-case).
-        return !bytes[prefix.utf8CodeUnitCount...].contains { $0 &- 48 > 9 && ($0 | 0x20) &- 97 > 25 }
+        for byte in UnsafeBufferPointer(rebasing: bytes[prefix.utf8CodeUnitCount...])
+        where byte &- 48 > 9 && (byte | 0x20) &- 97 > 25 {
+            return false
+        }
+        return true
     }
 
     /// Parses the written form and checks it by the manifest's rules (valid ids, a valid

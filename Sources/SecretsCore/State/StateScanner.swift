@@ -91,8 +91,9 @@ struct StateScanner {
     /// `highestSince` is raised to the highest `protected_since`, which the serial (read
     /// later, perhaps) must reach.
     private mutating func entries(highestSince: inout Int64) -> [SecretAddress: State.Entry]? {
-        // Sized once: every entry is an object, and takes 64 bytes at least.
-        var secrets = [SecretAddress: State.Entry](minimumCapacity: min(bracesAhead(), bytes.count / 64))
+        // Sized once for a document as the tool writes it, about 250 bytes an entry (a denser
+        // one makes the dictionary grow once or twice).
+        var secrets = [SecretAddress: State.Entry](minimumCapacity: bytes.count / 256)
         let read = list { scanner in
             guard let (address, entry) = scanner.entry(highestSince: &highestSince) else { return false }
             return secrets.updateValue(entry, forKey: address) == nil
@@ -119,7 +120,7 @@ struct StateScanner {
                 }
                 return id != nil
             case 2:
-                let read = scanner.optional { $0.string { Fingerprint(hex: String(decoding: $0, as: UTF8.self)) } }
+                let read = scanner.optional { $0.string(Fingerprint.init(hexUTF8:)) }
                 fingerprint = read ?? nil
                 return read != nil
             case 3:
@@ -258,22 +259,6 @@ struct StateScanner {
         let control = ~((word & 0x7F7F_7F7F_7F7F_7F7F) &+ 0x6060_6060_6060_6060)
         let quotes = zeroBytes(word ^ 0x2222_2222_2222_2222) | zeroBytes(word ^ 0x5C5C_5C5C_5C5C_5C5C)
         return (quotes | control | word) & 0x8080_8080_8080_8080 != 0
-    }
-
-    /// How many `{` the document holds from here on, counted eight bytes at a time: at least
-    /// as many as the entries left.
-    private func bracesAhead() -> Int {
-        let words = UnsafeRawBufferPointer(bytes)
-        var count = 0
-        var at = index
-        while at + 8 <= bytes.count {
-            let braces = Self.zeroBytes(
-                words.loadUnaligned(fromByteOffset: at, as: UInt64.self) ^ 0x7B7B_7B7B_7B7B_7B7B)
-            // One bit a byte, summed into the top byte by the multiplication.
-            count += Int(((braces >> 7) &* 0x0101_0101_0101_0101) >> 56)
-            at += 8
-        }
-        return count + bytes[at...].count { $0 == UInt8(ascii: "{") }
     }
 
     /// A string value, kept.

@@ -14,9 +14,21 @@ public struct Fingerprint: Hashable, Sendable, Codable, CustomStringConvertible 
     public init?(hex: String) {
         var hex = hex
         // A native string's bytes are contiguous: checking the buffer is several times faster.
-        guard hex.withUTF8({ $0.count == 64 && !$0.contains { $0 &- 48 > 9 && $0 &- 97 > 5 } })
-        else { return nil }
+        guard hex.withUTF8(Self.isHex) else { return nil }
         self.hex = hex
+    }
+
+    /// `init(hex:)` of a text's UTF-8 bytes.
+    public init?(hexUTF8 bytes: UnsafeBufferPointer<UInt8>) {
+        guard Self.isHex(bytes) else { return nil }
+        hex = String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// Whether the bytes are 64 lowercase hex digits.
+    private static func isHex(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard bytes.count == 64 else { return false }
+        for byte in bytes where byte &- 48 > 9 && byte &- 97 > 5 { return false }
+        return true
     }
 
     /// The first 8 hex digits, for showing that a value changed.
