@@ -27,12 +27,13 @@ struct StateScanner {
         self.bytes = bytes
     }
 
-    /// The fields of the document and of an entry, in the order `state()` and `entry()` number them.
+    /// The fields of the document and of an entry, in the order `state()` and `entry()` number
+    /// them (an entry's as the tool writes them, which `object` tries first).
     private static let fields: [StaticString] = [
         "format", "format_version", "lineage", "serial", "mode", "fingerprint_key", "fingerprint_key_id", "secrets",
     ]
     private static let entryFields: [StaticString] = [
-        "address", "id", "fingerprint", "expires_at", "applied_at", "protected_since",
+        "address", "applied_at", "expires_at", "fingerprint", "id", "protected_since",
     ]
     private static let format: StaticString = "stripe-secrets-state"
 
@@ -114,22 +115,22 @@ struct StateScanner {
                 address = scanner.string(SecretAddress.init(validatingUTF8:))
                 return address != nil
             case 1:
+                appliedAt = scanner.string(Timestamp.parseRFC3339(bytes:))
+                return appliedAt != nil
+            case 2:
+                guard let read = scanner.optional({ $0.integer() }), Timestamp.isInRange(read) else { return false }
+                expiresAt = read
+                return true
+            case 3:
+                let read = scanner.optional { $0.string(Fingerprint.init(hexUTF8:)) }
+                fingerprint = read ?? nil
+                return read != nil
+            case 4:
                 id = scanner.string { bytes in
                     SecretAddress.isStripeID(utf8: bytes, prefix: "appsecret_")
                         ? String(decoding: bytes, as: UTF8.self) : nil
                 }
                 return id != nil
-            case 2:
-                let read = scanner.optional { $0.string(Fingerprint.init(hexUTF8:)) }
-                fingerprint = read ?? nil
-                return read != nil
-            case 3:
-                guard let read = scanner.optional({ $0.integer() }), Timestamp.isInRange(read) else { return false }
-                expiresAt = read
-                return true
-            case 4:
-                appliedAt = scanner.string(Timestamp.parseRFC3339(bytes:))
-                return appliedAt != nil
             default:
                 guard let read = scanner.optional({ $0.integer() }), read ?? 0 >= 0 else { return false }
                 since = read
@@ -155,7 +156,8 @@ struct StateScanner {
     }
 
     /// An object whose keys are all among `fields`, none twice; `member` reads the value of each
-    /// (given the key's position in `fields`) and tells whether it was accepted.
+    /// (given the key's position in `fields`) and tells whether it was accepted. The field after
+    /// the last one is tried first.
     private mutating func object(_ fields: [StaticString], _ member: (inout StateScanner, Int) -> Bool) -> Bool {
         guard current == UInt8(ascii: "{") else { return false }
         index += 1
@@ -165,11 +167,17 @@ struct StateScanner {
             return true
         }
         var seen: UInt64 = 0
+        var next = 0
         while true {
-            guard let field = string({ key in fields.firstIndex { Self.equal(key, $0) } }),
+            guard
+                let field = string({ key in
+                    next < fields.count && Self.equal(key, fields[next])
+                        ? next : fields.firstIndex { Self.equal(key, $0) }
+                }),
                 seen & 1 << field == 0
             else { return false }
             seen |= 1 << field
+            next = field + 1
             skipSpace()
             guard current == UInt8(ascii: ":") else { return false }
             index += 1
