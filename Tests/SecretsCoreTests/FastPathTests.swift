@@ -290,6 +290,40 @@ import Testing
         #expect(StateScanner.read(document([entry, with("account/n", "account/m")])) != nil)
     }
 
+    /// The byte-wise checks of a fingerprint and of a Stripe id against their definitions, every
+    /// byte value at every position.
+    @Test func fingerprintsAndIDsAreCheckedByteByByteAsDefined() {
+        let hex = Array("0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef".utf8)
+        let id = Array("appsecret_0aZ9zA".utf8)
+        for position in 0..<hex.count {
+            for byte in UInt8.min...UInt8.max {
+                var bytes = hex
+                bytes[position] = byte
+                let isHexDigit = (48...57).contains(byte) || (97...102).contains(byte)
+                #expect(bytes.withUnsafeBufferPointer { Fingerprint(hexUTF8: $0) != nil } == isHexDigit)
+                guard position < id.count else { continue }
+                var text = id
+                text[position] = byte
+                let isIDByte =
+                    position < 10
+                    ? byte == id[position]
+                    : (48...57).contains(byte) || (65...90).contains(byte) || (97...122).contains(byte)
+                #expect(
+                    text.withUnsafeBufferPointer { SecretAddress.isStripeID(utf8: $0, prefix: "appsecret_") }
+                        == isIDByte)
+            }
+        }
+        for count in [0, 63, 65] {
+            #expect(
+                Array(hex.prefix(count) + hex.prefix(max(0, count - 64))).withUnsafeBufferPointer {
+                    Fingerprint(hexUTF8: $0)
+                } == nil)
+        }
+        #expect(!SecretAddress.isStripeID("appsecret_", prefix: "appsecret_"))
+        #expect(SecretAddress.isStripeID("appsecret_" + String(repeating: "a", count: 245), prefix: "appsecret_"))
+        #expect(!SecretAddress.isStripeID("appsecret_" + String(repeating: "a", count: 246), prefix: "appsecret_"))
+    }
+
     @Test func anAddressIsParsedByBytesSoANameMayBeginWithACombiningMark() throws {
         // Searched by characters, "/" and U+0301 are one character, and the address would not parse.
         let address = try #require(SecretAddress("acct_1Fast/user:usr_1Fast/\u{301}name"))
