@@ -62,26 +62,46 @@ public struct SecretAddress: Hashable, Comparable, Sendable, CustomStringConvert
     /// `/` before it from a search by characters.
     public init?(_ text: String) {
         var text = text
-        let parts = text.withUTF8 { bytes -> (account: String?, scope: SecretScope, name: String)? in
-            func string(_ range: Range<Int>) -> String {
-                String(decoding: UnsafeBufferPointer(rebasing: bytes[range]), as: UTF8.self)
-            }
+        guard let address = text.withUTF8(Self.init(utf8:)) else { return nil }
+        self = address
+    }
+
+    /// Parses the written form from its UTF-8 bytes (which must be valid UTF-8).
+    public init?(utf8 bytes: UnsafeBufferPointer<UInt8>) {
+        guard let parts = Parts(bytes) else { return nil }
+        self.init(parts, of: bytes)
+    }
+
+    /// Where in a written address its parts are: the bytes of its account, its user (for a
+    /// user scope) and its name.
+    private struct Parts {
+        var account: Range<Int>?
+        var user: Range<Int>?
+        var name: Range<Int>
+
+        init?(_ bytes: UnsafeBufferPointer<UInt8>) {
             let slash = UInt8(ascii: "/")
             var start = 0
-            var account: String?
-            if bytes.starts(with: "acct_".utf8), let end = bytes.firstIndex(of: slash) {
-                account = string(0..<end)
+            if bytes.starts(with: "acct_"), let end = bytes.firstIndex(of: slash) {
+                account = 0..<end
                 start = end + 1
             }
             guard let end = bytes[start...].firstIndex(of: slash), end + 1 < bytes.count else { return nil }
-            let scopePart = bytes[start..<end]
-            let name = string(end + 1..<bytes.count)
-            if scopePart.elementsEqual("account".utf8) { return (account, .account, name) }
-            guard scopePart.starts(with: "user:".utf8), scopePart.count > "user:".utf8.count else { return nil }
-            return (account, .user(string(start + 5..<end)), name)
+            let scopePart = UnsafeBufferPointer(rebasing: bytes[start..<end])
+            name = end + 1..<bytes.count
+            if scopePart.count == 7, scopePart.starts(with: "account") { return }
+            guard scopePart.starts(with: "user:"), scopePart.count > 5 else { return nil }
+            user = start + 5..<end
         }
-        guard let parts else { return nil }
-        self.init(account: parts.account, scope: parts.scope, name: parts.name)
+    }
+
+    private init(_ parts: Parts, of bytes: UnsafeBufferPointer<UInt8>) {
+        func string(_ range: Range<Int>) -> String {
+            String(decoding: UnsafeBufferPointer(rebasing: bytes[range]), as: UTF8.self)
+        }
+        self.init(
+            account: parts.account.map(string), scope: parts.user.map { .user(string($0)) } ?? .account,
+            name: string(parts.name))
     }
 
     /// The scope with its account: what the 10-secret cap counts.
@@ -111,20 +131,20 @@ public struct SecretAddress: Hashable, Comparable, Sendable, CustomStringConvert
     public static let maxNameLength = StripeLimits.maxLength
 
     public static func nameProblem(_ name: String) -> NameProblem? {
-        var text = name
-        // Counted on the contiguous bytes: several times faster than iterating the UTF-8 view.
-        let (length, control) = text.withUTF8 { bytes in
-            var length = 0
-            var control = false
-            for byte in bytes where byte & 0xC0 != 0x80 {
-                length += 1
-                if byte < 0x20 || byte == 0x7F { control = true }
-            }
-            return (length, control)
+        var name = name
+        return name.withUTF8(nameProblem(utf8:))
+    }
+
+    /// `nameProblem` of a name's UTF-8 bytes (which must be valid UTF-8).
+    public static func nameProblem(utf8 name: UnsafeBufferPointer<UInt8>) -> NameProblem? {
+        var length = 0
+        var invisible = false
+        for byte in name where byte & 0xC0 != 0x80 {
+            length += 1
+            if byte < 0x20 || byte == 0x7F { invisible = true }
         }
-        var invisible = control
-        if !invisible, length != name.utf8.count {
-            invisible = name.unicodeScalars.contains { scalar in
+        if !invisible, length != name.count {
+            invisible = String(decoding: name, as: UTF8.self).unicodeScalars.contains { scalar in
                 switch scalar.properties.generalCategory {
                 case .control, .format, .lineSeparator, .paragraphSeparator: true
                 default: false
@@ -142,27 +162,38 @@ public struct SecretAddress: Hashable, Comparable, Sendable, CustomStringConvert
     /// `prefix` followed by ASCII letters and digits, `maxIDLength` at most in all: `acct_…`, `usr_…`.
     public static func isStripeID(_ text: String, prefix: StaticString) -> Bool {
         var text = text
-        return text.withUTF8 { isStripeID($0, prefix: prefix) }
+        return text.withUTF8 { isStripeID(utf8: $0, prefix: prefix) }
     }
 
-    /// `isStripeID` on UTF-8 bytes, checked as a buffer (several times faster than a view).
-    public static func isStripeID(_ bytes: UnsafeBufferPointer<UInt8>, prefix: StaticString) -> Bool {
-        let start = prefix.utf8CodeUnitCount
-        guard bytes.count > start, bytes.count <= maxIDLength else { return false }
-        for index in 0..<start where bytes[index] != prefix.utf8Start[index] { return false }
-        return bytes[start...].allSatisfy { byte in
-            (48...57).contains(byte) || (65...90).contains(byte) || (97...122).contains(byte)
+    /// `isStripeID` of a text's UTF-8 bytes.
+    public static func isStripeID(utf8 bytes: UnsafeBufferPointer<UInt8>, prefix: StaticString) -> Bool {
+        guard bytes.count > prefix.utf8CodeUnitCount, bytes.count <= maxIDLength, bytes.starts(with: prefix) else {
+            return false
         }
+        // A digit, or a letter of either case (`| 0x20` makes an upper-case letter lower-case).
+        for byte in UnsafeBufferPointer(rebasing: bytes[prefix.utf8CodeUnitCount...])
+        where byte &- 48 > 9 && (byte | 0x20) &- 97 > 25 {
+            return false
+        }
+        return true
     }
 
     /// Parses the written form and checks it by the manifest's rules (valid ids, a valid
     /// name): for addresses read from files and the command line.
     public init?(validating text: String) {
-        guard let address = SecretAddress(text), Self.nameProblem(address.name) == nil,
-            address.account.map({ Self.isStripeID($0, prefix: "acct_") }) ?? true,
-            address.scope.user.map({ Self.isStripeID($0, prefix: "usr_") }) ?? true
-        else { return nil }
+        var text = text
+        guard let address = text.withUTF8(Self.init(validatingUTF8:)) else { return nil }
         self = address
+    }
+
+    /// `init(validating:)` of a text's UTF-8 bytes (which must be valid UTF-8).
+    public init?(validatingUTF8 bytes: UnsafeBufferPointer<UInt8>) {
+        func part(_ range: Range<Int>) -> UnsafeBufferPointer<UInt8> { UnsafeBufferPointer(rebasing: bytes[range]) }
+        guard let parts = Parts(bytes), Self.nameProblem(utf8: part(parts.name)) == nil,
+            parts.account.map({ Self.isStripeID(utf8: part($0), prefix: "acct_") }) ?? true,
+            parts.user.map({ Self.isStripeID(utf8: part($0), prefix: "usr_") }) ?? true
+        else { return nil }
+        self.init(parts, of: bytes)
     }
 
     /// Sorts by account (own account first), then scope, then name by bytes: the order of
@@ -179,4 +210,13 @@ public enum StripeLimits {
     public static let maxLength = 5000
     /// Secrets in one scope of one account.
     public static let secretsPerScope = 10
+}
+
+extension UnsafeBufferPointer<UInt8> {
+    /// Whether these bytes begin with `prefix`'s (compared as bytes, not as a `String`).
+    fileprivate func starts(with prefix: StaticString) -> Bool {
+        guard count >= prefix.utf8CodeUnitCount else { return false }
+        for offset in 0..<prefix.utf8CodeUnitCount where self[offset] != prefix.utf8Start[offset] { return false }
+        return true
+    }
 }

@@ -10,37 +10,6 @@ public indirect enum JSONShape: Sendable {
     case any
 }
 
-/// A JSON value as `StrictJSON.parse` read it: every number a whole one of at most ±2^53, every
-/// object's keys distinct and in the document's order.
-public enum JSONValue: Sendable, Equatable {
-    case object([JSONMember])
-    case array([JSONValue])
-    case string(String)
-    case integer(Int64)
-    case bool(Bool)
-    case null
-
-    /// The member named `key` of an object (objects of ours are small: a linear search).
-    public subscript(key: String) -> JSONValue? {
-        guard case .object(let members) = self else { return nil }
-        return members.first { $0.key == key }?.value
-    }
-
-    public var string: String? {
-        if case .string(let text) = self { text } else { nil }
-    }
-
-    public var integer: Int64? {
-        if case .integer(let value) = self { value } else { nil }
-    }
-}
-
-/// One key and value of a JSON object.
-public struct JSONMember: Sendable, Equatable {
-    public let key: String
-    public let value: JSONValue
-}
-
 /// The checks Foundation's `JSONDecoder` does not make, run on a document's bytes first: one
 /// JSON value, no key twice in an object (a reviewer's `jq` and the tool would otherwise read
 /// different values), no key the format does not define, no number outside the range a
@@ -53,15 +22,137 @@ public enum StrictJSON {
     }
 
     public static func check(_ bytes: [UInt8], shape: JSONShape) throws(Problem) {
-        var scanner = Scanner(bytes: bytes, keepsValues: false)
+        var scanner = Scanner(bytes: bytes)
         try scanner.document(shape)
     }
 
-    /// The document's value, after the same checks as `check`: for readers that build their
-    /// model from it instead of decoding the bytes a second time.
-    public static func parse(_ bytes: [UInt8], shape: JSONShape) throws(Problem) -> JSONValue {
-        var scanner = Scanner(bytes: bytes, keepsValues: true)
-        return try scanner.document(shape)
+    /// How `string(in:at:_:)` treats a string's text.
+    public enum TextReading: Sendable {
+        /// Checked, not kept: the result is "".
+        case skipped
+        /// Bytes that are not UTF-8 replaced, as `String(decoding:as:)` does.
+        case repaired
+        /// Bytes that are not UTF-8 refused, as `JSONDecoder` refuses them.
+        case validated
+    }
+
+    /// The string whose opening quote is at `index`, escapes resolved (`"m\u006fde"` is `mode`),
+    /// with `index` moved past its closing quote; nil when it is not a JSON string.
+    public static func string(in bytes: [UInt8], at index: inout Int, _ reading: TextReading) -> String? {
+        let keep = reading != .skipped
+        func text(_ range: Range<Int>) -> String? {
+            reading == .validated
+                ? String(validating: bytes[range], as: UTF8.self) : String(decoding: bytes[range], as: UTF8.self)
+        }
+        index += 1
+        let first = index
+        // Most strings hold no escape: their bytes are their text. Most are ASCII too, and
+        // need no UTF-8 check (`seen` gathers every byte's high bit).
+        var seen: UInt8 = 0
+        while index < bytes.count, bytes[index] != UInt8(ascii: "\""), bytes[index] != UInt8(ascii: "\\"),
+            bytes[index] >= 0x20
+        {
+            seen |= bytes[index]
+            index += 1
+        }
+        if index < bytes.count, bytes[index] == UInt8(ascii: "\"") {
+            index += 1
+            guard keep else { return "" }
+            return seen < 0x80 ? String(decoding: bytes[first..<index - 1], as: UTF8.self) : text(first..<index - 1)
+        }
+        var scalars = String.UnicodeScalarView()
+        var start = first
+        while index < bytes.count {
+            switch bytes[index] {
+            case UInt8(ascii: "\""), UInt8(ascii: "\\"):
+                if keep {
+                    guard let segment = text(start..<index) else { return nil }
+                    scalars.append(contentsOf: segment.unicodeScalars)
+                }
+                index += 1
+                if bytes[index - 1] == UInt8(ascii: "\"") { return keep ? String(scalars) : "" }
+                guard let scalar = unescape(bytes, at: &index) else { return nil }
+                if keep { scalars.append(scalar) }
+                start = index
+            case 0..<0x20:
+                return nil
+            default:
+                index += 1
+            }
+        }
+        return nil
+    }
+
+    /// The character an escape stands for, `index` being just past its backslash and moved past
+    /// the escape (`\n`, `\u00e9`, a surrogate pair `\ud83d\ude00`); nil when it is not one.
+    private static func unescape(_ bytes: [UInt8], at index: inout Int) -> Unicode.Scalar? {
+        func hex4() -> UInt32? {
+            guard index + 4 <= bytes.count else { return nil }
+            var value: UInt32 = 0
+            for byte in bytes[index..<index + 4] {
+                let digit: UInt8
+                switch byte {
+                case UInt8(ascii: "0")...UInt8(ascii: "9"): digit = byte - UInt8(ascii: "0")
+                case UInt8(ascii: "a")...UInt8(ascii: "f"): digit = byte - UInt8(ascii: "a") + 10
+                case UInt8(ascii: "A")...UInt8(ascii: "F"): digit = byte - UInt8(ascii: "A") + 10
+                default: return nil
+                }
+                value = value << 4 | UInt32(digit)
+            }
+            index += 4
+            return value
+        }
+        guard index < bytes.count else { return nil }
+        let escaped = bytes[index]
+        index += 1
+        switch escaped {
+        case UInt8(ascii: "u"):
+            guard var code = hex4() else { return nil }
+            if (0xD800..<0xDC00).contains(code), bytes[index...].starts(with: "\\u".utf8) {
+                index += 2
+                guard let low = hex4(), (0xDC00..<0xE000).contains(low) else { return nil }
+                code = 0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00)
+            }
+            return Unicode.Scalar(code)
+        case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"): return Unicode.Scalar(escaped)
+        case UInt8(ascii: "b"): return "\u{8}"
+        case UInt8(ascii: "f"): return "\u{C}"
+        case UInt8(ascii: "n"): return "\n"
+        case UInt8(ascii: "r"): return "\r"
+        case UInt8(ascii: "t"): return "\t"
+        default: return nil
+        }
+    }
+
+    /// Why `integer(in:at:)` refused a number.
+    public enum NumberProblem: Error, Sendable {
+        /// Not a JSON number at all (`-`, `01`).
+        case invalid
+        /// A fraction or an exponent: no field of ours has one.
+        case notWhole
+        case beyondRange
+    }
+
+    /// The integer at `index`, with `index` moved past it: at most ±2^53, since larger ones
+    /// would not survive a round trip through the doubles many JSON tools use, so two readers
+    /// could disagree on its value.
+    public static func integer(in bytes: [UInt8], at index: inout Int) throws(NumberProblem) -> Int64 {
+        let negative = index < bytes.count && bytes[index] == UInt8(ascii: "-")
+        if negative { index += 1 }
+        let digitsStart = index
+        var magnitude: Int64 = 0
+        while index < bytes.count, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(bytes[index]) {
+            // Wrapping past 16 digits is harmless: those are refused below.
+            magnitude = magnitude &* 10 &+ Int64(bytes[index] - UInt8(ascii: "0"))
+            index += 1
+        }
+        let count = index - digitsStart
+        guard count > 0, count == 1 || bytes[digitsStart] != UInt8(ascii: "0") else { throw .invalid }
+        if index < bytes.count, [UInt8(ascii: "."), UInt8(ascii: "e"), UInt8(ascii: "E")].contains(bytes[index]) {
+            throw .notWhole
+        }
+        guard count <= 16, magnitude <= 1 << 53 else { throw .beyondRange }
+        return negative ? -magnitude : magnitude
     }
 
     /// One step of the way to a value: an object's key or a list's position.
@@ -72,23 +163,19 @@ public enum StrictJSON {
 
     private struct Scanner {
         let bytes: [UInt8]
-        /// Whether values are built (`parse`) or only checked (`check`, which returns `.null`s).
-        let keepsValues: Bool
         var index = 0
         /// The way to the value being read; spelt out only for a message.
         private var steps: [Step] = []
 
-        init(bytes: [UInt8], keepsValues: Bool) {
+        init(bytes: [UInt8]) {
             self.bytes = bytes
-            self.keepsValues = keepsValues
         }
 
-        mutating func document(_ shape: JSONShape) throws(Problem) -> JSONValue {
+        mutating func document(_ shape: JSONShape) throws(Problem) {
             skipSpace()
-            let value = try value(shape, depth: 0)
+            try value(shape, depth: 0)
             skipSpace()
             guard atEnd else { throw invalid() }
-            return value
         }
 
         var atEnd: Bool { index >= bytes.count }
@@ -110,7 +197,7 @@ public enum StrictJSON {
             while let byte = current, byte == 0x20 || byte == 0x0A || byte == 0x0D || byte == 0x09 { index += 1 }
         }
 
-        mutating func value(_ shape: JSONShape?, depth: Int) throws(Problem) -> JSONValue {
+        mutating func value(_ shape: JSONShape?, depth: Int) throws(Problem) {
             guard depth < 64 else { throw problem("is nested too deeply") }
             guard let byte = current else { throw invalid() }
             var open = shape
@@ -118,35 +205,28 @@ public enum StrictJSON {
             switch byte {
             case UInt8(ascii: "{"):
                 guard case .object(let keys) = open ?? .object([:]) else { throw problem("must not be an object") }
-                return try object(keys, unchecked: open == nil, depth: depth)
+                try object(keys, unchecked: open == nil, depth: depth)
             case UInt8(ascii: "["):
                 guard case .array(let element) = open ?? .array(.scalar) else { throw problem("must not be a list") }
-                return try array(open == nil ? nil : element, depth: depth)
+                try array(open == nil ? nil : element, depth: depth)
             case UInt8(ascii: "\""):
-                let text = try string(keep: keepsValues)
-                return keepsValues ? .string(text) : .null
+                _ = try string(keep: false)
             case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"):
-                return .integer(try number())
+                try number()
             default:
-                for (literal, value) in [("true", JSONValue.bool(true)), ("false", .bool(false)), ("null", .null)]
-                where bytes[index...].starts(with: literal.utf8) {
-                    index += literal.utf8.count
-                    return value
-                }
-                throw invalid()
+                guard let literal = ["true", "false", "null"].first(where: { bytes[index...].starts(with: $0.utf8) })
+                else { throw invalid() }
+                index += literal.utf8.count
             }
         }
 
-        private mutating func object(_ keys: [String: JSONShape], unchecked: Bool, depth: Int) throws(Problem)
-            -> JSONValue
-        {
+        private mutating func object(_ keys: [String: JSONShape], unchecked: Bool, depth: Int) throws(Problem) {
             index += 1
             skipSpace()
             var seen = Set<String>()
-            var members: [JSONMember] = []
             if current == UInt8(ascii: "}") {
                 index += 1
-                return .object([])
+                return
             }
             while true {
                 guard current == UInt8(ascii: "\"") else { throw invalid() }
@@ -159,8 +239,7 @@ public enum StrictJSON {
                 guard current == UInt8(ascii: ":") else { throw invalid() }
                 index += 1
                 skipSpace()
-                let member = try value(unchecked ? nil : inner, depth: depth + 1)
-                if keepsValues { members.append(JSONMember(key: key, value: member)) }
+                try value(unchecked ? nil : inner, depth: depth + 1)
                 steps.removeLast()
                 skipSpace()
                 if current == UInt8(ascii: ",") {
@@ -170,23 +249,21 @@ public enum StrictJSON {
                 }
                 guard current == UInt8(ascii: "}") else { throw invalid() }
                 index += 1
-                return .object(members)
+                return
             }
         }
 
-        private mutating func array(_ element: JSONShape?, depth: Int) throws(Problem) -> JSONValue {
+        private mutating func array(_ element: JSONShape?, depth: Int) throws(Problem) {
             index += 1
             skipSpace()
-            var elements: [JSONValue] = []
             if current == UInt8(ascii: "]") {
                 index += 1
-                return .array([])
+                return
             }
             var position = 0
             while true {
                 steps.append(.index(position))
-                let item = try value(element, depth: depth + 1)
-                if keepsValues { elements.append(item) }
+                try value(element, depth: depth + 1)
                 steps.removeLast()
                 position += 1
                 skipSpace()
@@ -197,119 +274,31 @@ public enum StrictJSON {
                 }
                 guard current == UInt8(ascii: "]") else { throw invalid() }
                 index += 1
-                return .array(elements)
+                return
             }
         }
 
-        /// A string's decoded text (escapes resolved, so `"m\u006fde"` is `mode`) when `keep`,
-        /// else "" once it is checked: a value's text is not needed, only a key's.
+        /// A key's decoded text (escapes resolved, so `"m\u006fde"` is `mode`, bytes that are not
+        /// UTF-8 repaired: a decoder reads the bytes again afterwards), or a value's string
+        /// checked without keeping it ("").
         private mutating func string(keep: Bool) throws(Problem) -> String {
-            index += 1
-            let first = index
-            // Most strings hold no escape: their bytes are their text. Most are ASCII too, and
-            // need no UTF-8 check (`seen` gathers every byte's high bit).
-            var seen: UInt8 = 0
-            while let byte = current, byte != UInt8(ascii: "\""), byte != UInt8(ascii: "\\"), byte >= 0x20 {
-                seen |= byte
-                index += 1
+            guard let text = StrictJSON.string(in: bytes, at: &index, keep ? .repaired : .skipped) else {
+                throw invalid()
             }
-            if current == UInt8(ascii: "\"") {
-                index += 1
-                guard keep else { return "" }
-                return seen < 0x80
-                    ? String(decoding: bytes[first..<index - 1], as: UTF8.self) : try text(first..<index - 1)
-            }
-            var scalars = String.UnicodeScalarView()
-            var start = first
-            func flush(_ end: Int) throws(Problem) {
-                guard keep else { return }
-                scalars.append(contentsOf: try text(start..<end).unicodeScalars)
-            }
-            while let byte = current {
-                switch byte {
-                case UInt8(ascii: "\""):
-                    try flush(index)
-                    index += 1
-                    return keep ? String(scalars) : ""
-                case UInt8(ascii: "\\"):
-                    try flush(index)
-                    index += 1
-                    guard let escaped = current else { throw invalid() }
-                    index += 1
-                    let scalar: Unicode.Scalar
-                    switch escaped {
-                    case UInt8(ascii: "u"):
-                        var code = try hex4()
-                        if (0xD800..<0xDC00).contains(code), bytes[index...].starts(with: "\\u".utf8) {
-                            index += 2
-                            let low = try hex4()
-                            guard (0xDC00..<0xE000).contains(low) else { throw invalid() }
-                            code = 0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00)
-                        }
-                        guard let decoded = Unicode.Scalar(code) else { throw invalid() }
-                        scalar = decoded
-                    case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"): scalar = Unicode.Scalar(escaped)
-                    case UInt8(ascii: "b"): scalar = "\u{8}"
-                    case UInt8(ascii: "f"): scalar = "\u{C}"
-                    case UInt8(ascii: "n"): scalar = "\n"
-                    case UInt8(ascii: "r"): scalar = "\r"
-                    case UInt8(ascii: "t"): scalar = "\t"
-                    default: throw invalid()
-                    }
-                    if keep { scalars.append(scalar) }
-                    start = index
-                case 0..<0x20:
-                    throw invalid()
-                default:
-                    index += 1
-                }
-            }
-            throw invalid()
-        }
-
-        /// The text of some of the bytes: checked as UTF-8 when values are built (`parse`), as
-        /// `JSONDecoder` checks it; repaired otherwise (`check` reads only keys, and a decoder
-        /// reads the bytes again afterwards).
-        private func text(_ range: Range<Int>) throws(Problem) -> String {
-            guard keepsValues else { return String(decoding: bytes[range], as: UTF8.self) }
-            guard let text = String(validating: bytes[range], as: UTF8.self) else { throw invalid() }
             return text
         }
 
-        private mutating func hex4() throws(Problem) -> UInt32 {
-            guard index + 4 <= bytes.count else { throw invalid() }
-            var value: UInt32 = 0
-            for byte in bytes[index..<index + 4] {
-                let digit: UInt8
-                switch byte {
-                case UInt8(ascii: "0")...UInt8(ascii: "9"): digit = byte - UInt8(ascii: "0")
-                case UInt8(ascii: "a")...UInt8(ascii: "f"): digit = byte - UInt8(ascii: "a") + 10
-                case UInt8(ascii: "A")...UInt8(ascii: "F"): digit = byte - UInt8(ascii: "A") + 10
-                default: throw invalid()
+        /// An integer of at most ±2^53 (see `StrictJSON.integer`).
+        private mutating func number() throws(Problem) {
+            do {
+                _ = try StrictJSON.integer(in: bytes, at: &index)
+            } catch {
+                switch error {
+                case .invalid: throw invalid()
+                case .notWhole: throw problem("must be a whole number")
+                case .beyondRange: throw problem("is beyond the range of exact whole numbers (2^53)")
                 }
-                value = value << 4 | UInt32(digit)
             }
-            index += 4
-            return value
-        }
-
-        /// An integer of at most ±2^53: larger ones would not survive a round trip through the
-        /// doubles many JSON tools use, so two readers could disagree on its value.
-        private mutating func number() throws(Problem) -> Int64 {
-            let start = index
-            if current == UInt8(ascii: "-") { index += 1 }
-            let digitsStart = index
-            while let byte = current, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) { index += 1 }
-            let digits = bytes[digitsStart..<index]
-            guard !digits.isEmpty, digits.count == 1 || digits.first != UInt8(ascii: "0") else { throw invalid() }
-            if let byte = current, byte == UInt8(ascii: ".") || byte == UInt8(ascii: "e") || byte == UInt8(ascii: "E") {
-                throw problem("must be a whole number")
-            }
-            let text = String(decoding: bytes[start..<index], as: UTF8.self)
-            guard digits.count <= 16, let value = Int64(text), abs(value) <= 1 << 53 else {
-                throw problem("is beyond the range of exact whole numbers (2^53)")
-            }
-            return value
         }
 
         /// Where the value being read is: `secrets[3].mode` (empty at the top).

@@ -149,6 +149,181 @@ import Testing
         for (index, form) in forms.enumerated() { expectSameReading(form, keptApart: nil, "hostile form \(index)") }
     }
 
+    /// A document written by hand, as another tool might write `state` (PostgreSQL's `jsonb`
+    /// reorders keys): keys in any order, any white space, characters escaped at random, and
+    /// optional fields null rather than absent.
+    private func rewritten(_ state: State, _ random: inout Generator) -> [UInt8] {
+        let spaces = ["", " ", "\n", "\t", "\r\n  ", "  "]
+        func space() -> String { spaces.randomElement(using: &random)! }
+        func string(_ text: String) -> String {
+            var out = "\""
+            for scalar in text.unicodeScalars {
+                switch scalar {
+                case "\"": out += Bool.random(using: &random) ? "\\\"" : "\\u0022"
+                case "\\": out += "\\\\"
+                case "/" where Bool.random(using: &random): out += "\\/"
+                case _ where scalar.value < 0x20 || Int.random(in: 0..<8, using: &random) == 0:
+                    for unit in String(scalar).utf16 {
+                        let hex = String(unit, radix: 16)
+                        out +=
+                            "\\u" + String(repeating: "0", count: 4 - hex.count)
+                            + (Bool.random(using: &random) ? hex : hex.uppercased())
+                    }
+                default: out.unicodeScalars.append(scalar)
+                }
+            }
+            return out + "\""
+        }
+        func object(_ members: [(String, String?)]) -> String {
+            let present = members.compactMap { key, value -> (String, String)? in
+                if let value { return (key, value) }
+                return Bool.random(using: &random) ? (key, "null") : nil
+            }.shuffled(using: &random)
+            let body = present.map { "\(space())\(string($0))\(space()):\(space())\($1)\(space())" }
+            return "{" + (body.isEmpty ? space() : body.joined(separator: ",")) + "}"
+        }
+        let entries = state.secrets.sorted { $0.key < $1.key }.map { address, entry in
+            object([
+                ("address", string(address.description)), ("id", string(entry.id)),
+                ("fingerprint", entry.fingerprint.map { string($0.hex) }),
+                ("expires_at", entry.expiresAt.map(String.init)),
+                ("applied_at", string(Timestamp.format(entry.appliedAt))),
+                ("protected_since", entry.protectedSince.map(String.init)),
+            ])
+        }
+        let secrets =
+            "[" + (entries.isEmpty ? space() : entries.map { space() + $0 + space() }.joined(separator: ",")) + "]"
+        let document = object([
+            ("format", string("stripe-secrets-state")), ("format_version", "1"), ("lineage", string(state.lineage)),
+            ("serial", String(state.serial)), ("mode", state.mode.map { string($0.rawValue) }),
+            ("fingerprint_key", state.keyIsKeptApart ? nil : string(state.fingerprintKey.base64)),
+            ("fingerprint_key_id", state.keyIsKeptApart ? string(state.fingerprintKey.identifier) : nil),
+            ("secrets", secrets),
+        ])
+        return Array((space() + document + space()).utf8)
+    }
+
+    @Test func theOnePassReaderReadsKeysInAnyOrderWithAnySpacingAndEscapes() {
+        var random = Generator(state: 23)
+        for round in 0..<300 {
+            let state = randomState(&random)
+            let keptApart =
+                state.keyIsKeptApart ? StateDocument.KeptApartKey(state.fingerprintKey, origin: "test") : nil
+            let bytes = rewritten(state, &random)
+            // Each is read by the one-pass reader itself, not handed on to JSONDecoder.
+            #expect(
+                StateScanner.read(bytes) != nil, "round \(round): \(String(decoding: bytes.prefix(300), as: UTF8.self))"
+            )
+            expectSameReading(bytes, keptApart: keptApart, "round \(round), rewritten")
+            #expect((try? StateDocument.decode(bytes, path: "s.json", keptApart: keptApart)) == state)
+        }
+    }
+
+    @Test func everyCutAndEveryBytePatchIsReadAlikeByBothReaders() {
+        var random = Generator(state: 31)
+        let patches: [[UInt8]] = [
+            Array("null".utf8), Array("true".utf8), Array("-".utf8), Array("0".utf8), Array("{}".utf8),
+            Array("[]".utf8),
+            Array("\"\"".utf8), Array("\\".utf8), Array("\\u00".utf8), [0x80], [0x00], [0x7F], Array(" ".utf8),
+        ]
+        for round in 0..<3 {
+            let state = randomState(&random)
+            let keptApart =
+                state.keyIsKeptApart ? StateDocument.KeptApartKey(state.fingerprintKey, origin: "test") : nil
+            let bytes = round == 0 ? StateDocument.encode(state) : rewritten(state, &random)
+            for cut in stride(from: 0, to: bytes.count, by: max(1, bytes.count / 400)) {
+                expectSameReading(Array(bytes[..<cut]), keptApart: keptApart, "round \(round), cut at \(cut)")
+                var patched = bytes
+                patched.replaceSubrange(cut..<cut + 1, with: patches[cut % patches.count])
+                expectSameReading(patched, keptApart: keptApart, "round \(round), patched at \(cut)")
+            }
+        }
+    }
+
+    /// Documents that are well-formed JSON but not a readable state, or readable only as they
+    /// are written: each check of the entries and of the header, on both readers.
+    @Test func entriesAndHeadersThatBreakARuleAreReadAlikeByBothReaders() {
+        let entry = #"{"address": "account/n", "id": "appsecret_1", "applied_at": "2026-01-02T03:04:05Z"}"#
+        func document(_ secrets: [String], _ header: String = #""serial": 2"#) -> [UInt8] {
+            let key = FingerprintKey().base64
+            return Array(
+                (#"{"format": "stripe-secrets-state", "format_version": 1, "lineage": "l-1", "fingerprint_key": ""#
+                    + key + #"", "#
+                    + header + #", "secrets": ["# + secrets.joined(separator: ",") + "]}").utf8)
+        }
+        func with(_ old: String, _ new: String) -> String {
+            #expect(entry.contains(old))
+            return entry.replacingOccurrences(of: old, with: new)
+        }
+        let forms: [[UInt8]] = [
+            document([entry]), document([]), document([entry, entry]),
+            document([entry, with("account/n", "account/m")]),
+            document([with("account/n", "account/")]), document([with("account/n", "acct_x/account/n")]),
+            document([with("account/n", "user:usr_/n")]), document([with("account/n", #"account/a\u0000"#)]),
+            document([with("account/n", #"account/a\u200b"#)]), document([with("account/n", "user:usr_1/n")]),
+            document([with("appsecret_1", "appsecret_")]), document([with("appsecret_1", "secret_1")]),
+            document([with("appsecret_1", "appsecret_1-")]),
+            document([with("2026-01-02T03:04:05Z", "2026-01-02")]),
+            document([with("2026-01-02T03:04:05Z", "2026-02-30T03:04:05Z")]),
+            document([with("2026-01-02T03:04:05Z", "2026-01-02T03:04:05+01:00")]),
+            document([with("2026-01-02T03:04:05Z", "2026-01-02T03:04:05.000z")]),
+            document([with("}", #", "expires_at": -1}"#)]), document([with("}", #", "expires_at": 253402300800}"#)]),
+            document([with("}", #", "expires_at": 253402300799}"#)]), document([with("}", #", "expires_at": "1"}"#)]),
+            document([with("}", #", "protected_since": 2}"#)]), document([with("}", #", "protected_since": 3}"#)]),
+            document([with("}", #", "protected_since": -1}"#)]), document([with("}", #", "protected_since": true}"#)]),
+            document([with("}", #", "fingerprint": "\#(String(repeating: "a", count: 64))"}"#)]),
+            document([with("}", #", "fingerprint": "\#(String(repeating: "A", count: 64))"}"#)]),
+            document([with("}", #", "fingerprint": "abc"}"#)]), document([with("}", #", "fingerprint": 1}"#)]),
+            document([with("}", #", "id": "appsecret_2"}"#)]), document([with("}", #", "note": 1}"#)]),
+            document([with("}", #", "address": {}}"#)]), document([with(#""id""#, #""id""#)]),
+            document([with("}", #", "protected_since": 2}"#)], #""serial": 1"#),
+            document([with("}", #", "protected_since": 0}"#)], #""serial": -1"#),
+            document([entry], #""serial": 2, "mode": "live""#), document([entry], #""serial": 2, "mode": "prod""#),
+            document([entry], #""serial": 2, "mode": null, "fingerprint_key_id": null"#),
+            document([entry], #""serial": 2, "fingerprint_key_id": "x""#),
+            document([entry], #""serial": 9007199254740993"#),
+            document([entry], #""serial": 2, "lineage": "l-2""#), document([entry], #""serial": 2, "extra": 1"#),
+            document([entry], #""serial": 2, "format_version": 2"#), document([entry], #""serial": null"#),
+            document(["null"]), document(["[]"]), document(["{}"]), document(["1"]),
+        ]
+        for (index, form) in forms.enumerated() { expectSameReading(form, keptApart: nil, "form \(index)") }
+        #expect(StateScanner.read(document([entry, with("account/n", "account/m")])) != nil)
+    }
+
+    /// The byte-wise checks of a fingerprint and of a Stripe id against their definitions, every
+    /// byte value at every position.
+    @Test func fingerprintsAndIDsAreCheckedByteByByteAsDefined() {
+        let hex = Array("0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef".utf8)
+        let id = Array("appsecret_0aZ9zA".utf8)
+        for position in 0..<hex.count {
+            for byte in UInt8.min...UInt8.max {
+                var bytes = hex
+                bytes[position] = byte
+                let isHexDigit = (48...57).contains(byte) || (97...102).contains(byte)
+                #expect(bytes.withUnsafeBufferPointer { Fingerprint(hexUTF8: $0) != nil } == isHexDigit)
+                guard position < id.count else { continue }
+                var text = id
+                text[position] = byte
+                let isIDByte =
+                    position < 10
+                    ? byte == id[position]
+                    : (48...57).contains(byte) || (65...90).contains(byte) || (97...122).contains(byte)
+                #expect(
+                    text.withUnsafeBufferPointer { SecretAddress.isStripeID(utf8: $0, prefix: "appsecret_") }
+                        == isIDByte)
+            }
+        }
+        for count in [0, 63, 65] {
+            #expect(
+                Array(hex.prefix(count) + hex.prefix(max(0, count - 64))).withUnsafeBufferPointer {
+                    Fingerprint(hexUTF8: $0)
+                } == nil)
+        }
+        #expect(!SecretAddress.isStripeID("appsecret_", prefix: "appsecret_"))
+        #expect(SecretAddress.isStripeID("appsecret_" + String(repeating: "a", count: 245), prefix: "appsecret_"))
+        #expect(!SecretAddress.isStripeID("appsecret_" + String(repeating: "a", count: 246), prefix: "appsecret_"))
+    }
+
     @Test func anAddressIsParsedByBytesSoANameMayBeginWithACombiningMark() throws {
         // Searched by characters, "/" and U+0301 are one character, and the address would not parse.
         let address = try #require(SecretAddress("acct_1Fast/user:usr_1Fast/\u{301}name"))

@@ -290,7 +290,7 @@ final class ManifestFastPath {
 
     /// A non-null scalar that is an `acct_…` id, as text.
     private func accountID(_ scalar: ScalarEvent) -> String? {
-        guard !scalar.isNull, SecretAddress.isStripeID(scalar.bytes, prefix: "acct_") else { return nil }
+        guard !scalar.isNull, SecretAddress.isStripeID(utf8: scalar.bytes, prefix: "acct_") else { return nil }
         if let lastAccount, scalar.hasBytes(of: lastAccount) { return lastAccount }
         lastAccount = scalar.string
         return lastAccount

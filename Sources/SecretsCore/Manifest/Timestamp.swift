@@ -8,10 +8,11 @@ public enum Timestamp {
     /// Fractions of a second are accepted only when zero: Stripe keeps whole seconds.
     public static func parseRFC3339(_ text: String) -> Int64? {
         var text = text
-        return text.withUTF8(parseRFC3339)
+        return text.withUTF8 { parseRFC3339(bytes: $0) }
     }
 
-    private static func parseRFC3339(_ bytes: UnsafeBufferPointer<UInt8>) -> Int64? {
+    /// `parseRFC3339` of a text's UTF-8 bytes.
+    public static func parseRFC3339(bytes: UnsafeBufferPointer<UInt8>) -> Int64? {
         var index = 0
         func number(_ digits: Int) -> Int? {
             guard index + digits <= bytes.count else { return nil }
@@ -24,8 +25,9 @@ public enum Timestamp {
             return value
         }
         func expect(_ allowed: StaticString) -> Bool {
-            let choices = UnsafeBufferPointer(start: allowed.utf8Start, count: allowed.utf8CodeUnitCount)
-            guard index < bytes.count, choices.contains(bytes[index]) else { return false }
+            guard index < bytes.count,
+                UnsafeBufferPointer(start: allowed.utf8Start, count: allowed.utf8CodeUnitCount).contains(bytes[index])
+            else { return false }
             index += 1
             return true
         }

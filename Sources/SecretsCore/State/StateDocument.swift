@@ -40,40 +40,20 @@ public enum StateDocument {
         var protectedSince: Int?
     }
 
-    /// The document from its parsed form, exactly as `JSONDecoder` would decode it (null is
-    /// absent, as `decodeIfPresent` reads it); nil for anything it would not accept as it is.
-    private static func document(from tree: JSONValue) -> Document? {
-        guard let format = tree["format"]?.string, let version = tree["format_version"]?.integer,
-            let lineage = tree["lineage"]?.string, let serial = tree["serial"]?.integer,
-            case .array(let items)? = tree["secrets"],
-            let mode = optional(tree["mode"], { $0.string.flatMap(StripeMode.init(rawValue:)) }),
-            let key = optional(tree["fingerprint_key"], \.string),
-            let keyID = optional(tree["fingerprint_key_id"], \.string)
-        else { return nil }
-        var records: [Record] = []
-        records.reserveCapacity(items.count)
-        for item in items {
-            guard case .object = item, let address = item["address"]?.string, let id = item["id"]?.string,
-                let appliedAt = item["applied_at"]?.string,
-                let fingerprint = optional(item["fingerprint"], { $0.string.flatMap(Fingerprint.init(hex:)) }),
-                let expiresAt = optional(item["expires_at"], \.integer),
-                let since = optional(item["protected_since"], \.integer)
-            else { return nil }
-            records.append(
-                Record(
-                    address: address, id: id, fingerprint: fingerprint, expiresAt: expiresAt, appliedAt: appliedAt,
-                    protectedSince: since.map(Int.init)))
-        }
-        return Document(
-            format: format, formatVersion: Int(version), lineage: lineage, serial: Int(serial), mode: mode,
-            fingerprintKey: key, fingerprintKeyId: keyID, secrets: records)
-    }
+    /// What a document holds besides its entries, as read: checked by `key(for:path:keptApart:)`.
+    struct Header {
+        var lineage: String
+        var serial: Int
+        var mode: StripeMode?
+        var fingerprintKey: String?
+        var fingerprintKeyId: String?
 
-    /// An optional field: `.some(nil)` when absent or null, `.some(value)` when `read` accepts
-    /// it, nil (refused) when it does not.
-    private static func optional<Value>(_ field: JSONValue?, _ read: (JSONValue) -> Value?) -> Value?? {
-        guard let field, field != .null else { return .some(nil) }
-        return read(field).map { .some($0) }
+        /// The state with this header, its key and its entries.
+        func state(key: FingerprintKey, secrets: [SecretAddress: State.Entry]) -> State {
+            State(
+                lineage: lineage, serial: serial, mode: mode, fingerprintKey: key,
+                keyIsKeptApart: fingerprintKeyId != nil, secrets: secrets)
+        }
     }
 
     public static func encode(_ state: State) -> [UInt8] {
@@ -116,38 +96,22 @@ public enum StateDocument {
         try decode(bytes, path: path, keptApart: keptApart, fastPath: true)
     }
 
-    /// `decode`, with the one-pass reader (`fastPath`) or with `JSONDecoder` only: the tests
-    /// compare the two.
+    /// `decode`, with the one-pass reader (`fastPath`, which leaves to `JSONDecoder` only what
+    /// it refuses) or with `JSONDecoder` only: the tests compare the two.
     static func decode(_ bytes: [UInt8], path: String, keptApart: KeptApartKey?, fastPath: Bool)
         throws(DocumentError) -> State
     {
-        let reader: ((JSONValue) -> Document?)? = fastPath ? { Self.document(from: $0) } : nil
+        if fastPath, let (header, secrets) = StateScanner.read(bytes) {
+            return header.state(key: try key(for: header, path: path, keptApart: keptApart), secrets: secrets)
+        }
         let document = try VersionedDocument.decode(
             Document.self, from: bytes, format: format, version: State.formatVersion, shape: shape, kind: .state,
-            path: path, fast: reader)
+            path: path)
         func corrupt(_ detail: String) -> DocumentError { DocumentError(.state, path: path, .corrupt(detail)) }
-        let key: FingerprintKey
-        switch (document.fingerprintKey, document.fingerprintKeyId) {
-        case (let text?, nil):
-            if let keptApart, !keptApart.readsStoredKeys {
-                throw DocumentError(.state, path: path, .keyStored(given: keptApart.origin))
-            }
-            guard let own = FingerprintKey(base64: text) else {
-                throw corrupt("fingerprint_key is not 32 bytes of base64")
-            }
-            key = own
-        case (nil, let identifier?):
-            guard let keptApart else { throw DocumentError(.state, path: path, .keyNeeded(given: nil)) }
-            guard keptApart.key.identifier == identifier else {
-                throw DocumentError(.state, path: path, .keyNeeded(given: keptApart.origin))
-            }
-            key = keptApart.key
-        default: throw corrupt("it needs exactly one of fingerprint_key and fingerprint_key_id")
-        }
-        guard State.isValidLineage(document.lineage) else {
-            throw corrupt("lineage is not 1 to 64 letters, digits and '-'")
-        }
-        guard (0...State.maxSerial).contains(document.serial) else { throw corrupt("serial is out of range") }
+        let header = Header(
+            lineage: document.lineage, serial: document.serial, mode: document.mode,
+            fingerprintKey: document.fingerprintKey, fingerprintKeyId: document.fingerprintKeyId)
+        let key = try key(for: header, path: path, keptApart: keptApart)
         var secrets: [SecretAddress: State.Entry] = [:]
         secrets.reserveCapacity(document.secrets.count)
         for record in document.secrets {
@@ -171,9 +135,38 @@ public enum StateDocument {
                 throw corrupt("protected_since of \(address) is not a serial of this state")
             }
         }
-        return State(
-            lineage: document.lineage, serial: document.serial, mode: document.mode, fingerprintKey: key,
-            keyIsKeptApart: document.fingerprintKeyId != nil, secrets: secrets)
+        return header.state(key: key, secrets: secrets)
+    }
+
+    /// The fingerprint key `header` calls for (its own, or the kept-apart one it names), once its
+    /// lineage and serial are checked too.
+    private static func key(for header: Header, path: String, keptApart: KeptApartKey?) throws(DocumentError)
+        -> FingerprintKey
+    {
+        func corrupt(_ detail: String) -> DocumentError { DocumentError(.state, path: path, .corrupt(detail)) }
+        let key: FingerprintKey
+        switch (header.fingerprintKey, header.fingerprintKeyId) {
+        case (let text?, nil):
+            if let keptApart, !keptApart.readsStoredKeys {
+                throw DocumentError(.state, path: path, .keyStored(given: keptApart.origin))
+            }
+            guard let own = FingerprintKey(base64: text) else {
+                throw corrupt("fingerprint_key is not 32 bytes of base64")
+            }
+            key = own
+        case (nil, let identifier?):
+            guard let keptApart else { throw DocumentError(.state, path: path, .keyNeeded(given: nil)) }
+            guard keptApart.key.identifier == identifier else {
+                throw DocumentError(.state, path: path, .keyNeeded(given: keptApart.origin))
+            }
+            key = keptApart.key
+        default: throw corrupt("it needs exactly one of fingerprint_key and fingerprint_key_id")
+        }
+        guard State.isValidLineage(header.lineage) else {
+            throw corrupt("lineage is not 1 to 64 letters, digits and '-'")
+        }
+        guard (0...State.maxSerial).contains(header.serial) else { throw corrupt("serial is out of range") }
+        return key
     }
 
     /// The state document in the file at `path`; nil when there is no file.

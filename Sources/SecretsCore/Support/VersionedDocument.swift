@@ -106,19 +106,10 @@ enum VersionedDocument {
     /// Decodes `bytes` as `Body` once their `format` is `format`, their `format_version` at
     /// most `version`, and they pass `StrictJSON`'s checks against `shape`. Errors thrown by
     /// `Body`'s decoding as `Detail` keep their text.
-    ///
-    /// `fast` builds the body from the parsed document instead, in one pass over the bytes; it
-    /// returns nil for anything `Body`'s decoding would not accept as it is, and the bytes are
-    /// then read the slow way, which names what is wrong. So both ways give the same body.
     static func decode<Body: Decodable>(
         _ body: Body.Type, from bytes: [UInt8], format: String, version: Int, shape: JSONShape,
-        kind: DocumentError.Kind, path: String, fast: ((JSONValue) -> Body?)? = nil
+        kind: DocumentError.Kind, path: String
     ) throws(DocumentError) -> Body {
-        if let fast, let tree = try? StrictJSON.parse(bytes, shape: shape), tree["format"]?.string == format,
-            let found = tree["format_version"]?.integer, (1...Int64(version)).contains(found), let body = fast(tree)
-        {
-            return body
-        }
         if isBlank(bytes) { throw DocumentError(kind, path: path, .corrupt("it is empty")) }
         let data = Data(bytes)
         let header: FormatHeader

@@ -46,6 +46,12 @@ public struct Fingerprint: Hashable, Sendable, Codable, CustomStringConvertible 
         words = SIMD4(word(0), word(1), word(2), word(3))
     }
 
+    /// `init(hex:)` of a text's UTF-8 bytes.
+    public init?(hexUTF8 bytes: UnsafeBufferPointer<UInt8>) {
+        guard let parsed = Self.words(fromHex: bytes) else { return nil }
+        words = parsed
+    }
+
     /// The first 8 hex digits, for showing that a value changed.
     public var short: String { String(hex.prefix(8)) }
 
