@@ -92,11 +92,15 @@ public struct SecretAddress: Hashable, Comparable, Sendable, CustomStringConvert
 
     public var description: String {
         var text = ""
+        let scopeLength = scope.user.map { 5 + $0.utf8.count } ?? 7
+        text.reserveCapacity((account.map { $0.utf8.count + 1 } ?? 0) + scopeLength + 1 + name.utf8.count)
         write(to: &text)
         return text
     }
 
-    /// Writes `description` part by part, without making it.
+    /// Writes `description` part by part, without making it. (Inlinable, so that it is
+    /// specialised for each kind of output.)
+    @inlinable
     public func write(to target: inout some TextOutputStream) {
         if let account {
             target.write(account)
