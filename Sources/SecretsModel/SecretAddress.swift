@@ -46,7 +46,7 @@ public struct ScopeKey: Hashable, Comparable, Sendable, CustomStringConvertible 
 ///
 /// Written `[acct_…/]account/NAME` or `[acct_…/]user:usr_…/NAME`; the name is everything after
 /// the scope part, so it may contain `/`. A nil account is the API key's own account.
-public struct SecretAddress: Hashable, Comparable, Sendable, CustomStringConvertible {
+public struct SecretAddress: Hashable, Comparable, Sendable, CustomStringConvertible, TextOutputStreamable {
     public let account: String?
     public let scope: SecretScope
     public let name: String
@@ -110,7 +110,31 @@ public struct SecretAddress: Hashable, Comparable, Sendable, CustomStringConvert
     /// The scope with its account, written `[acct_…/]account`.
     public var scopeDescription: String { scopeKey.description }
 
-    public var description: String { "\(scopeDescription)/\(name)" }
+    public var description: String {
+        var text = ""
+        let scopeLength = scope.user.map { 5 + $0.utf8.count } ?? 7
+        text.reserveCapacity((account.map { $0.utf8.count + 1 } ?? 0) + scopeLength + 1 + name.utf8.count)
+        write(to: &text)
+        return text
+    }
+
+    /// Writes `description` part by part, without making it. (Inlinable, so that it is
+    /// specialised for each kind of output.)
+    @inlinable
+    public func write(to target: inout some TextOutputStream) {
+        if let account {
+            target.write(account)
+            target.write("/")
+        }
+        switch scope {
+        case .account: target.write("account")
+        case .user(let user):
+            target.write("user:")
+            target.write(user)
+        }
+        target.write("/")
+        target.write(name)
+    }
 
     /// Compared byte for byte: Stripe does not normalise Unicode, so `"é"` and `"e\u{301}"` are
     /// two secrets. (Hashing stays `String`'s: equal bytes hash equally.)

@@ -45,9 +45,27 @@ enum Console {
         emit(text + "\n", to: descriptor)
     }
 
+    /// Writes to stdout as `body` makes the output, in chunks (see `ChunkedOutput`), flushed at the end.
+    static func streamOut<T>(_ body: (inout ChunkedOutput) throws -> T) rethrows -> T {
+        var output = ChunkedOutput()
+        defer { output.flush() }
+        return try body(&output)
+    }
+
     private static func emit(_ text: String, to descriptor: Int32) {
         var text = text
-        text.withUTF8 { bytes in _ = write(descriptor, bytes.baseAddress, bytes.count) }
+        text.withUTF8 { emit(UnsafeRawBufferPointer($0), to: descriptor) }
+    }
+
+    /// Writes all of `bytes`, however many calls it takes.
+    fileprivate static func emit(_ bytes: UnsafeRawBufferPointer, to descriptor: Int32) {
+        var done = 0
+        while done < bytes.count {
+            let written = write(descriptor, bytes.baseAddress.map { $0 + done }, bytes.count - done)
+            if written < 0, errno == EINTR { continue }
+            guard written > 0 else { return }
+            done += written
+        }
     }
 
     /// The user's home folder, for `~/.pgpass`.
@@ -111,6 +129,30 @@ enum Console {
         } catch {
             throw fail(error)
         }
+    }
+}
+
+/// Standard output written 64 KB at a time: a long plan goes out while it is made, never held
+/// whole. What it holds is lost unless `flush` is called; `Console.streamOut` calls it.
+struct ChunkedOutput: TextOutputStream {
+    static let chunkSize = 1 << 16
+
+    private var buffer: [UInt8] = []
+
+    mutating func write(_ text: String) {
+        buffer.append(contentsOf: text.utf8)
+        if buffer.count >= Self.chunkSize { flush() }
+    }
+
+    /// Writes bytes that are UTF-8 already (a plan's JSON).
+    mutating func write(bytes: [UInt8]) {
+        buffer.append(contentsOf: bytes)
+        if buffer.count >= Self.chunkSize { flush() }
+    }
+
+    mutating func flush() {
+        buffer.withUnsafeBytes { Console.emit($0, to: STDOUT_FILENO) }
+        buffer.removeAll(keepingCapacity: true)
     }
 }
 

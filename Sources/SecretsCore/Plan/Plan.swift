@@ -157,7 +157,8 @@ public struct Plan: Equatable, Sendable {
     }
 
     public func count(_ action: Action) -> Int {
-        changes.lazy.filter { $0.action == action }.count
+        // By index, so that only each change's action is read, not the whole change copied.
+        changes.indices.reduce(0) { $0 + (changes[$1].action == action ? 1 : 0) }
     }
 
     /// True when applying would change nothing, in Stripe or in the state's protections.

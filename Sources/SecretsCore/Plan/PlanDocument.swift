@@ -155,6 +155,7 @@ struct PlanDocument: Codable {
     var changes: [Change]
     var unchanged: [String]
 
+    /// The document of `saved` for `JSONEncoder`: only the tests' oracle for `PlanDocumentWriter`.
     init(_ saved: SavedPlan) {
         let plan = saved.plan
         format = SavedPlan.format

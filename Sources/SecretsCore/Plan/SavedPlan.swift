@@ -49,6 +49,22 @@ extension SavedPlan {
 
     /// The versioned JSON form, pretty-printed with sorted keys; absent values are `null`.
     public func encoded() -> [UInt8] {
+        var document: [UInt8] = []
+        // With no limit the document comes in one chunk, taken without a copy.
+        encode(inChunksOf: .max) { chunk in
+            if document.isEmpty { document = chunk } else { document += chunk }
+        }
+        return document
+    }
+
+    /// `encoded()` in chunks of about `size` bytes, each handed to `emit` as it is made: a long
+    /// plan is never held whole.
+    public func encode(inChunksOf size: Int, to emit: ([UInt8]) -> Void) {
+        PlanDocumentWriter.write(self, chunkSize: size, to: emit)
+    }
+
+    /// `encoded()` as `JSONEncoder` writes `PlanDocument`: the tests' oracle for the writer.
+    func encodedByFoundation() -> [UInt8] {
         // Strings and integers always encode; a failure here would be a bug, not bad input.
         guard let bytes = try? JSONCoding.encodeDocument(PlanDocument(self)) else {
             preconditionFailure("plan did not encode")

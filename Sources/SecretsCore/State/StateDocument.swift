@@ -56,7 +56,45 @@ public enum StateDocument {
         }
     }
 
+    /// The document of `state`: pretty, keys sorted, secrets sorted by address, absent fields left out.
     public static func encode(_ state: State) -> [UInt8] {
+        encode(state, fastPath: true)
+    }
+
+    /// `encode`, with `JSONWriter` (`fastPath`) or with `JSONEncoder` only: the tests compare the two.
+    static func encode(_ state: State, fastPath: Bool) -> [UInt8] {
+        guard fastPath else { return encodedByFoundation(state) }
+        var json = JSONWriter()
+        json.object { json in
+            if state.keyIsKeptApart {
+                json.member("fingerprint_key_id", state.fingerprintKey.identifier)
+            } else {
+                json.member("fingerprint_key", state.fingerprintKey.base64)
+            }
+            json.member("format", format)
+            json.member("format_version", State.formatVersion)
+            json.member("lineage", state.lineage)
+            if let mode = state.mode { json.member("mode", mode.rawValue) }
+            json.key("secrets")
+            json.array(state.secrets.sorted { $0.key < $1.key }) { json, secret in
+                let entry = secret.value
+                json.object { json in
+                    json.key("address")
+                    json.string(secret.key)
+                    json.member("applied_at", Timestamp.format(entry.appliedAt))
+                    if let expiresAt = entry.expiresAt { json.member("expires_at", expiresAt) }
+                    if let fingerprint = entry.fingerprint { json.member("fingerprint", fingerprint.hex) }
+                    json.member("id", entry.id)
+                    if let since = entry.protectedSince { json.member("protected_since", since) }
+                }
+            }
+            json.member("serial", state.serial)
+        }
+        json.finish()
+        return json.bytes
+    }
+
+    private static func encodedByFoundation(_ state: State) -> [UInt8] {
         let records = state.secrets.sorted { $0.key < $1.key }.map { address, entry in
             Record(
                 address: address.description, id: entry.id, fingerprint: entry.fingerprint,

@@ -201,7 +201,10 @@ extension StripeSecrets {
                 let saved = SavedPlan(
                     createdAt: Console.now, manifestPath: manifestPath, manifestDigest: checked.digest,
                     statePath: stateName, lineage: state.lineage, serial: state.serial, mode: state.mode, plan: plan)
-                Console.writeOut(PlanTextView(saved: saved, colour: Console.usesColour, title: "plan").render() + "\n")
+                Console.streamOut { output in
+                    PlanTextView(saved: saved, colour: Console.usesColour, title: "plan").render(to: &output)
+                    output.write("\n")
+                }
             }
             return ApplyWork(plan: plan, resolved: checked.values)
         }

@@ -132,17 +132,17 @@ extension StripeSecrets {
                 try Console.reportingErrors { try AtomicFile.write(saved.encoded(), to: out) }
             }
             let refreshCost = cost.map { RefreshCost(scopes: $0.scopes, values: $0.values, requests: $0.requests) }
-            print(
+            Console.streamOut { output in
                 PlanRendering.render(
                     saved, format: format, title: "plan", planFile: out, refreshCost: refreshCost,
-                    missingState: missingState),
-                terminator: "")
-            if let out {
-                let note =
-                    saved.plan.isEmpty
-                    ? "Saved to \(out) (no changes: applying it does nothing)"
-                    : "Saved to \(out); apply it with: stripe-secrets apply \(out)"
-                if format == .text { print(note) } else { Console.printError(note) }
+                    missingState: missingState, to: &output)
+                if let out {
+                    let note =
+                        saved.plan.isEmpty
+                        ? "Saved to \(out) (no changes: applying it does nothing)"
+                        : "Saved to \(out); apply it with: stripe-secrets apply \(out)"
+                    if format == .text { output.write(note + "\n") } else { Console.printError(note) }
+                }
             }
             if format != .text {
                 for warning in saved.plan.expiring { Console.printError(ExpiryText.warning(warning, now: now)) }
@@ -188,16 +188,17 @@ extension StripeSecrets.PlanCommand {
 enum PlanRendering {
     static func render(
         _ saved: SavedPlan, format: PlanFormat, title: String, planFile: String?, refreshCost: RefreshCost? = nil,
-        missingState: MissingState? = nil
-    ) -> String {
+        missingState: MissingState? = nil, to output: inout ChunkedOutput
+    ) {
         switch format {
         case .text:
             PlanTextView(
                 saved: saved, colour: Console.usesColour, title: title, refreshCost: refreshCost,
                 missingState: missingState
-            ).render()
-        case .markdown: PlanMarkdownView(saved: saved, planFile: planFile, missingState: missingState).render()
-        case .json: String(decoding: saved.encoded(), as: UTF8.self)
+            ).render(to: &output)
+        case .markdown:
+            PlanMarkdownView(saved: saved, planFile: planFile, missingState: missingState).render(to: &output)
+        case .json: saved.encode(inChunksOf: ChunkedOutput.chunkSize) { output.write(bytes: $0) }
         }
     }
 }

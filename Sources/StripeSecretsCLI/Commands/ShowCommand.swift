@@ -23,7 +23,7 @@ extension StripeSecrets {
         func run() throws {
             let saved = try Console.reportingErrors { try SavedPlan.load(planFile) }
             let title = "plan file \(planFile), made \(Timestamp.format(saved.createdAt))"
-            print(PlanRendering.render(saved, format: format, title: title, planFile: planFile), terminator: "")
+            Console.streamOut { PlanRendering.render(saved, format: format, title: title, planFile: planFile, to: &$0) }
         }
     }
 }

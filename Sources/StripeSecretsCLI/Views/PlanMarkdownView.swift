@@ -16,7 +16,8 @@ struct PlanMarkdownView {
 
     private var plan: Plan { saved.plan }
 
-    func render() -> String {
+    /// Writes the comment; at most `limit` characters, so it is made whole and then written.
+    func render(to output: inout some TextOutputStream) {
         var parts = [heading, ""]
         if let missingState {
             parts += [
@@ -27,11 +28,14 @@ struct PlanMarkdownView {
                 "",
             ]
         }
-        let deletions = plan.changes.filter { $0.action == .delete }
-        if !deletions.isEmpty {
+        let deletions = plan.count(.delete)
+        if deletions > 0 {
             var room = 2_000
-            let list = joined(deletions.map { Markdown.code($0.address.description, inTable: false) }, budget: &room)
-            parts += ["> [!WARNING]", "> \(deletions.count.counted("secret")) will be deleted: \(list)", ""]
+            let list = joined(
+                plan.changes.lazy.filter { $0.action == .delete }.map {
+                    Markdown.code($0.address.description, inTable: false)
+                }, count: deletions, budget: &room)
+            parts += ["> [!WARNING]", "> \(deletions.counted("secret")) will be deleted: \(list)", ""]
         }
         let unknown = plan.count(.unknown)
         if unknown > 0 {
@@ -43,7 +47,9 @@ struct PlanMarkdownView {
         }
         if !plan.unmanaged.isEmpty {
             var room = 2_000
-            let list = joined(plan.unmanaged.map { Markdown.code($0.description, inTable: false) }, budget: &room)
+            let list = joined(
+                plan.unmanaged.lazy.map { Markdown.code($0.description, inTable: false) }, count: plan.unmanaged.count,
+                budget: &room)
             let manifest = Markdown.code(String(saved.manifestPath.prefix(200)), inTable: false)
             parts += [
                 "> [!NOTE]",
@@ -55,10 +61,10 @@ struct PlanMarkdownView {
         if !plan.expiring.isEmpty {
             var room = 2_000
             let list = joined(
-                plan.expiring.map {
+                plan.expiring.lazy.map {
                     Markdown.code($0.address.description, inTable: false) + " "
                         + ExpiryText.when($0, now: saved.createdAt)
-                }, budget: &room)
+                }, count: plan.expiring.count, budget: &room)
             parts += [
                 "> [!WARNING]",
                 "> \(plan.expiring.count.counted("secret")) \(plan.expiring.count == 1 ? "expires" : "expire") soon; "
@@ -81,21 +87,23 @@ struct PlanMarkdownView {
         if !plan.isEmpty {
             parts += ["| | address | why |", "|---|---|---|"]
             budget -= 40
-            let protections = plan.protection.map { change in
+            let protections = plan.protection.lazy.map { change in
                 let address = Markdown.code(change.address.description, inTable: true)
                 return change.protect
                     ? "| 🔒 | \(address) | protect: true recorded; no plan may delete it until released |"
                     : "| 🔓 | \(address) | protection released: it may be deleted once this is applied |"
             }
-            parts += rows(plan.changes.map(row) + protections, budget: &budget, noun: "change")
+            parts += rows(
+                [AnySequence(plan.changes.lazy.map(row)), AnySequence(protections)].joined(),
+                count: plan.changes.count + plan.protection.count, budget: &budget, noun: "change")
         }
         if !plan.unchanged.isEmpty {
-            let names = plan.unchanged.map { Markdown.code($0.description, inTable: false) }
+            let names = plan.unchanged.lazy.map { Markdown.code($0.description, inTable: false) }
             parts += ["", "<details><summary>\(plan.unchanged.count) unchanged</summary>", ""]
-            parts.append(joined(names, budget: &budget))
+            parts.append(joined(names, count: plan.unchanged.count, budget: &budget))
             parts.append("</details>")
         }
-        return (parts + footer).joined(separator: "\n") + "\n"
+        for line in parts + footer { output.write(line + "\n") }
     }
 
     private var heading: String {
@@ -123,12 +131,13 @@ struct PlanMarkdownView {
         return "| \(symbol) | \(Markdown.code(change.address.description, inTable: true)) | \(reason) |"
     }
 
-    /// As many rows as fit in `budget`, then one line that says how many were left out.
-    private func rows(_ all: [String], budget: inout Int, noun: String) -> [String] {
+    /// As many of the `count` rows as fit in `budget` (made only as far as they fit), then one
+    /// line that says how many were left out.
+    private func rows(_ all: some Sequence<String>, count: Int, budget: inout Int, noun: String) -> [String] {
         var kept: [String] = []
         for row in all {
             guard row.count + 1 <= budget else {
-                let left = all.count - kept.count
+                let left = count - kept.count
                 let whereToLook =
                     planFile.map { "; see them all with " + Markdown.code("stripe-secrets show \($0)", inTable: true) }
                     ?? ""
@@ -142,16 +151,25 @@ struct PlanMarkdownView {
         return kept
     }
 
-    private func joined(_ names: [String], budget: inout Int) -> String {
+    /// As many of the `count` names as fit in `budget`, comma-separated (made only as far as they
+    /// fit), then how many more there are.
+    private func joined(_ names: some Sequence<String>, count: Int, budget: inout Int) -> String {
         var text = ""
+        // `text.count`, kept as it grows: each name begins with a backtick and ends in ASCII, and
+        // so do the joints, so no character spans two pieces and the counts add up.
+        var length = 0
         for (index, name) in names.enumerated() {
-            guard text.count + name.count + 2 <= budget else {
-                text += ", … and \(names.count - index) more"
+            let nameLength = name.count
+            guard length + nameLength + 2 <= budget else {
+                let more = ", … and \(count - index) more"
+                text += more
+                length += more.count
                 break
             }
             text += (index == 0 ? "" : ", ") + name
+            length += (index == 0 ? 0 : 2) + nameLength
         }
-        budget -= text.count
+        budget -= length
         return text
     }
 }

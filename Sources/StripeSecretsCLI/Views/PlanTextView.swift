@@ -15,47 +15,88 @@ struct PlanTextView {
     /// Set when no state was found and one was created for this plan.
     var missingState: MissingState? = nil
 
-    func render() -> String {
-        var lines = [header]
-        if let refreshLine { lines.append(refreshLine) }
-        lines.append("")
-        if let missingState { lines += [missingState.text, ""] }
+    /// Writes the plan, line by line: nothing holds the whole text.
+    func render(to output: inout some TextOutputStream) {
+        output.write(header + "\n")
+        if let refreshLine { output.write(refreshLine + "\n") }
+        output.write("\n")
+        if let missingState { output.write(missingState.text + "\n\n") }
         if plan.isEmpty {
-            lines.append(
-                "No changes. \(plan.unchanged.count.counted("secret")) match \(TerminalText.safe(saved.statePath)).")
-            if !notes.isEmpty { lines += [""] + notes }
-            if !warnings.isEmpty { lines += [""] + warnings }
-            return lines.joined(separator: "\n") + "\n"
-        }
-        let addresses = plan.changes.map(\.address) + plan.protection.map(\.address)
-        let width = min(48, addresses.map { $0.description.count }.max() ?? 0)
-        for change in plan.changes {
-            let (symbol, colourCode) = Self.marker(change.action)
-            let action = change.action.rawValue.padding(toLength: 8, withPad: " ", startingAt: 0)
-            let address = change.address.description
-            let reason = PlanReasonText(change: change, manifestPath: saved.manifestPath, style: .text).text
-            var line = "  " + paint("\(symbol) \(action)", colourCode) + " " + address
-            if !reason.isEmpty {
-                line += String(repeating: " ", count: max(0, width - address.count)) + "  " + reason
+            output.write(
+                "No changes. \(plan.unchanged.count.counted("secret")) match \(TerminalText.safe(saved.statePath)).\n")
+            for block in [notes, warnings] where !block.isEmpty {
+                output.write("\n")
+                write(block, to: &output)
             }
-            lines.append(line)
+            return
+        }
+        let widest = max(
+            plan.changes.lazy.map { Self.width(of: $0.address) }.max() ?? 0,
+            plan.protection.lazy.map { Self.width(of: $0.address) }.max() ?? 0)
+        let width = min(48, widest)
+        for change in plan.changes {
+            let (symbol, action, colourCode) = Self.marker(change.action)
+            output.write("  ")
+            paint(symbol + " " + action, colourCode, to: &output)
+            output.write(" ")
+            change.address.write(to: &output)
+            let reason = PlanReasonText(change: change, manifestPath: saved.manifestPath, style: .text).text
+            if !reason.isEmpty {
+                pad(change.address, to: width, then: reason, to: &output)
+            }
+            output.write("\n")
         }
         for change in plan.protection {
             let (action, why) =
                 change.protect
-                ? ("protect", "protect: true; no plan may delete it until released")
-                : ("release", "protect: false; it may be deleted once this is applied")
-            let address = change.address.description
-            lines.append(
-                "  " + paint("! " + action.padding(toLength: 8, withPad: " ", startingAt: 0), "35") + " " + address
-                    + String(repeating: " ", count: max(0, width - address.count)) + "  " + why
-                    + " (state only)")
+                ? ("protect ", "protect: true; no plan may delete it until released")
+                : ("release ", "protect: false; it may be deleted once this is applied")
+            output.write("  ")
+            paint("! " + action, "35", to: &output)
+            output.write(" ")
+            change.address.write(to: &output)
+            pad(change.address, to: width, then: why + " (state only)", to: &output)
+            output.write("\n")
         }
-        lines.append("")
-        if !notes.isEmpty { lines += notes + [""] }
-        if !warnings.isEmpty { lines += warnings + [""] }
-        lines.append(summary)
-        return lines.joined(separator: "\n") + "\n"
+        output.write("\n")
+        for block in [notes, warnings] where !block.isEmpty {
+            write(block, to: &output)
+            output.write("\n")
+        }
+        output.write(summary + "\n")
+    }
+
+    private func write(_ lines: [String], to output: inout some TextOutputStream) {
+        for line in lines { output.write(line + "\n") }
+    }
+
+    /// The spaces that line `text` up in a column after `address`, two more, and `text`.
+    private func pad(_ address: SecretAddress, to width: Int, then text: String, to output: inout some TextOutputStream)
+    {
+        output.write(String(repeating: " ", count: max(0, width - Self.width(of: address)) + 2))
+        output.write(text)
+    }
+
+    /// How many characters `address` shows, as `description.count` counts them: its UTF-8 length
+    /// when it is ASCII without carriage returns (each such byte is one character), counted
+    /// otherwise.
+    private static func width(of address: SecretAddress) -> Int {
+        var ascii = ASCIILength()
+        address.write(to: &ascii)
+        return ascii.length ?? address.description.count
+    }
+
+    /// The length of text that is all ASCII without `\r`; nil once any other text is written.
+    private struct ASCIILength: TextOutputStream {
+        var length: Int? = 0
+
+        mutating func write(_ text: String) {
+            guard let counted = length, text.utf8.allSatisfy({ $0 < 0x80 && $0 != 0x0D }) else {
+                length = nil
+                return
+            }
+            length = counted + text.utf8.count
+        }
     }
 
     /// `Refreshed 14 scopes and 38 values from Stripe (52 requests).`, or how a saved plan was
@@ -104,17 +145,19 @@ struct PlanTextView {
         return text + "."
     }
 
-    private static func marker(_ action: Plan.Action) -> (String, String) {
+    /// The symbol, the action padded to 8 characters, and the colour code.
+    private static func marker(_ action: Plan.Action) -> (String, String, String) {
         switch action {
-        case .create: ("+", "32")
-        case .replace: ("~", "33")
-        case .delete: ("-", "31")
-        case .unknown: ("?", "36")
+        case .create: ("+", "create  ", "32")
+        case .replace: ("~", "replace ", "33")
+        case .delete: ("-", "delete  ", "31")
+        case .unknown: ("?", "unknown ", "36")
         }
     }
 
-    private func paint(_ text: String, _ code: String) -> String {
-        colour ? "\u{1B}[\(code)m\(text)\u{1B}[0m" : text
+    private func paint(_ text: String, _ code: String, to output: inout some TextOutputStream) {
+        guard colour else { return output.write(text) }
+        output.write("\u{1B}[\(code)m\(text)\u{1B}[0m")
     }
 }
 
