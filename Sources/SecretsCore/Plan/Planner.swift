@@ -63,9 +63,13 @@ public enum Planner {
     ///   - now: unix seconds; a state entry whose expiry is at or before it is gone.
     ///   - stripe: what Stripe holds in every managed scope, for a refreshed plan.
     public static func plan(desired: [DesiredSecret], state: State, now: Int64, stripe: StripeView? = nil) -> Plan {
+        // Sized once for what is certain: the secrets the state cannot hold are changes, and only
+        // the ones it holds can be unchanged. Growing an array of 100,000 changes by doubling holds
+        // the old and the new buffer at once, the largest part of a big plan's peak memory.
         var changes: [Plan.Change] = []
+        changes.reserveCapacity(max(desired.count - state.secrets.count, 0))
         var unchanged: [SecretAddress] = []
-        unchanged.reserveCapacity(desired.count)
+        unchanged.reserveCapacity(min(desired.count, state.secrets.count))
         var protection: [Plan.ProtectionChange] = []
         // The manifest's addresses are unique, so when every state entry was matched no entry is
         // left to delete, and the set of wanted addresses is not needed.
