@@ -88,7 +88,7 @@ let package = Package(
         ),
         // Helpers shared by the test targets.
         .target(name: "TestSupport", path: "Tests/TestSupport"),
-        .testTarget(name: "StrictYAMLTests", dependencies: ["StrictYAML"]),
+        .testTarget(name: "StrictYAMLTests", dependencies: ["StrictYAML", "TestSupport"]),
         .testTarget(name: "StripeAPITests", dependencies: ["SecretsModel", "StripeAPI"]),
         // The contract every state backend keeps, run against a file and a private PostgreSQL server.
         .testTarget(name: "StateStorageTests", dependencies: ["SecretsModel", "StateStorage", "TestSupport"]),

@@ -1,5 +1,6 @@
 import Foundation
 import SecretsModel
+import TestSupport
 import Testing
 
 @testable import SecretsCore

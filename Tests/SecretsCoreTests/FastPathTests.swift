@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import SecretsModel
+import TestSupport
 import Testing
 
 @testable import SecretsCore
@@ -8,18 +9,10 @@ import Testing
 /// The fast paths of issue 9 against the slow ones they replace: the one-pass state reader
 /// against `JSONDecoder`, byte-wise address parsing, and a prepared HMAC key.
 @Suite struct FastPathTests {
-    /// A small deterministic generator, so a failure names a reproducible seed.
-    private struct Generator: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
-            return state
-        }
-    }
 
     private static let names = ["api_key", "é", "e\u{301}", "\u{301}leading_mark", "a/b", "中文", "😀", "k\"q", "t\\s"]
 
-    private func randomState(_ random: inout Generator) -> State {
+    private func randomState(_ random: inout SeededRandom) -> State {
         var secrets: [SecretAddress: State.Entry] = [:]
         for index in 0..<Int.random(in: 0...12, using: &random) {
             let account = Bool.random(using: &random) ? nil : "acct_\(Int.random(in: 1...3, using: &random))Fast"
@@ -53,7 +46,7 @@ import Testing
     }
 
     @Test func theOnePassReaderReadsEveryStateAsJSONDecoderDoes() {
-        var random = Generator(state: 9)
+        var random = SeededRandom(seed: 9)
         for round in 0..<150 {
             let state = randomState(&random)
             let keptApart =
@@ -77,7 +70,7 @@ import Testing
     }
 
     @Test func everyDamagedStateIsRefusedWithTheSameMessageByBothReaders() {
-        var random = Generator(state: 17)
+        var random = SeededRandom(seed: 17)
         let replacements: [[UInt8]] = [
             Array("\"".utf8), Array("null".utf8), Array("1".utf8), Array("{".utf8), Array("]".utf8), [0xFF],
             [0xC3], Array("\\u".utf8), Array("1.5".utf8), Array("[]".utf8), Array(",".utf8), [],
@@ -152,7 +145,7 @@ import Testing
     /// A document written by hand, as another tool might write `state` (PostgreSQL's `jsonb`
     /// reorders keys): keys in any order, any white space, characters escaped at random, and
     /// optional fields null rather than absent.
-    private func rewritten(_ state: State, _ random: inout Generator) -> [UInt8] {
+    private func rewritten(_ state: State, _ random: inout SeededRandom) -> [UInt8] {
         let spaces = ["", " ", "\n", "\t", "\r\n  ", "  "]
         func space() -> String { spaces.randomElement(using: &random)! }
         func string(_ text: String) -> String {
@@ -204,7 +197,7 @@ import Testing
     }
 
     @Test func theOnePassReaderReadsKeysInAnyOrderWithAnySpacingAndEscapes() {
-        var random = Generator(state: 23)
+        var random = SeededRandom(seed: 23)
         for round in 0..<300 {
             let state = randomState(&random)
             let keptApart =
@@ -220,7 +213,7 @@ import Testing
     }
 
     @Test func everyCutAndEveryBytePatchIsReadAlikeByBothReaders() {
-        var random = Generator(state: 31)
+        var random = SeededRandom(seed: 31)
         let patches: [[UInt8]] = [
             Array("null".utf8), Array("true".utf8), Array("-".utf8), Array("0".utf8), Array("{}".utf8),
             Array("[]".utf8),

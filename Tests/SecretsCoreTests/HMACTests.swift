@@ -1,5 +1,6 @@
 import Crypto
 import SecretsModel
+import TestSupport
 import Testing
 
 @testable import SecretsCore

@@ -1,4 +1,5 @@
 import StrictYAML
+import TestSupport
 import Testing
 
 @testable import SecretsCore
@@ -6,14 +7,6 @@ import Testing
 /// `ManifestFastPath` against the decoder on the tree: the same secrets and diagnostics, on
 /// generated manifests (valid and not) and broken copies of them.
 @Suite struct ManifestFastPathTests {
-    /// A small deterministic generator, so a failure names a reproducible seed.
-    private struct Generator: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
-            return state
-        }
-    }
 
     private static let names = [
         "api_key", "dup", "dup", "é", "e\u{301}", "a/b", "''", "\"x\\ty\"", "1", "no", "~", "'q'", "\"\\u200B\"",
@@ -55,7 +48,7 @@ import Testing
         ["protect: true", "protect: False"],
     ]
 
-    private func cleanSecret(_ random: inout Generator) -> String {
+    private func cleanSecret(_ random: inout SeededRandom) -> String {
         var lines = [
             "name: \(Self.cleanNames.randomElement(using: &random)!)",
             "value: \(Self.cleanValues.randomElement(using: &random)!)",
@@ -67,7 +60,7 @@ import Testing
         return "  - " + lines.joined(separator: "\n    ")
     }
 
-    private func secret(_ random: inout Generator) -> String {
+    private func secret(_ random: inout SeededRandom) -> String {
         if Bool.random(using: &random) { return cleanSecret(&random) }
         var lines = [
             "name: \(Self.names.randomElement(using: &random)!)",
@@ -82,7 +75,7 @@ import Testing
         return "  - " + lines.joined(separator: "\n    ")
     }
 
-    private func manifest(_ random: inout Generator) -> String {
+    private func manifest(_ random: inout SeededRandom) -> String {
         if Int.random(in: 0..<3, using: &random) == 0 {
             let secrets = (0..<Int.random(in: 0...14, using: &random)).map { _ in cleanSecret(&random) }
             let defaults = [
@@ -144,7 +137,7 @@ import Testing
     }
 
     @Test func theFastPathReadsEveryGeneratedManifestAsTheDecoderDoes() {
-        var random = Generator(state: 23)
+        var random = SeededRandom(seed: 23)
         var (fast, valid) = (0, 0)
         for round in 0..<2500 {
             let bytes = Array(manifest(&random).utf8)
@@ -162,7 +155,7 @@ import Testing
     }
 
     @Test func theFastPathReadsEveryBrokenManifestAsTheDecoderDoes() {
-        var random = Generator(state: 29)
+        var random = SeededRandom(seed: 29)
         let replacements = [
             "\"", ":", "- ", "\n", "\t", "{", "}", "[", "]", "&a ", "*a", "!!str ", "#", "'", "---\n", "", " ", "\r",
             "é", "\u{2028}", "secrets:", ",", "~", "? ", "\u{FEFF}", "...\n",

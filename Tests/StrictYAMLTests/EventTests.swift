@@ -1,3 +1,4 @@
+import TestSupport
 import Testing
 
 @testable import StrictYAML
@@ -5,14 +6,6 @@ import Testing
 /// Strict events against the tree `parse` builds, and the word-at-a-time text check against the
 /// byte loop it skips ahead of.
 @Suite struct EventTests {
-    /// A small deterministic generator, so a failure names a reproducible seed.
-    private struct Generator: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
-            return state
-        }
-    }
 
     /// A node written out with every style and mark, so two trees compare as text.
     private func describe(_ node: Node) -> String {
@@ -80,7 +73,7 @@ import Testing
     ]
 
     @Test func eventsDescribeTheTreeAndStopAtEveryProblemButDuplicateKeys() {
-        var random = Generator(state: 5)
+        var random = SeededRandom(seed: 5)
         var complete = 0
         for round in 0..<4000 {
             var text = round.isMultiple(of: 3) ? "version: 1\nsecrets:\n  - name: a\n    k: [1, 2]\n  - b\n" : ""
@@ -140,7 +133,7 @@ import Testing
     }
 
     @Test func theTextCheckFindsWhatTheByteLoopFinds() {
-        var random = Generator(state: 11)
+        var random = SeededRandom(seed: 11)
         let pieces: [[UInt8]] = [
             Array("abcdefgh".utf8), Array("a: b\n".utf8), [0x0D, 0x0A], [0x0D], [0xC2, 0x85], [0xC2, 0xA0],
             [0xE2, 0x80, 0xA8], [0xE2, 0x80, 0xA9], [0xE2, 0x80, 0xA7], [0xE2, 0x80], [0xC2], Array("é".utf8),
