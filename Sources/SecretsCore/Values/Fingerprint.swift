@@ -16,26 +16,33 @@ public struct Fingerprint: Hashable, Sendable, Codable, CustomStringConvertible 
     public var hex: String { Hex.encode(words) }
 
     public init?(hex: String) {
-        let parsed =
-            hex.utf8.withContiguousStorageIfAvailable(Self.words(fromHex:)) ?? Self.words(fromHex: Array(hex.utf8))
-        guard let parsed else { return nil }
+        var hex = hex
+        guard let parsed = hex.withUTF8(Self.words(fromHex:)) else { return nil }
         words = parsed
     }
 
-    /// The words of 64 lowercase hex digits; nil for anything else.
-    private static func words(fromHex digits: some RandomAccessCollection<UInt8>) -> SIMD4<UInt64>? {
+    /// The words of 64 lowercase hex digits; nil for anything else. (Each word is built in a
+    /// register: setting a SIMD lane by a computed index costs a trip through memory per digit.)
+    private static func words(fromHex digits: UnsafeBufferPointer<UInt8>) -> SIMD4<UInt64>? {
         guard digits.count == 64 else { return nil }
-        var words = SIMD4<UInt64>()
-        for (index, digit) in digits.enumerated() {
-            let nibble: UInt8
-            switch digit {
-            case 48...57: nibble = digit - 48
-            case 97...102: nibble = digit - 87
-            default: return nil
+        func word(_ start: Int) -> UInt64? {
+            var value: UInt64 = 0
+            var bad: UInt8 = 0
+            for index in start..<start + 16 {
+                let digit = digits[index]
+                let number = digit &- UInt8(ascii: "0"), letter = digit &- UInt8(ascii: "a")
+                let isNumber = number < 10, isLetter = letter < 6
+                // Without branches: digits and letters come in random order, and a mispredicted
+                // branch per digit cost more than the rest of reading a state entry.
+                bad |= isNumber || isLetter ? 0 : 1
+                value = value << 4 | UInt64(isNumber ? number : letter &+ 10)
             }
-            words[index / 16] = words[index / 16] << 4 | UInt64(nibble)
+            return bad == 0 ? value : nil
         }
-        return words
+        guard let first = word(0), let second = word(16), let third = word(32), let fourth = word(48) else {
+            return nil
+        }
+        return SIMD4(first, second, third, fourth)
     }
 
     /// The fingerprint whose bytes are `digest`'s 32.
@@ -194,8 +201,11 @@ private enum Hex {
     /// Four big-endian words as 64 digits.
     static func encode(_ words: SIMD4<UInt64>) -> String {
         String(unsafeUninitializedCapacity: 64) { out in
-            for index in 0..<64 {
-                out[index] = digit(UInt8(truncatingIfNeeded: words[index / 16] >> (60 - 4 * UInt64(index % 16))) & 0x0F)
+            for position in 0..<4 {
+                let word = words[position]
+                for nibble in 0..<16 {
+                    out[16 * position + nibble] = digit(UInt8(truncatingIfNeeded: word >> (60 - 4 * nibble)) & 0x0F)
+                }
             }
             return 64
         }
