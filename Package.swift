@@ -23,6 +23,8 @@ let package = Package(
             pkgConfig: "yaml-0.1",
             providers: [.apt(["libyaml-dev"]), .brew(["libyaml"])]
         ),
+        // SHA-256 blocks with the x86 SHA instructions, for the fingerprints (a Swift fallback elsewhere).
+        .target(name: "CSHA256"),
         // The few types every layer shares: a secret's address and value, the Stripe mode, byte-wise text.
         .target(name: "SecretsModel"),
         // YAML text -> a strict node tree with line:column marks.
@@ -30,7 +32,7 @@ let package = Package(
         // Node tree -> Manifest -> resolved values -> Plan, and the State they are compared with.
         .target(
             name: "SecretsCore",
-            dependencies: ["SecretsModel", "StrictYAML", .product(name: "Crypto", package: "swift-crypto")]
+            dependencies: ["SecretsModel", "StrictYAML", "CSHA256", .product(name: "Crypto", package: "swift-crypto")]
         ),
         // The four Secret Store calls over HTTP: form encoding, retries, rate limits, typed errors.
         .target(

@@ -1,19 +1,25 @@
+#if canImport(CSHA256)
+    import CSHA256
+#endif
+
 /// HMAC-SHA256 (RFC 2104, FIPS 180-4) prepared once for one key, then run over many short
 /// messages without allocating: the hot path of fingerprinting every secret of a plan.
 ///
 /// swift-crypto's `HMAC<SHA256>` stays the reference everywhere else; it costs about 11,000
 /// instructions of copy-on-write contexts and generic calls per short message, this about a
-/// third of that. `FastPathTests` checks the two agree on the RFC 4231 vectors and on random
-/// keys and messages of every length around the block boundaries.
+/// third of that. Blocks are compressed with the CPU's SHA instructions where it has them
+/// (`CSHA256`), in Swift otherwise. `HMACTests` checks both against RFC 4231's vectors and
+/// against swift-crypto on random keys and messages of every length around the block edges.
 struct HMACSHA256 {
     /// The chaining values after the key's inner (`key ⊕ 0x36…`) and outer (`key ⊕ 0x5c…`) blocks.
     private let inner: SHA256Stream
     private let outer: SHA256Stream
 
-    init(key: [UInt8]) {
+    /// - Parameter hardware: whether to use the CPU's SHA instructions (tests choose both ways).
+    init(key: [UInt8], hardware: Bool = SHA256Stream.hasHardware) {
         var block = [UInt8](repeating: 0, count: SHA256Stream.blockSize)
         if key.count > SHA256Stream.blockSize {
-            var hashed = SHA256Stream()
+            var hashed = SHA256Stream(hardware: hardware)
             hashed.absorb(key)
             hashed.finish { digest in
                 for index in 0..<SHA256Stream.digestSize { block[index] = digest[index] }
@@ -21,7 +27,7 @@ struct HMACSHA256 {
         } else {
             block.replaceSubrange(0..<key.count, with: key)
         }
-        var inner = SHA256Stream(), outer = SHA256Stream()
+        var inner = SHA256Stream(hardware: hardware), outer = SHA256Stream(hardware: hardware)
         inner.absorb(block.map { $0 ^ 0x36 })
         outer.absorb(block.map { $0 ^ 0x5c })
         self.inner = inner
@@ -43,6 +49,22 @@ struct HMACSHA256 {
 struct SHA256Stream {
     static let blockSize = 64
     static let digestSize = 32
+
+    /// Whether this CPU has the SHA extensions (x86-64), asked once.
+    static let hasHardware: Bool = {
+        #if canImport(CSHA256)
+            stripe_secrets_sha256_hardware() != 0
+        #else
+            false
+        #endif
+    }()
+
+    /// Whether blocks go to the CPU's SHA instructions; only true where `hasHardware` is.
+    private let hardware: Bool
+
+    init(hardware: Bool = Self.hasHardware) {
+        self.hardware = hardware && Self.hasHardware
+    }
 
     private var hash = ChainingValue(
         a: 0x6a09_e667, b: 0xbb67_ae85, c: 0x3c6e_f372, d: 0xa54f_f53a, e: 0x510e_527f, f: 0x9b05_688c,
@@ -80,9 +102,10 @@ struct SHA256Stream {
             guard pendingCount == Self.blockSize else { return }
             compressPending()
         }
-        while bytes.count - offset >= Self.blockSize {
-            Self.compress(&hash, UnsafeRawBufferPointer(start: base + offset, count: Self.blockSize))
-            offset += Self.blockSize
+        let blocks = (bytes.count - offset) / Self.blockSize
+        if blocks > 0 {
+            compress(UnsafeRawBufferPointer(start: base + offset, count: blocks * Self.blockSize))
+            offset += blocks * Self.blockSize
         }
         appendPending(base + offset, bytes.count - offset)
     }
@@ -122,8 +145,28 @@ struct SHA256Stream {
 
     private mutating func compressPending() {
         let block = pending
-        withUnsafeBytes(of: block) { Self.compress(&hash, $0) }
+        withUnsafeBytes(of: block) { compress($0) }
         pendingCount = 0
+    }
+
+    /// Whole blocks, with the CPU's instructions or in Swift.
+    private mutating func compress(_ blocks: UnsafeRawBufferPointer) {
+        #if canImport(CSHA256)
+            if hardware, let base = blocks.baseAddress {
+                var words = (hash.a, hash.b, hash.c, hash.d, hash.e, hash.f, hash.g, hash.h)
+                withUnsafeMutableBytes(of: &words) { state in
+                    stripe_secrets_sha256_blocks(
+                        state.bindMemory(to: UInt32.self).baseAddress, base.assumingMemoryBound(to: UInt8.self),
+                        blocks.count / Self.blockSize)
+                }
+                hash = ChainingValue(
+                    a: words.0, b: words.1, c: words.2, d: words.3, e: words.4, f: words.5, g: words.6, h: words.7)
+                return
+            }
+        #endif
+        for start in stride(from: 0, to: blocks.count, by: Self.blockSize) {
+            Self.compress(&hash, UnsafeRawBufferPointer(rebasing: blocks[start..<start + Self.blockSize]))
+        }
     }
 
     /// One block of FIPS 180-4 §6.2.2.
