@@ -5,7 +5,7 @@
 /// instructions of copy-on-write contexts and generic calls per short message, this about a
 /// third of that. `FastPathTests` checks the two agree on the RFC 4231 vectors and on random
 /// keys and messages of every length around the block boundaries.
-struct HMACSHA256 {
+struct HMACSHA256: Redacted {
     /// The chaining values after the key's inner (`key ⊕ 0x36…`) and outer (`key ⊕ 0x5c…`) blocks.
     private let inner: SHA256Stream
     private let outer: SHA256Stream
@@ -39,8 +39,9 @@ struct HMACSHA256 {
     }
 }
 
-/// SHA-256 over bytes given piece by piece, its state held inline (no heap).
-struct SHA256Stream {
+/// SHA-256 over bytes given piece by piece, its state held inline (no heap). After an HMAC's
+/// key block it is half the prepared key, so it prints as `<redacted>`.
+struct SHA256Stream: Redacted {
     static let blockSize = 64
     static let digestSize = 32
 
