@@ -128,6 +128,24 @@ import Testing
         }
     }
 
+    /// A prepared key is the key to anyone who reads it: its inner and outer chaining values make
+    /// every fingerprint under the key, so it prints and dumps as the key does, `<redacted>`.
+    @Test func aPreparedKeyNeverPrints() throws {
+        let key = try #require(FingerprintKey(keptApart: [UInt8](repeating: 0x0b, count: 32), allowRaw: true))
+        let fingerprinter = Fingerprinter(key)
+        let hmac = HMACSHA256(key: [UInt8](repeating: 0x0b, count: 32))
+        var texts = ["\(fingerprinter)", String(reflecting: fingerprinter), "\(hmac)", String(reflecting: hmac)]
+        for item in [fingerprinter, hmac, hmac.start()] as [Any] {
+            var dumped = ""
+            dump(item, to: &dumped)
+            texts.append(dumped)
+        }
+        // A chaining word prints as a number of up to ten digits; nothing else here is a number.
+        let word = try Regex("[0-9]{5,}")
+        for text in texts { #expect(!text.contains(word), "\(text)") }
+        #expect(texts[0] == "<redacted>" && texts[1] == "<redacted>")
+    }
+
     /// A fingerprint holds its bytes, not its text: the text must come back digit for digit, and
     /// only 64 lowercase hex digits are one.
     @Test func aFingerprintGivesBackExactlyItsDigits() {

@@ -227,6 +227,13 @@ struct ManifestDecoder {
                 reader.report("'file' must be a path", at: file.mark)
                 return nil
             }
+            // The system would read the path only up to the NUL: another file than the one named.
+            if path.value.utf8.contains(0) {
+                reader.report(
+                    "'file' holds a NUL character, where the path would end early (the file read would not be "
+                        + "the one named); remove it", at: file.mark)
+                return nil
+            }
             guard let trim else { return nil }
             return .file(path: path.value, trimNewline: trim)
         }

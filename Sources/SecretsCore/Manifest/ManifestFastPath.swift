@@ -214,7 +214,9 @@ final class ManifestFastPath {
             else { return nil }
             return (.environment(variable), mark)
         case (nil, let path?):
-            guard !CredentialShape.matches(path, lengthCounts: false), !path.isEmpty else { return nil }
+            guard !CredentialShape.matches(path, lengthCounts: false), !path.isEmpty, !path.utf8.contains(0) else {
+                return nil
+            }
             return (.file(path: path, trimNewline: trim ?? true), mark)
         default:
             return nil

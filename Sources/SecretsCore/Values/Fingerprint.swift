@@ -82,14 +82,8 @@ public struct Fingerprint: Hashable, Sendable, Codable, CustomStringConvertible 
 /// The key a state's fingerprints are made with: 32 random bytes stored base64 in the state, or
 /// a key kept apart from it (`STRIPE_SECRETS_FINGERPRINT_KEY`), of which the state records only
 /// an identifier. Printing, interpolating or dumping it shows `<redacted>`.
-public struct FingerprintKey: Sendable, Equatable, CustomStringConvertible, CustomDebugStringConvertible,
-    CustomReflectable
-{
+public struct FingerprintKey: Sendable, Equatable, Redacted {
     private let bytes: [UInt8]
-
-    public var description: String { "<redacted>" }
-    public var debugDescription: String { "<redacted>" }
-    public var customMirror: Mirror { Mirror(self, children: []) }
 
     /// The least key material accepted, in bytes.
     public static let minimumLength = 32
@@ -152,7 +146,8 @@ public struct FingerprintKey: Sendable, Equatable, CustomStringConvertible, Cust
 
 /// Fingerprints many values under one key, which it prepares once (an HMAC's key schedule
 /// costs more than hashing a short value), with no allocation but the fingerprint's text.
-public struct Fingerprinter {
+/// The prepared key makes every fingerprint the key makes, so it prints as the key does.
+public struct Fingerprinter: Redacted {
     private let hmac: HMACSHA256
 
     public init(_ key: FingerprintKey) {
@@ -222,4 +217,14 @@ private enum Hex {
     }
 
     private static func digit(_ nibble: UInt8) -> UInt8 { nibble < 10 ? 48 + nibble : 87 + nibble }
+}
+
+/// Key material, or what is as good as it (an HMAC's prepared chaining values): printing,
+/// interpolating, reflecting or dumping it shows `<redacted>` and no field.
+public protocol Redacted: CustomStringConvertible, CustomDebugStringConvertible, CustomReflectable {}
+
+extension Redacted {
+    public var description: String { "<redacted>" }
+    public var debugDescription: String { "<redacted>" }
+    public var customMirror: Mirror { Mirror(self, children: []) }
 }

@@ -10,7 +10,7 @@
 /// third of that. Blocks are compressed with the CPU's SHA instructions where it has them
 /// (`CSHA256`), in Swift otherwise. `HMACTests` checks both against RFC 4231's vectors and
 /// against swift-crypto on random keys and messages of every length around the block edges.
-struct HMACSHA256 {
+struct HMACSHA256: Redacted {
     /// The chaining values after the key's inner (`key ⊕ 0x36…`) and outer (`key ⊕ 0x5c…`) blocks.
     private let inner: SHA256Stream
     private let outer: SHA256Stream
@@ -45,8 +45,9 @@ struct HMACSHA256 {
     }
 }
 
-/// SHA-256 over bytes given piece by piece, its state held inline (no heap).
-struct SHA256Stream {
+/// SHA-256 over bytes given piece by piece, its state held inline (no heap). After an HMAC's
+/// key block it is half the prepared key, so it prints as `<redacted>`.
+struct SHA256Stream: Redacted {
     static let blockSize = 64
     static let digestSize = 32
 
