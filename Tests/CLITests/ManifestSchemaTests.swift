@@ -118,7 +118,7 @@ import TestSupport
         "env-names-the-tools-own-credential", "expires-after-year-9999", "expires-date-only", "expires-fraction",
         "expires-impossible-date",
         "expires-month-13", "expires-milliseconds",
-        "expires-no-offset", "expires-quoted-unix", "file-empty-path", "file-looks-like-a-secret",
+        "expires-no-offset", "expires-quoted-unix", "file-empty-path", "file-looks-like-a-secret", "file-nul-in-path",
         "inline-value", "inline-value-block-scalar", "many-problems-in-one-run", "missing-name", "missing-secrets",
         "missing-value", "missing-version", "name-control-character", "name-empty", "name-is-a-list",
         "name-too-long", "name-zero-width-space", "root-is-a-list", "root-is-text", "scope-account-with-user",

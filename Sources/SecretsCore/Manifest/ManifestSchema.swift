@@ -116,7 +116,8 @@ public enum ManifestSchema {
                       "type": ["string", "number", "boolean"],
                       "minLength": 1,
                       "pattern": \#(json("^" + notCredential)),
-                      "patternErrorMessage": "A path, not a credential."
+                      "patternErrorMessage": "A path, not a credential.",
+                      "not": {"type": "string", "pattern": "\\u0000", "description": "No NUL: the file read would end the path there."}
                     },
                     "trim_newline": {"description": "Whether one trailing \\n or \\r\\n is removed (true or false only; not yes or no).", "type": "boolean", "default": true}
                   }
