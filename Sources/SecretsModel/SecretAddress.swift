@@ -112,10 +112,15 @@ public struct SecretAddress: Hashable, Comparable, Sendable, CustomStringConvert
 
     public var description: String {
         var text = ""
-        let scopeLength = scope.user.map { 5 + $0.utf8.count } ?? 7
-        text.reserveCapacity((account.map { $0.utf8.count + 1 } ?? 0) + scopeLength + 1 + name.utf8.count)
+        text.reserveCapacity(utf8Count)
         write(to: &text)
         return text
+    }
+
+    /// The length of `description` in UTF-8 bytes, without making it.
+    public var utf8Count: Int {
+        let scopeLength = scope.user.map { "user:".utf8.count + $0.utf8.count } ?? "account".utf8.count
+        return (account.map { $0.utf8.count + 1 } ?? 0) + scopeLength + 1 + name.utf8.count
     }
 
     /// Writes `description` part by part, without making it. (Inlinable, so that it is

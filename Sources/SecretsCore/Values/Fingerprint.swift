@@ -145,7 +145,7 @@ public struct FingerprintKey: Sendable, Equatable, Redacted {
 }
 
 /// Fingerprints many values under one key, which it prepares once (an HMAC's key schedule
-/// costs more than hashing a short value), with no allocation but the fingerprint's text.
+/// costs more than hashing a short value), with no allocation.
 /// The prepared key makes every fingerprint the key makes, so it prints as the key does.
 public struct Fingerprinter: Redacted {
     private let hmac: HMACSHA256
@@ -159,25 +159,8 @@ public struct Fingerprinter: Redacted {
     /// address is fed piece by piece, exactly as `SecretAddress.description` writes it.
     public func fingerprint(of value: SecretValue, at address: SecretAddress) -> Fingerprint {
         var message = hmac.start()
-        var length = address.name.utf8.count + 1
-        if let account = address.account { length += account.utf8.count + 1 }
-        switch address.scope {
-        case .account: length += "account".utf8.count
-        case .user(let user): length += "user:".utf8.count + user.utf8.count
-        }
-        withUnsafeBytes(of: UInt64(length).bigEndian) { message.absorb($0) }
-        if let account = address.account {
-            message.absorb(account)
-            message.absorb("/")
-        }
-        switch address.scope {
-        case .account: message.absorb("account")
-        case .user(let user):
-            message.absorb("user:")
-            message.absorb(user)
-        }
-        message.absorb("/")
-        message.absorb(address.name)
+        withUnsafeBytes(of: UInt64(address.utf8Count).bigEndian) { message.absorb($0) }
+        address.write(to: &message)
         message.absorb(value.plaintext)
         return hmac.finish(message) { Fingerprint(digest: $0) }
     }

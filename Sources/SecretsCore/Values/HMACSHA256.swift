@@ -47,7 +47,7 @@ struct HMACSHA256: Redacted {
 
 /// SHA-256 over bytes given piece by piece, its state held inline (no heap). After an HMAC's
 /// key block it is half the prepared key, so it prints as `<redacted>`.
-struct SHA256Stream: Redacted {
+struct SHA256Stream: Redacted, TextOutputStream {
     static let blockSize = 64
     static let digestSize = 32
 
@@ -87,6 +87,9 @@ struct SHA256Stream: Redacted {
         }
         absorb(Array(bytes))
     }
+
+    /// Absorbs `text`'s UTF-8 bytes (so an address can write itself in, as it prints).
+    mutating func write(_ text: String) { absorb(text) }
 
     mutating func absorb(_ text: String) {
         var text = text
