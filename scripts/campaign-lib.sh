@@ -144,11 +144,17 @@ write_manifest() {
     } > "$1/secrets.yaml"
 }
 
-# converged FOLDER: the state, the manifest and the emulator agree, values included.
+# converged FOLDER: the state, the manifest and the emulator agree, values included. Against a
+# faulty emulator a read may fail all its retries (exit 1), so the refreshed plan is tried up to
+# 8 times; only its finding changes (exit 2) or never getting through counts against convergence.
 converged() {
-    local counts
+    local counts status attempt
     counts=$(compare_state "$1") || return 1
     [ "$counts" = "0 0" ] || { echo "state/emulator disagreements, manifest/emulator differences: $counts" >&2; return 1; }
-    (cd "$1" && "$tool" plan --refresh-values --detailed-exitcode > "$work/refresh.txt" 2>&1) || {
-        echo "plan --refresh-values is not empty:" >&2; tail -5 "$work/refresh.txt" >&2; return 1; }
+    for attempt in 1 2 3 4 5 6 7 8; do
+        status=0
+        (cd "$1" && "$tool" plan --refresh-values --detailed-exitcode > "$work/refresh.txt" 2>&1) || status=$?
+        [ $status = 1 ] || break
+    done
+    [ $status = 0 ] || { echo "plan --refresh-values is not empty (exit $status):" >&2; tail -5 "$work/refresh.txt" >&2; return 1; }
 }
