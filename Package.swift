@@ -81,7 +81,15 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        .executableTarget(name: "stripe-secrets", dependencies: ["StripeSecretsCLI"]),
+        .executableTarget(
+            name: "stripe-secrets", dependencies: ["StripeSecretsCLI"],
+            // Swift exports every symbol of an executable by default: 40,000 here, which the dynamic
+            // loader hashes each library's symbols against at start-up (1.4 ms of every run; see
+            // docs/performance.md). Nothing looks our symbols up by name.
+            linkerSettings: [
+                .unsafeFlags(["-Xlinker", "--no-export-dynamic"], .when(platforms: [.linux], configuration: .release))
+            ]
+        ),
         // `Benchmarks/run.sh` times manifest loading against a plain C libyaml event scan.
         .executableTarget(
             name: "manifest-load-benchmark",

@@ -87,6 +87,14 @@ final class EmulatorProcess: @unchecked Sendable {
         process.waitUntilExit()
     }
 
+    /// Runs `body` with the emulator paused (SIGSTOP): a call in flight stays unanswered until
+    /// it resumes, so a run caught in the middle of an apply stays there however slow `body` is.
+    func paused<T>(_ body: () throws -> T) rethrows -> T {
+        kill(process.processIdentifier, SIGSTOP)
+        defer { kill(process.processIdentifier, SIGCONT) }
+        return try body()
+    }
+
     /// `/v1` requests the emulator has received so far.
     func requestCount() async throws -> Int {
         try await stat("requests")

@@ -288,8 +288,9 @@ extension LeakSweepTests {
             environment: ["STRIPE_API_BASE": "http://127.0.0.1:1"])
         withExtendedLifetime(steady) {}
 
-        // An outage: the API dies in the middle of an apply, whose journal is read while it runs.
-        let outage = try sweep.emulator(["--latency", "300ms"])
+        // An outage: the API dies in the middle of an apply, whose journal is read while it runs
+        // (each call takes a second, so two are left when the first is journalled).
+        let outage = try sweep.emulator(["--latency", "1s"])
         let journal = sweep.folder.path + "/secrets.state.json.journal"
         let applying = try sweep.run(["apply", "--auto-approve", "--parallelism", "1"])
         let deadline = ContinuousClock.now + .seconds(30)
@@ -377,9 +378,10 @@ struct DatabaseLeakSweepTests {
         {
             usleep(20_000)
         }
-        sweep.evidence.record("the database while applying", Array(try cluster.dump(database: database).utf8))
+        // Killed first: its journal rows outlive it, and the apply cannot finish while the dump runs.
         kill(applying.process.processIdentifier, SIGKILL)
         _ = applying.wait()
+        sweep.evidence.record("the database while applying", Array(try cluster.dump(database: database).utf8))
         try sweep.step("apply", "--auto-approve", status: 0, says: "Apply finished", environment: keptApart)
         try sweep.step("plan", "--detailed-exitcode", status: 0, says: "No changes", environment: keptApart)
         withExtendedLifetime(emulator) {}

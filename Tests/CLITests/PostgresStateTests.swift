@@ -378,12 +378,14 @@ extension PostgresStateTests {
 
         let running = try scenario.runner.start("apply", "--auto-approve", "--parallelism", "1")
         waitUntil { journalEntries(cluster, database: database) >= 1 }
-        let held = try scenario.runner.run("force-unlock")
+        // Paused, the emulator keeps the apply (and its lock) in the middle however slow this is.
+        let (held, waiting) = try scenario.emulator.paused {
+            (try scenario.runner.run("force-unlock"), try scenario.runner.run("state", "rm", "account/openai_api_key"))
+        }
         #expect(held.status == 1)
         #expect(held.stderr.contains("is locked by apply (pid \(running.process.processIdentifier) on "))
         #expect(held.stderr.contains("A PostgreSQL lock ends by itself when its session ends"))
         #expect(held.stderr.contains("SELECT pg_terminate_backend("))
-        let waiting = try scenario.runner.run("state", "rm", "account/openai_api_key")
         #expect(waiting.status == 1)
         #expect(waiting.stderr.contains("is locked by apply (pid \(running.process.processIdentifier)"))
         #expect(waiting.stderr.contains("the lock ends by itself when that run or its connection ends"))

@@ -57,7 +57,8 @@ import TestSupport
             #expect(status.isHeld)
             #expect(status.holder?.operation == "apply")
             await #expect {
-                try await fixture.other.withLock(operation: "plan", timeout: 0.3) { _ in }
+                // Long enough that a slow first round trip still leaves a wait (`waited` true).
+                try await fixture.other.withLock(operation: "plan", timeout: 2) { _ in }
             } throws: { error in
                 switch error as? StateLockError {
                 case .held(_, let holder?, true), .heldInDatabase(_, let holder?, _, true):

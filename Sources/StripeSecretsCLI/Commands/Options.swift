@@ -96,11 +96,32 @@ struct StateTarget: CustomStringConvertible {
 
     /// Runs `body` with this state's backend, closed afterwards.
     func using<Result>(_ body: (any StateBackend) async throws -> Result) async throws -> Result {
-        let backend = try Console.reportingErrors {
+        try await using(backend: open(), body)
+    }
+
+    /// Runs `body` with this state's backend and what its `load()` gives, taken from `preload`
+    /// when it read this same state, else opened and read now.
+    func loading<Result>(
+        preload: StatePreload?, _ body: (any StateBackend, State?) async throws -> Result
+    ) async throws -> Result {
+        if let (backend, loaded) = await preload?.take(for: self) {
+            return try await using(backend: backend) { try await body($0, try loaded.get()) }
+        }
+        return try await using { backend in try await body(backend, try await backend.load()) }
+    }
+
+    private func open() throws -> any StateBackend {
+        try Console.reportingErrors {
             try location.open(
                 environment: Environment.process.values, homeDirectory: Console.homeDirectory,
                 keptApartKey: keptApartKey, warn: { Console.printError("warning: \($0)") })
         }
+    }
+
+    /// Runs `body` with `backend`, closed afterwards, its errors reported.
+    private func using<Result>(
+        backend: any StateBackend, _ body: (any StateBackend) async throws -> Result
+    ) async throws -> Result {
         do {
             let result = try await Console.reportingErrors { try await body(backend) }
             await backend.close()

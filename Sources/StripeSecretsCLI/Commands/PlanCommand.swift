@@ -69,6 +69,16 @@ extension StripeSecrets {
 
         func run() async throws {
             let manifestPath = manifestOptions.file
+            let preload = StatePreload.start(stateOptions, manifest: manifestPath)
+            do {
+                try await plan(manifestPath: manifestPath, preload: preload)
+            } catch {
+                preload?.discard()
+                throw error
+            }
+        }
+
+        private func plan(manifestPath: String, preload: StatePreload?) async throws {
             let checked = try Console.check(manifestPath, values: allowUnresolved ? .allowUnresolved : .required)
             let manifestDigest = checked.digest
             let declaresSecrets = !checked.values.isEmpty
@@ -80,8 +90,7 @@ extension StripeSecrets {
             // The key is checked before the state is touched: a refresh without one fails at once.
             let stripe = try (refresh || refreshValues) ? connection.connection(environment: .process) : nil
             let now = Console.now
-            let (saved, applying, cost, found) = try await location.using { backend in
-                let found = try await backend.load()
+            let (saved, applying, cost, found) = try await location.loading(preload: preload) { backend, found in
                 let state: State
                 if let found {
                     state = found

@@ -1,0 +1,88 @@
+import Foundation
+import SecretsCore
+import StateStorage
+
+/// The state, opened and read on another thread while `plan` checks the manifest: reading it
+/// needs nothing from the manifest, and the two together are most of a plan's time (a database
+/// state is mostly waiting for the server).
+///
+/// Speculative, so it changes nothing a run shows: it prints nothing and creates no state, and
+/// it is used only when the run reaches the state and resolves the same one; a run that fails
+/// first (a manifest with problems, a bad flag) reports exactly what it did before. Opening a
+/// PostgreSQL state may create the `stripe_secrets` schema, as any run against that database
+/// would. Not started for a fingerprint key kept apart from the state (the key is read and
+/// checked, with its own errors, only after the manifest).
+final class StatePreload: @unchecked Sendable {
+    private struct Opened: Sendable {
+        let backend: any StateBackend
+        /// What opening it would have printed as warnings.
+        let warnings: [String]
+        let loaded: Result<State?, any Error>
+    }
+
+    private let location: StateLocation
+    private let opened: Task<Opened?, Never>
+    /// Whether `take` or `discard` was called: the backend has one owner. Guarded by `lock`.
+    private var claimed = false
+    private let lock = NSLock()
+
+    private init(location: StateLocation, opened: Task<Opened?, Never>) {
+        self.location = location
+        self.opened = opened
+    }
+
+    /// Starts reading the state that `options` name for the manifest at `manifest`; nil when
+    /// they name none yet (an error the run reports later) or keep the key apart.
+    static func start(_ options: StateOptions, manifest: String) -> StatePreload? {
+        let environment = Environment.process.values
+        guard options.fingerprintKeyFile == nil, (environment["STRIPE_SECRETS_FINGERPRINT_KEY"] ?? "").isEmpty,
+            let location = try? StateLocation.resolve(
+                state: options.location, workspace: options.workspace, manifest: manifest, environment: environment)
+        else { return nil }
+        let homeDirectory = Console.homeDirectory
+        let opened = Task<Opened?, Never> {
+            var warnings: [String] = []
+            guard
+                let backend = try? location.open(
+                    environment: environment, homeDirectory: homeDirectory, warn: { warnings.append($0) })
+            else { return nil }
+            let loaded: Result<State?, any Error>
+            do {
+                loaded = .success(try await backend.load())
+            } catch {
+                loaded = .failure(error)
+            }
+            return Opened(backend: backend, warnings: warnings, loaded: loaded)
+        }
+        return StatePreload(location: location, opened: opened)
+    }
+
+    /// The backend and what its `load()` gave, for `target` when it is the state read here;
+    /// its warnings are printed now, where opening it would have printed them. Otherwise nil,
+    /// and what was opened is closed.
+    func take(for target: StateTarget) async -> (backend: any StateBackend, loaded: Result<State?, any Error>)? {
+        guard claim(), let opened = await opened.value else { return nil }
+        guard target.location == location, target.keptApartKey == nil else {
+            await opened.backend.close()
+            return nil
+        }
+        for warning in opened.warnings { Console.printError("warning: \(warning)") }
+        return (opened.backend, opened.loaded)
+    }
+
+    /// Closes what was opened, for a run that stops before reading the state. Not waited for:
+    /// a server that does not answer must not hold up the run's own error.
+    func discard() {
+        guard claim() else { return }
+        let opened = opened
+        Task { await opened.value?.backend.close() }
+    }
+
+    /// True for the first caller only.
+    private func claim() -> Bool {
+        lock.withLock {
+            defer { claimed = true }
+            return !claimed
+        }
+    }
+}
