@@ -107,6 +107,13 @@ let package = Package(
             dependencies: ["SecretsModel", "SecretsCore", "TestSupport"],
             resources: [.copy("Fixtures")]
         ),
+        .testTarget(
+            name: "StripeSecretsCLITests",
+            dependencies: [
+                "SecretsCore", "StateStorage", "StripeSecretsCLI", "TestSupport",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
         // Runs the built binary; golden files are read from the source tree.
         .testTarget(
             name: "CLITests",

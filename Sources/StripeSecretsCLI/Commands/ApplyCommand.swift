@@ -57,6 +57,9 @@ extension StripeSecrets {
             if let saved, let planFile { try Self.checkFolder(of: saved, planFile: planFile) }
             let manifestPath = saved?.manifestPath ?? manifestOptions.file
             let location = try stateLocation(for: saved, manifest: manifestPath)
+            // Without a plan file the manifest is checked under the lock, after the state is read;
+            // it needs neither, so it starts now.
+            let manifest = saved == nil ? ManifestCheckAhead(path: manifestPath, values: .required) : nil
 
             try await stripe.withClient { client in
                 try await location.using { backend in
@@ -79,8 +82,8 @@ extension StripeSecrets {
                         let run = ApplyRun(
                             locked: locked, client: client, parallelism: parallelism, now: { Console.now })
                         try await apply(
-                            saved: saved, reviewed: reviewed, manifestPath: manifestPath, backend: backend,
-                            run: run, stripe: stripe, client: client)
+                            saved: saved, reviewed: reviewed, manifest: manifest, manifestPath: manifestPath,
+                            backend: backend, run: run, stripe: stripe, client: client)
                     }
                 }
             }
@@ -131,8 +134,9 @@ extension StripeSecrets {
         /// The apply itself, under the lock: the starting state, the work, confirmation, progress
         /// and the summary.
         private func apply(
-            saved: SavedPlan?, reviewed: (state: State, work: ApplyWork)?, manifestPath: String,
-            backend: any StateBackend, run: ApplyRun, stripe: StripeConnection, client: SecretStoreClient
+            saved: SavedPlan?, reviewed: (state: State, work: ApplyWork)?, manifest: ManifestCheckAhead?,
+            manifestPath: String, backend: any StateBackend, run: ApplyRun, stripe: StripeConnection,
+            client: SecretStoreClient
         ) async throws {
             let key = stripe.key
             let stateName = backend.name
@@ -145,8 +149,11 @@ extension StripeSecrets {
                 work = reviewed.work  // checked before the lock, against this very state
             } else if let saved, let planFile {
                 work = try await review(saved, planFile: planFile, state: state, client: client)
+            } else if let manifest {
+                work = try plannedWork(
+                    try await manifest.take(), manifestPath: manifestPath, stateName: stateName, state: state)
             } else {
-                work = try plannedWork(manifestPath: manifestPath, stateName: stateName, state: state)
+                preconditionFailure("apply has either a plan file or a manifest to plan from")
             }
             guard !work.isEmpty else {
                 Console.printLine("No changes to apply. \(work.unchangedCount.counted("secret")) match \(stateName).")
@@ -190,8 +197,9 @@ extension StripeSecrets {
         }
 
         /// A plan made now from the manifest, shown before it is confirmed.
-        private func plannedWork(manifestPath: String, stateName: String, state: State) throws -> ApplyWork {
-            let checked = try Console.check(manifestPath, values: .required)
+        private func plannedWork(
+            _ checked: CheckedManifest, manifestPath: String, stateName: String, state: State
+        ) throws -> ApplyWork {
             let desired = DesiredSecret.from(checked.values, key: state.fingerprintKey)
             let plan = Planner.plan(desired: desired, state: state, now: Console.now)
             if let refusal = plan.refusals(in: state, manifestPath: manifestPath).first {

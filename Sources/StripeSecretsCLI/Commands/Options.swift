@@ -99,15 +99,15 @@ struct StateTarget: CustomStringConvertible {
         try await using(backend: open(), body)
     }
 
-    /// Runs `body` with this state's backend and what its `load()` gives, taken from `preload`
-    /// when it read this same state, else opened and read now.
+    /// Runs `body` with this state's backend and what it holds, taken from `preload` when it
+    /// read this same state, else opened and read now.
     func loading<Result>(
-        preload: StatePreload?, _ body: (any StateBackend, State?) async throws -> Result
+        preload: StatePreload?, _ body: (any StateBackend, StateRead) async throws -> Result
     ) async throws -> Result {
-        if let (backend, loaded) = await preload?.take(for: self) {
-            return try await using(backend: backend) { try await body($0, try loaded.get()) }
+        if let (backend, read) = await preload?.take(for: self) {
+            return try await using(backend: backend) { try await body($0, read) }
         }
-        return try await using { backend in try await body(backend, try await backend.load()) }
+        return try await using { backend in try await body(backend, try await StateRead(backend)) }
     }
 
     private func open() throws -> any StateBackend {

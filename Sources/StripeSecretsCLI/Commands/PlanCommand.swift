@@ -90,9 +90,9 @@ extension StripeSecrets {
             // The key is checked before the state is touched: a refresh without one fails at once.
             let stripe = try (refresh || refreshValues) ? connection.connection(environment: .process) : nil
             let now = Console.now
-            let (saved, applying, cost, found) = try await location.loading(preload: preload) { backend, found in
+            let (saved, applying, cost, missing) = try await location.loading(preload: preload) { backend, read in
                 let state: State
-                if let found {
+                if let found = read.found {
                     state = found
                 } else {
                     state = try await backend.loadOrCreate(lockTimeout: lockOptions.lockTimeout.seconds)
@@ -120,11 +120,13 @@ extension StripeSecrets {
                     folder: FileManager.default.currentDirectoryPath, manifestDigest: manifestDigest,
                     statePath: backend.name, lineage: state.lineage, serial: state.serial, mode: state.mode,
                     plan: plan)
-                return (saved, try await backend.hasJournal(), seen, found != nil)
+                return (saved, read.hasJournal, seen, read.found == nil && state.secrets.isEmpty)
             }
-            // A state created now while the manifest declares secrets: perhaps the wrong --state.
+            // No state was there (the one planned against was created now, or by another run
+            // meanwhile, and holds nothing) while the manifest declares secrets: perhaps the wrong
+            // --state.
             let missingState =
-                !found && declaresSecrets
+                missing && declaresSecrets
                 ? MissingState(statePath: saved.statePath, manifestPath: manifestPath) : nil
             if let missingState, format == .json { Console.printError(missingState.text) }
             if let cost, cost.payloadsUnreadable {

@@ -8,7 +8,9 @@ import StateStorage
 ///
 /// Speculative, so it changes nothing a run shows: it prints nothing and creates no state, and
 /// it is used only when the run reaches the state and resolves the same one; a run that fails
-/// first (a manifest with problems, a bad flag) reports exactly what it did before. Opening a
+/// first (a manifest with problems, a bad flag) reports exactly what it did before. The plan is
+/// of the state as it was when the run began, and says an apply was running if its journal was
+/// there then (as `StateRead` reads them together). Opening a
 /// PostgreSQL state may create the `stripe_secrets` schema, as any run against that database
 /// would. Not started for a fingerprint key kept apart from the state (the key is read and
 /// checked, with its own errors, only after the manifest).
@@ -17,7 +19,7 @@ final class StatePreload: @unchecked Sendable {
         let backend: any StateBackend
         /// What opening it would have printed as warnings.
         let warnings: [String]
-        let loaded: Result<State?, any Error>
+        let read: Result<StateRead, any Error>
     }
 
     private let location: StateLocation
@@ -46,28 +48,34 @@ final class StatePreload: @unchecked Sendable {
                 let backend = try? location.open(
                     environment: environment, homeDirectory: homeDirectory, warn: { warnings.append($0) })
             else { return nil }
-            let loaded: Result<State?, any Error>
+            let read: Result<StateRead, any Error>
             do {
-                loaded = .success(try await backend.load())
+                read = .success(try await StateRead(backend))
             } catch {
-                loaded = .failure(error)
+                read = .failure(error)
             }
-            return Opened(backend: backend, warnings: warnings, loaded: loaded)
+            return Opened(backend: backend, warnings: warnings, read: read)
         }
         return StatePreload(location: location, opened: opened)
     }
 
-    /// The backend and what its `load()` gave, for `target` when it is the state read here;
-    /// its warnings are printed now, where opening it would have printed them. Otherwise nil,
-    /// and what was opened is closed.
-    func take(for target: StateTarget) async -> (backend: any StateBackend, loaded: Result<State?, any Error>)? {
+    /// The backend and what it held, for `target` when it is the state read here; its warnings
+    /// are printed now, where opening it would have printed them. Otherwise nil, and what was
+    /// opened is closed: also when reading it failed, so that an error (a server starting up, a
+    /// file being replaced) comes from a read made now, never from the early one.
+    func take(for target: StateTarget) async -> (backend: any StateBackend, read: StateRead)? {
         guard claim(), let opened = await opened.value else { return nil }
-        guard target.location == location, target.keptApartKey == nil else {
+        guard target.location == location, target.keptApartKey == nil, case .success(let read) = opened.read else {
             await opened.backend.close()
             return nil
         }
         for warning in opened.warnings { Console.printError("warning: \(warning)") }
-        return (opened.backend, opened.loaded)
+        return (opened.backend, read)
+    }
+
+    /// Waits until the state was read, without taking it (for tests).
+    func waitUntilRead() async {
+        _ = await opened.value
     }
 
     /// Closes what was opened, for a run that stops before reading the state. Not waited for:
@@ -84,5 +92,18 @@ final class StatePreload: @unchecked Sendable {
             defer { claimed = true }
             return !claimed
         }
+    }
+}
+
+/// What a state held when it was read: the state with any journal folded in (nil when there is
+/// none yet), and whether that journal was there, read together so a plan's note about a running
+/// apply matches the state it shows.
+struct StateRead: Sendable {
+    let found: State?
+    let hasJournal: Bool
+
+    init(_ backend: any StateBackend) async throws {
+        found = try await backend.load()
+        hasJournal = try await backend.hasJournal()
     }
 }
