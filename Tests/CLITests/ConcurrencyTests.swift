@@ -46,7 +46,10 @@ func expectConsistentReads(_ runner: BinaryRunner, while running: BinaryRunner.R
         let journal = scenario.folder.path + "/secrets.state.json.journal"
         let deadline = ContinuousClock.now + .seconds(30)
         while ContinuousClock.now < deadline, !FileManager.default.fileExists(atPath: journal) { usleep(5_000) }
-        let refused = try scenario.runner.run("apply", "--auto-approve", "--lock-timeout", "0s")
+        // Paused, the emulator keeps the first apply (and its lock) in the middle meanwhile.
+        let refused = try scenario.emulator.paused {
+            try scenario.runner.run("apply", "--auto-approve", "--lock-timeout", "0s")
+        }
         let first = running.wait()
         #expect(first.status == 0, "\(first.stderr)")
         #expect(refused.status == 1)
