@@ -7,7 +7,7 @@ import TestSupport
 #endif
 
 /// `plan` reads the state while it checks the manifest (`StatePreload`), and `apply` without a
-/// plan file checks the manifest while it takes the lock and reads the state
+/// plan file, once it holds the lock, checks the manifest while it reads the state
 /// (`ManifestCheckAhead`). Neither may change what a run shows or leaves: these compare each
 /// failing run with the same run where the work done ahead has nothing to find.
 @Suite struct ReadAheadTests {
@@ -80,5 +80,30 @@ import TestSupport
             "apply", "--auto-approve", "-f", "broken.yaml", "--state", "secrets.state.json")
         #expect(reported.status == 1)
         #expect(reported.stderr.contains("broken.yaml:5:5"), "\(reported.stderr)")
+    }
+
+    /// An apply that waits for the lock reads its values once it has it: a value rotated while
+    /// it waited is what it applies, never the one of when it started.
+    @Test func anApplyThatWaitedForTheLockAppliesTheValuesOfNow() throws {
+        let folder = try TemporaryFolder()
+        let emulator = try EmulatorProcess(arguments: ["--latency", "1s"])
+        try folder.write("secrets.yaml", "version: 1\nsecrets:\n  - name: token\n    value: {file: token.txt}\n")
+        try folder.write("token.txt", "first")
+        let runner = BinaryRunner(
+            environment: ["STRIPE_API_BASE": emulator.url, "STRIPE_API_KEY": "sk_test_fakeReadAhead"],
+            directory: folder.path)
+        let holder = try runner.start("apply", "--auto-approve")
+        let journal = folder.path + "/secrets.state.json.journal"
+        let deadline = ContinuousClock.now + .seconds(30)
+        while ContinuousClock.now < deadline, !FileManager.default.fileExists(atPath: journal) { usleep(5_000) }
+        let waiter = try runner.start("apply", "--auto-approve", "--lock-timeout", "1m")
+        usleep(300_000)  // the waiter is at the lock by now (if not, it reads "second" anyway)
+        try folder.write("token.txt", "second")
+        #expect(holder.wait().status == 0)
+        let waited = waiter.wait()
+        #expect(waited.status == 0, "\(waited.stderr)")
+        #expect(waited.stdout.contains("1 to replace"), "\(waited.stdout)")
+        let refreshed = try runner.run("plan", "--refresh-values", "--detailed-exitcode")
+        #expect(refreshed.status == 0, "\(refreshed.stdout)")
     }
 }

@@ -57,9 +57,6 @@ extension StripeSecrets {
             if let saved, let planFile { try Self.checkFolder(of: saved, planFile: planFile) }
             let manifestPath = saved?.manifestPath ?? manifestOptions.file
             let location = try stateLocation(for: saved, manifest: manifestPath)
-            // Without a plan file the manifest is checked under the lock, after the state is read;
-            // it needs neither, so it starts now.
-            let manifest = saved == nil ? ManifestCheckAhead(path: manifestPath, values: .required) : nil
 
             try await stripe.withClient { client in
                 try await location.using { backend in
@@ -82,8 +79,8 @@ extension StripeSecrets {
                         let run = ApplyRun(
                             locked: locked, client: client, parallelism: parallelism, now: { Console.now })
                         try await apply(
-                            saved: saved, reviewed: reviewed, manifest: manifest, manifestPath: manifestPath,
-                            backend: backend, run: run, stripe: stripe, client: client)
+                            saved: saved, reviewed: reviewed, manifestPath: manifestPath, backend: backend,
+                            run: run, stripe: stripe, client: client)
                     }
                 }
             }
@@ -134,10 +131,12 @@ extension StripeSecrets {
         /// The apply itself, under the lock: the starting state, the work, confirmation, progress
         /// and the summary.
         private func apply(
-            saved: SavedPlan?, reviewed: (state: State, work: ApplyWork)?, manifest: ManifestCheckAhead?,
-            manifestPath: String, backend: any StateBackend, run: ApplyRun, stripe: StripeConnection,
-            client: SecretStoreClient
+            saved: SavedPlan?, reviewed: (state: State, work: ApplyWork)?, manifestPath: String,
+            backend: any StateBackend, run: ApplyRun, stripe: StripeConnection, client: SecretStoreClient
         ) async throws {
+            // Without a plan file the manifest is checked once the lock is held (so its values are
+            // those of now, not of before a wait for the lock), while the state is read.
+            var manifest = saved == nil ? ManifestCheckAhead(path: manifestPath, values: .required) : nil
             let key = stripe.key
             let stateName = backend.name
             guard let state = try await run.startingState(creating: saved == nil ? backend.newState() : nil) else {
@@ -149,7 +148,7 @@ extension StripeSecrets {
                 work = reviewed.work  // checked before the lock, against this very state
             } else if let saved, let planFile {
                 work = try await review(saved, planFile: planFile, state: state, client: client)
-            } else if let manifest {
+            } else if let manifest = manifest.take() {
                 work = try plannedWork(
                     try await manifest.take(), manifestPath: manifestPath, stateName: stateName, state: state)
             } else {

@@ -1,9 +1,9 @@
 import SecretsCore
 
-/// A manifest checked on another thread before the run needs it: `apply` without a plan file
-/// takes the lock and reads the state meanwhile, and checks the manifest only then. Its problems
-/// are printed when it is taken, where checking it then would have printed them; a run that
-/// stops before (a lock held elsewhere) never shows them, as before.
+/// A manifest checked on another thread before the run needs it: `apply` without a plan file,
+/// once it holds the lock, reads the state (and folds any journal) meanwhile. Its problems are
+/// printed when it is taken, where checking it then would have printed them; a run that stops
+/// before (a state of the other mode) never shows them, as before.
 struct ManifestCheckAhead: Sendable {
     private let checked: Task<Result<CheckedManifest, DiagnosticsError>, Never>
 
@@ -19,8 +19,9 @@ struct ManifestCheckAhead: Sendable {
         }
     }
 
-    /// The checked manifest, or its problems printed and exit 1 (as `Console.check`).
-    func take() async throws -> CheckedManifest {
+    /// The checked manifest, or its problems printed and exit 1 (as `Console.check`). Consumed,
+    /// so the task's copy (the manifest's text, plaintext values) goes with the caller's.
+    consuming func take() async throws -> CheckedManifest {
         switch await checked.value {
         case .success(let manifest): manifest
         case .failure(let problems): throw Console.fail(problems)

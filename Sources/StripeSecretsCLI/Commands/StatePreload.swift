@@ -10,7 +10,7 @@ import StateStorage
 /// it is used only when the run reaches the state and resolves the same one; a run that fails
 /// first (a manifest with problems, a bad flag) reports exactly what it did before. The plan is
 /// of the state as it was when the run began, and says an apply was running if its journal was
-/// there then (as `StateRead` reads them together). Opening a
+/// there then (`StateRead`). Opening a
 /// PostgreSQL state may create the `stripe_secrets` schema, as any run against that database
 /// would. Not started for a fingerprint key kept apart from the state (the key is read and
 /// checked, with its own errors, only after the manifest).
@@ -96,8 +96,8 @@ final class StatePreload: @unchecked Sendable {
 }
 
 /// What a state held when it was read: the state with any journal folded in (nil when there is
-/// none yet), and whether that journal was there, read together so a plan's note about a running
-/// apply matches the state it shows.
+/// none yet), and whether a journal was there, read right after it (two reads, as before the
+/// read-ahead), so a plan's note about a running apply is of the same moment as the state.
 struct StateRead: Sendable {
     let found: State?
     let hasJournal: Bool
