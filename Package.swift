@@ -25,6 +25,8 @@ let package = Package(
         ),
         // SHA-256 blocks with the x86 SHA instructions, for the fingerprints (a Swift fallback elsewhere).
         .target(name: "CSHA256"),
+        // No core dump of a process that holds plaintext values (prctl, which Swift cannot call).
+        .target(name: "CProcessGuard"),
         // The few types every layer shares: a secret's address and value, the Stripe mode, byte-wise text.
         .target(name: "SecretsModel"),
         // YAML text -> a strict node tree with line:column marks.
@@ -78,7 +80,7 @@ let package = Package(
             name: "StripeSecretsCLI",
             dependencies: [
                 "SecretsModel", "SecretsCore", "StateStorage", "StripeAPI", "Apply", "Refresh", "Emulator",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "CProcessGuard", .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .executableTarget(
@@ -110,7 +112,7 @@ let package = Package(
         .testTarget(
             name: "StripeSecretsCLITests",
             dependencies: [
-                "SecretsCore", "StateStorage", "StripeSecretsCLI", "TestSupport",
+                "CProcessGuard", "SecretsCore", "StateStorage", "StripeSecretsCLI", "TestSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

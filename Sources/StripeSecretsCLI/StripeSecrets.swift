@@ -1,4 +1,5 @@
 import ArgumentParser
+import CProcessGuard
 import SecretsCore
 
 /// The `stripe-secrets` command: the root that every subcommand hangs off.
@@ -38,6 +39,8 @@ public struct StripeSecrets: AsyncParsableCommand {
 extension StripeSecrets {
     /// Parses the process's arguments and runs the chosen subcommand (async ones included).
     public static func start() async {
+        // Before anything is read: a crash must not write plaintext values to a core file.
+        _ = stripe_secrets_refuse_core_dumps()
         // `--version` alone is answered before the argument parser exists: building it walks the
         // type metadata of every command and option, several times the cost of the rest of the
         // process's start. The answer is the same one ArgumentParser gives.

@@ -163,6 +163,13 @@ import Testing
         #expect(try await call("GET", find, headers: ["Stripe-Account": "acct_1Other"]).status == 404)
     }
 
+    /// Every command starts by refusing core dumps (`StripeSecrets.start`): here the emulator's.
+    @Test func theProcessWritesNoCoreFile() throws {
+        let limits = try String(contentsOfFile: "/proc/\(emulator.process.processIdentifier)/limits", encoding: .utf8)
+        let core = try #require(limits.split(separator: "\n").first { $0.hasPrefix("Max core file size") })
+        #expect(core.split(separator: " ", omittingEmptySubsequences: true).dropFirst(4).prefix(2) == ["0", "0"])
+    }
+
     @Test func anExpiredSecretIsGone() async throws {
         // Five seconds ahead (the emulator refuses a past expiry), so a slow request still lands.
         let soon = Int(Date().timeIntervalSince1970) + 5
