@@ -10,10 +10,10 @@ import StateStorage
 /// it is used only when the run reaches the state and resolves the same one; a run that fails
 /// first (a manifest with problems, a bad flag) reports exactly what it did before. The plan is
 /// of the state as it was when the run began, and says an apply was running if its journal was
-/// there then (`StateRead`). Opening a
-/// PostgreSQL state may create the `stripe_secrets` schema, as any run against that database
-/// would. Not started for a fingerprint key kept apart from the state (the key is read and
-/// checked, with its own errors, only after the manifest).
+/// there then (`StateRead`). Connecting to a PostgreSQL state creates the `stripe_secrets`
+/// schema where it is missing, now even for a run whose manifest then fails. Not started for a
+/// fingerprint key kept apart from the state (the key is read and checked, with its own errors,
+/// only after the manifest).
 final class StatePreload: @unchecked Sendable {
     private struct Opened: Sendable {
         let backend: any StateBackend
