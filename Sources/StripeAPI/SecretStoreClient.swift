@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import Foundation
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOHTTP1
 import NIOPosix
@@ -45,7 +46,9 @@ public final class SecretStoreClient: Sendable {
     }
 
     public let configuration: Configuration
-    private let http: HTTPClient
+    private let settings: HTTPClient.Configuration
+    /// Made for the first call: a run that sends none (a no-op apply) starts no event loop.
+    private let pooled = NIOLockedValueBox<HTTPClient?>(nil)
     private let limiter: RateLimiter
     /// Shared by every call: once the API is taken to be down, no call retries or starts.
     private let outage: OutageDetector
@@ -61,14 +64,24 @@ public final class SecretStoreClient: Sendable {
         // Our own retries (RetryPolicy) cover a failed connection, a few seconds in all; the pool's
         // would keep trying until the connect timeout, for every request in turn.
         settings.connectionPool.retryConnectionEstablishment = false
-        http = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: settings)
+        self.settings = settings
         limiter = RateLimiter(perSecond: configuration.effectiveRateLimit)
         outage = OutageDetector(requestTimeout: .nanoseconds(configuration.requestTimeout.nanoseconds))
     }
 
     /// Closes the pooled connections. Call once, when done.
     public func shutdown() async {
-        try? await http.shutdown()
+        try? await pooled.withLockedValue { $0 }?.shutdown()
+    }
+
+    /// The pooled HTTP client, made at the first call.
+    private var http: HTTPClient {
+        pooled.withLockedValue { client in
+            if let client { return client }
+            let made = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: settings)
+            client = made
+            return made
+        }
     }
 
     // MARK: The calls
