@@ -43,7 +43,7 @@ import TestSupport
         #expect(try FileManager.default.contentsOfDirectory(atPath: folder.path).sorted() == before)
     }
 
-    /// A database that does not answer, or is not there: the manifest's problems, at once.
+    /// A database that does not answer, or is not there: the manifest's problems, and nothing of it.
     @Test func aBrokenManifestIsAllAPlanReportsWhenTheDatabaseDoesNotAnswer() throws {
         let folder = try TemporaryFolder()
         let expected = try baseline()
