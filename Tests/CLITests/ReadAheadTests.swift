@@ -96,9 +96,13 @@ import TestSupport
         let journal = folder.path + "/secrets.state.json.journal"
         let deadline = ContinuousClock.now + .seconds(30)
         while ContinuousClock.now < deadline, !FileManager.default.fileExists(atPath: journal) { usleep(5_000) }
-        let waiter = try runner.start("apply", "--auto-approve", "--lock-timeout", "1m")
-        usleep(300_000)  // the waiter is at the lock by now (if not, it reads "second" anyway)
-        try folder.write("token.txt", "second")
+        // Paused, the emulator keeps the holder (and its lock) in its call meanwhile.
+        let waiter = try emulator.paused {
+            let waiter = try runner.start("apply", "--auto-approve", "--lock-timeout", "1m")
+            usleep(300_000)  // the waiter is at the lock by now (if not, it reads "second" anyway)
+            try folder.write("token.txt", "second")
+            return waiter
+        }
         #expect(holder.wait().status == 0)
         let waited = waiter.wait()
         #expect(waited.status == 0, "\(waited.stderr)")
