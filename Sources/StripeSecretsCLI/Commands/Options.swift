@@ -40,21 +40,33 @@ struct StateOptions: ParsableArguments {
     /// Where the state is, for the manifest at `manifest`, and the key kept apart from it.
     func resolve(manifest: String) throws -> StateTarget {
         do {
-            let location = try StateLocation.resolve(
-                state: location, workspace: workspace, manifest: manifest, environment: Environment.process.values)
-            return StateTarget(location: location, keptApartKey: try keptApartKey())
+            return StateTarget(location: try location(manifest: manifest), keptApartKey: try keptApartKey())
         } catch let error as StateLocationError {
             throw Console.fail(error.description)
         }
+    }
+
+    /// Where the state is, for the manifest at `manifest`; its problem thrown, not printed.
+    func location(manifest: String) throws -> StateLocation {
+        try StateLocation.resolve(
+            state: location, workspace: workspace, manifest: manifest, environment: Environment.process.values)
+    }
+
+    /// Whether a fingerprint key kept apart is given (by flag or variable), before it is read.
+    var namesKeptApartKey: Bool {
+        fingerprintKeyFile != nil || keptApartKeyVariable != nil
+    }
+
+    /// STRIPE_SECRETS_FINGERPRINT_KEY, unless unset or empty.
+    private var keptApartKeyVariable: String? {
+        Environment.process.values["STRIPE_SECRETS_FINGERPRINT_KEY"].flatMap { $0.isEmpty ? nil : $0 }
     }
 
     /// The fingerprint key kept apart from the state: from --fingerprint-key-file, else from
     /// STRIPE_SECRETS_FINGERPRINT_KEY; nil when neither is given.
     func keptApartKey() throws -> StateDocument.KeptApartKey? {
         if let fingerprintKeyFile { return try Self.key(fromFile: fingerprintKeyFile, flag: "--fingerprint-key-file") }
-        guard let text = Environment.process.values["STRIPE_SECRETS_FINGERPRINT_KEY"], !text.isEmpty else {
-            return nil
-        }
+        guard let text = keptApartKeyVariable else { return nil }
         guard let key = FingerprintKey(keptApart: Array(text.utf8), allowRaw: false) else {
             throw Console.fail("STRIPE_SECRETS_FINGERPRINT_KEY is not a usable key; \(Self.keyHint)")
         }

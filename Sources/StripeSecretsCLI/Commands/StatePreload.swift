@@ -36,11 +36,8 @@ final class StatePreload: @unchecked Sendable {
     /// Starts reading the state that `options` name for the manifest at `manifest`; nil when
     /// they name none yet (an error the run reports later) or keep the key apart.
     static func start(_ options: StateOptions, manifest: String) -> StatePreload? {
+        guard !options.namesKeptApartKey, let location = try? options.location(manifest: manifest) else { return nil }
         let environment = Environment.process.values
-        guard options.fingerprintKeyFile == nil, (environment["STRIPE_SECRETS_FINGERPRINT_KEY"] ?? "").isEmpty,
-            let location = try? StateLocation.resolve(
-                state: options.location, workspace: options.workspace, manifest: manifest, environment: environment)
-        else { return nil }
         let homeDirectory = Console.homeDirectory
         let opened = Task<Opened?, Never> {
             var warnings: [String] = []
