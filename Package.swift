@@ -112,7 +112,8 @@ let package = Package(
         .testTarget(
             name: "StripeSecretsCLITests",
             dependencies: [
-                "CProcessGuard", "SecretsCore", "StateStorage", "StripeSecretsCLI", "TestSupport",
+                "Apply", "CProcessGuard", "SecretsCore", "SecretsModel", "StateStorage", "StripeSecretsCLI",
+                "TestSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

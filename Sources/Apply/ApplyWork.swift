@@ -22,10 +22,12 @@ public struct ApplyWork: Sendable {
     /// Nothing to send and nothing to record.
     public var isEmpty: Bool { changes.isEmpty && protection.isEmpty }
 
-    /// A plan made now: its changes with the values just read.
+    /// A plan made now: its changes with the values just read (only theirs: an apply that
+    /// changes a few of 10,000 secrets keeps, and hashes, only those few).
     public init(plan: Plan, resolved: [ValueResolution]) {
+        let changed = Set(plan.changes.map(\.address))
         var values: [SecretAddress: SecretValue] = [:]
-        for resolution in resolved {
+        for resolution in resolved where changed.contains(resolution.declaration.address) {
             if case .success(let value) = resolution.result { values[resolution.declaration.address] = value }
         }
         self.init(

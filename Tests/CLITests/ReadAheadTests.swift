@@ -7,8 +7,8 @@ import TestSupport
 #endif
 
 /// `plan` reads the state while it checks the manifest (`StatePreload`), and `apply` without a
-/// plan file, once it holds the lock, checks the manifest while it reads the state
-/// (`ManifestCheckAhead`). Neither may change what a run shows or leaves: these compare each
+/// plan file, once it holds the lock, reads the state while it checks the manifest
+/// (`ApplyCommand.apply`). Neither may change what a run shows or leaves: these compare each
 /// failing run with the same run where the work done ahead has nothing to find.
 @Suite struct ReadAheadTests {
     static let broken = "version: 1\nsecrets:\n  - name: a\n    value: {env: V}\n    colour: red\n"

@@ -135,11 +135,16 @@ extension StripeSecrets {
             backend: any StateBackend, run: ApplyRun, stripe: StripeConnection, client: SecretStoreClient
         ) async throws {
             // Without a plan file the manifest is checked once the lock is held (so its values are
-            // those of now, not of before a wait for the lock), while the state is read.
-            var manifest = saved == nil ? ManifestCheckAhead(path: manifestPath, values: .required) : nil
+            // those of now, not of before a wait for the lock), on this thread while another reads
+            // the state. Not the other way round: libyaml reallocates as it scans, and on a thread
+            // holding memory from the one reading the state every realloc would wait for that
+            // thread's malloc arena (glibc), which made a no-op apply 1.2x a plan.
+            let fresh = saved == nil ? backend.newState() : nil
+            let starting = Task { try await run.startingState(creating: fresh) }
+            let manifest = saved == nil ? Self.checkManifest(at: manifestPath) : nil
             let key = stripe.key
             let stateName = backend.name
-            guard let state = try await run.startingState(creating: saved == nil ? backend.newState() : nil) else {
+            guard let state = try await starting.value else {
                 throw ApplyRefusal("\(stateName) does not exist, but \(planFile ?? "") was planned against it")
             }
             try stripe.checkMode(of: state, named: stateName)
@@ -148,9 +153,15 @@ extension StripeSecrets {
                 work = reviewed.work  // checked before the lock, against this very state
             } else if let saved, let planFile {
                 work = try await review(saved, planFile: planFile, state: state, client: client)
-            } else if let manifest = manifest.take() {
-                work = try plannedWork(
-                    try await manifest.take(), manifestPath: manifestPath, stateName: stateName, state: state)
+            } else if let manifest {
+                // Its problems are printed here, where checking it after the state would print
+                // them: a run that stops before (a state of the other mode) never shows them.
+                let checked: CheckedManifest
+                switch consume manifest {
+                case .success(let manifest): checked = manifest
+                case .failure(let problems): throw Console.fail(problems)
+                }
+                work = try plannedWork(checked, manifestPath: manifestPath, stateName: stateName, state: state)
             } else {
                 preconditionFailure("apply has either a plan file or a manifest to plan from")
             }
@@ -192,6 +203,13 @@ extension StripeSecrets {
             if outcome.failedCount > 0 {
                 Console.printLine("Run `stripe-secrets plan` to see what is left.")
                 throw ExitCode.failure
+            }
+        }
+
+        /// The manifest at `path` checked, with its values read, or its problems (not yet printed).
+        private static func checkManifest(at path: String) -> Result<CheckedManifest, DiagnosticsError> {
+            Result { () throws(DiagnosticsError) in
+                try ManifestLoader.check(path: path, now: Console.now, environment: .process, values: .required)
             }
         }
 
