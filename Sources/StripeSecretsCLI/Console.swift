@@ -1,6 +1,7 @@
 import ArgumentParser
 import SecretsCore
 import SecretsModel
+import Foundation
 
 #if canImport(Glibc)
     import Glibc
@@ -57,15 +58,37 @@ enum Console {
         text.withUTF8 { emit(UnsafeRawBufferPointer($0), to: descriptor) }
     }
 
-    /// Writes all of `bytes`, however many calls it takes.
+    /// Writes all of `bytes`, however many calls it takes. A failed write to stdout is kept for
+    /// `checkOutputWasWritten`; one to stderr has nowhere to be told.
     fileprivate static func emit(_ bytes: UnsafeRawBufferPointer, to descriptor: Int32) {
         var done = 0
         while done < bytes.count {
             let written = write(descriptor, bytes.baseAddress.map { $0 + done }, bytes.count - done)
             if written < 0, errno == EINTR { continue }
-            guard written > 0 else { return }
+            guard written > 0 else {
+                if descriptor == STDOUT_FILENO { noteOutputFailure(written < 0 ? errno : EIO) }
+                return
+            }
             done += written
         }
+    }
+
+    /// The `errno` of the first write to stdout that failed. Guarded by `outputFailureLock`.
+    nonisolated(unsafe) private static var outputFailure: Int32?
+    private static let outputFailureLock = NSLock()
+
+    private static func noteOutputFailure(_ code: Int32) {
+        outputFailureLock.withLock { outputFailure = outputFailure ?? code }
+    }
+
+    /// Exits 1 with `error: …` on stderr when any of stdout could not be written (a full disk, a
+    /// closed file): a plan or a listing cut short must not pass for a whole one. (Commands write
+    /// stdout only through `Console`, never `print`, whose buffered failures would go unseen.)
+    static func checkOutputWasWritten() {
+        guard let failure = outputFailureLock.withLock({ outputFailure }) else { return }
+        printError(
+            "error: could not write standard output (\(String(cString: strerror(failure)))); its output is incomplete")
+        exit(ExitCode.failure.rawValue)
     }
 
     /// The user's home folder, for `~/.pgpass`.

@@ -45,10 +45,22 @@ extension StripeSecrets {
         // type metadata of every command and option, several times the cost of the rest of the
         // process's start. The answer is the same one ArgumentParser gives.
         if CommandLine.arguments.dropFirst().elementsEqual(["--version"]) {
-            print(ToolVersion.current)
+            Console.printLine(ToolVersion.current)
+            Console.checkOutputWasWritten()
             return
         }
-        let command: any AsyncParsableCommand.Type = StripeSecrets.self
-        await command.main()
+        // ArgumentParser's `main`, with the check that stdout was written before the exit.
+        do {
+            var command = try await asyncParseAsRoot()
+            if var command = command as? any AsyncParsableCommand {
+                try await command.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            Console.checkOutputWasWritten()
+            exit(withError: error)
+        }
+        Console.checkOutputWasWritten()
     }
 }

@@ -36,17 +36,26 @@ struct BinaryRunner {
         try start(arguments)
     }
 
-    func start(_ arguments: [String]) throws -> Running {
+    /// Runs the binary with its stdout written to the file at `path` (`/dev/full`, say), not
+    /// captured; the output's `stdout` is empty.
+    func run(_ arguments: [String], stdoutTo path: String) throws -> Output {
+        let file = try #require(FileHandle(forWritingAtPath: path), "cannot open \(path)")
+        defer { try? file.close() }
+        return try start(arguments, stdout: file).wait()
+    }
+
+    func start(_ arguments: [String], stdout file: FileHandle? = nil) throws -> Running {
         let process = Process()
         process.executableURL = Self.executable
         process.arguments = arguments
         process.currentDirectoryURL = URL(fileURLWithPath: directory)
         process.environment = environment.merging(["PATH": "/usr/bin:/bin"]) { mine, _ in mine }
         let out = Pipe(), err = Pipe()
-        process.standardOutput = out
+        process.standardOutput = file ?? out
         process.standardError = err
         process.standardInput = FileHandle.nullDevice
         try process.run()
+        if file != nil { try out.fileHandleForWriting.close() }  // nothing writes it: read as empty
         return Running(process: process, out: out, err: err)
     }
 

@@ -29,7 +29,7 @@ extension StripeSecrets {
         func run() async throws {
             let location = try stateOptions.resolve(manifest: manifestOptions.file)
             let message = try await location.using { try await $0.forceUnlock() }
-            print(message)
+            Console.printLine(message)
         }
     }
 }

@@ -77,8 +77,8 @@ extension StripeSecrets {
                     }
                 }
             }
-            for line in report.lines { print(line) }
-            print(report.summary)
+            Console.streamOut { output in for line in report.lines { output.write(line + "\n") } }
+            Console.printLine(report.summary)
         }
 
         private struct Report {

@@ -22,7 +22,7 @@ extension StripeSecrets {
         )
 
         func run() {
-            print(ManifestSchema.text, terminator: "")
+            Console.writeOut(ManifestSchema.text)
         }
     }
 }

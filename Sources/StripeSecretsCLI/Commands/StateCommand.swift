@@ -41,9 +41,10 @@ extension StripeSecrets {
                     ]
                 }
                 let header = ["ADDRESS", "ID", "EXPIRES", "APPLIED"]
-                if !rows.isEmpty { print(Table.render([header] + rows), terminator: "") }
+                if !rows.isEmpty { Console.writeOut(Table.render([header] + rows)) }
                 let mode = state.mode.map { "\($0.rawValue) mode" } ?? "no apply yet"
-                print("\(state.secrets.count.counted("secret")) in \(location) (serial \(state.serial), \(mode))")
+                Console.printLine(
+                    "\(state.secrets.count.counted("secret")) in \(location) (serial \(state.serial), \(mode))")
             }
         }
 
@@ -104,7 +105,7 @@ extension StripeSecrets {
                         return state.serial
                     }
                 }
-                print(
+                Console.printLine(
                     "Forgot \(parsed.count.counted("secret")) in \(location) (serial \(serial)); Stripe was not changed."
                 )
             }
@@ -212,7 +213,7 @@ extension StripeSecrets {
                         try await locked.save(pushed, replacing: current?.serial)
                     }
                 }
-                print(
+                Console.printLine(
                     "Pushed \(document) (lineage \(pushed.lineage), serial \(pushed.serial), "
                         + "\(pushed.secrets.count.counted("secret"))) to \(location).")
             }
@@ -303,13 +304,13 @@ extension StripeSecrets.StateCommand {
                 ? "kept apart (identifier \(moved.fingerprintKey.identifier.prefix(12))…); every command on this state "
                     + "now needs it in STRIPE_SECRETS_FINGERPRINT_KEY or --fingerprint-key-file"
                 : "a new key stored in the state"
-            print(
+            Console.printLine(
                 "Rekeyed \(moved.secrets.count.counted("secret")) in \(location) (serial \(moved.serial)): the key is now "
                     + "\(keyText).")
             guard keyWasStored else { return }
             let previous =
                 if case .file(let path) = location.location { "\(path).backup" } else { "the previous_document column" }
-            print(
+            Console.printLine(
                 "The previous version (\(previous)) still holds the old key and fingerprints; remove it, and any "
                     + "older copy (such as git history), where those must not be seen.")
         }

@@ -29,7 +29,7 @@ extension StripeSecrets {
             let valuesNote = skipValues ? "values not checked (--skip-values)" : "all values resolved"
             let (scopes, accounts) = manifest.footprint
             let count = manifest.secrets.count
-            print(
+            Console.printLine(
                 "\(path): \(count.counted("secret")) in \(scopes.counted("scope")) "
                     + "across \(accounts.counted("account")); \(valuesNote)")
         }
