@@ -82,7 +82,9 @@ import TestSupport
             try await Task.sleep(for: .milliseconds(600))
         }
         try await Task.sleep(for: .milliseconds(150))
-        try await fixture.other.withLock(operation: "plan", timeout: 10) { _ in }
+        // A wait far longer than the hold: with the suite's CLI tests blocking both of a 2-core
+        // machine's pool threads, the holder once took over 10 s to wake from its sleep.
+        try await fixture.other.withLock(operation: "plan", timeout: 120) { _ in }
         #expect(clock.now - start >= .milliseconds(550))
         try await holding
         await fixture.close()
