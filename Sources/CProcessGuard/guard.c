@@ -1,6 +1,9 @@
 #include "CProcessGuard.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <sys/resource.h>
+#include <unistd.h>
 #ifdef __linux__
 #include <sys/prctl.h>
 #endif
@@ -21,4 +24,25 @@ int stripe_secrets_dumpable(void) {
 #else
     return -1;
 #endif
+}
+
+static int stdout_was_closed = 0;
+
+// Before main, before the Swift runtime opens anything: a descriptor 0, 1 or 2 that the parent
+// closed would be taken by the next file opened (an eventfd, a state file or its lock), and
+// what is meant for stdout written into it.
+__attribute__((constructor)) static void stripe_secrets_fill_standard_descriptors(void) {
+    for (int descriptor = 0; descriptor <= 2; descriptor++) {
+        if (fcntl(descriptor, F_GETFD) != -1 || errno != EBADF) continue;
+        int null = open("/dev/null", descriptor == 0 ? O_RDONLY : O_WRONLY);
+        if (null >= 0 && null != descriptor) {
+            dup2(null, descriptor);
+            close(null);
+        }
+        if (descriptor == 1) stdout_was_closed = 1;
+    }
+}
+
+int stripe_secrets_stdout_was_closed(void) {
+    return stdout_was_closed;
 }

@@ -1,7 +1,8 @@
 import ArgumentParser
+import CProcessGuard
+import Foundation
 import SecretsCore
 import SecretsModel
-import Foundation
 
 #if canImport(Glibc)
     import Glibc
@@ -65,6 +66,11 @@ enum Console {
         while done < bytes.count {
             let written = write(descriptor, bytes.baseAddress.map { $0 + done }, bytes.count - done)
             if written < 0, errno == EINTR { continue }
+            if written < 0, errno == EAGAIN || errno == EWOULDBLOCK {  // a non-blocking stdout: wait
+                var ready = pollfd(fd: descriptor, events: Int16(POLLOUT), revents: 0)
+                _ = poll(&ready, 1, -1)
+                continue
+            }
             guard written > 0 else {
                 if descriptor == STDOUT_FILENO { noteOutputFailure(written < 0 ? errno : EIO) }
                 return
@@ -82,13 +88,21 @@ enum Console {
     }
 
     /// Exits 1 with `error: …` on stderr when any of stdout could not be written (a full disk, a
-    /// closed file): a plan or a listing cut short must not pass for a whole one. (Commands write
-    /// stdout only through `Console`, never `print`, whose buffered failures would go unseen.)
+    /// pipe closed early, stdout closed): a plan or a listing cut short must not pass for a whole
+    /// one. (Commands write stdout only through `Console`, never `print`, whose buffered
+    /// failures would go unseen.)
     static func checkOutputWasWritten() {
+        if stripe_secrets_stdout_was_closed() != 0 { noteOutputFailure(EBADF) }
         guard let failure = outputFailureLock.withLock({ outputFailure }) else { return }
         printError(
-            "error: could not write standard output (\(String(cString: strerror(failure)))); its output is incomplete")
-        exit(ExitCode.failure.rawValue)
+            "error: could not write standard output (\(String(cString: strerror(failure)))), so what it shows is "
+                + "incomplete; whatever the command changed is done and recorded (stripe-secrets state list shows it)")
+        terminate(.failure)
+    }
+
+    /// Ends the process with `code` at once.
+    static func terminate(_ code: ExitCode) -> Never {
+        exit(code.rawValue)
     }
 
     /// The user's home folder, for `~/.pgpass`.

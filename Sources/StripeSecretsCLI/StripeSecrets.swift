@@ -2,6 +2,12 @@ import ArgumentParser
 import CProcessGuard
 import SecretsCore
 
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
 /// The `stripe-secrets` command: the root that every subcommand hangs off.
 public struct StripeSecrets: AsyncParsableCommand {
 
@@ -41,6 +47,11 @@ extension StripeSecrets {
     public static func start() async {
         // Before anything is read: a crash must not write plaintext values to a core file.
         _ = stripe_secrets_refuse_core_dumps()
+        // A pipe closed early (`| head`) is a failed write like any other, from the start: the
+        // command runs to its end and exits 1 (`Console.checkOutputWasWritten`), rather than dying
+        // of SIGPIPE before its first call to Stripe and not after it (the HTTP client ignores
+        // SIGPIPE once it connects).
+        signal(SIGPIPE, SIG_IGN)
         // `--version` alone is answered before the argument parser exists: building it walks the
         // type metadata of every command and option, several times the cost of the rest of the
         // process's start. The answer is the same one ArgumentParser gives.
@@ -58,9 +69,20 @@ extension StripeSecrets {
                 try command.run()
             }
         } catch {
-            Console.checkOutputWasWritten()
-            exit(withError: error)
+            finish(with: error)
         }
         Console.checkOutputWasWritten()
+    }
+
+    /// ArgumentParser's `exit(withError:)`, with its help and messages written through `Console`,
+    /// so that help that cannot be written fails the run too.
+    private static func finish(with error: any Error) -> Never {
+        let text = fullMessage(for: error)
+        let code = exitCode(for: error)
+        if !text.isEmpty {
+            if code == .success { Console.printLine(text) } else { Console.printError(text) }
+        }
+        Console.checkOutputWasWritten()
+        Console.terminate(code)
     }
 }

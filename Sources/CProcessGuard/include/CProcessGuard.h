@@ -11,4 +11,9 @@ int stripe_secrets_refuse_core_dumps(void);
 /// the flag does not exist (not Linux).
 int stripe_secrets_dumpable(void);
 
+/// Whether stdout was closed when the process started. A closed 0, 1 or 2 is opened on
+/// /dev/null before main (so no file opened later takes its number); stdout's output is then
+/// lost, and the run must say so.
+int stripe_secrets_stdout_was_closed(void);
+
 #endif

@@ -86,6 +86,7 @@ extension StripeSecrets {
                 try await EmulatorServer.bind(host: host, port: port, faults: faults)
             }
             Console.printLine("listening on \(server.url)")
+            Console.checkOutputWasWritten()  // an address nobody can read: stop now, not at the end
             try await server.run()
         }
     }
