@@ -62,6 +62,10 @@ enum Console {
     /// Writes all of `bytes`, however many calls it takes. A failed write to stdout is kept for
     /// `checkOutputWasWritten`; one to stderr has nowhere to be told.
     fileprivate static func emit(_ bytes: UnsafeRawBufferPointer, to descriptor: Int32) {
+        // Closed when the process started, stdout is /dev/null now: what is written is lost.
+        if descriptor == STDOUT_FILENO, !bytes.isEmpty, stripe_secrets_stdout_was_closed() != 0 {
+            noteOutputFailure(EBADF)
+        }
         var done = 0
         while done < bytes.count {
             let written = write(descriptor, bytes.baseAddress.map { $0 + done }, bytes.count - done)
@@ -92,11 +96,10 @@ enum Console {
     /// one. (Commands write stdout only through `Console`, never `print`, whose buffered
     /// failures would go unseen.)
     static func checkOutputWasWritten() {
-        if stripe_secrets_stdout_was_closed() != 0 { noteOutputFailure(EBADF) }
         guard let failure = outputFailureLock.withLock({ outputFailure }) else { return }
         printError(
             "error: could not write standard output (\(String(cString: strerror(failure)))), so what it shows is "
-                + "incomplete; whatever the command changed is done and recorded (stripe-secrets state list shows it)")
+                + "incomplete; the command itself ran as it would have (what it changed, if anything, is recorded)")
         terminate(.failure)
     }
 

@@ -37,8 +37,8 @@ struct OutputFailureTests {
         #expect(lost.status == 1)
         #expect(
             lost.stderr.contains(
-                "\(Self.lost) (No space left on device), so what it shows is incomplete; whatever the command changed "
-                    + "is done and recorded (stripe-secrets state list shows it)\n"),
+                "\(Self.lost) (No space left on device), so what it shows is incomplete; the command itself ran as it "
+                    + "would have (what it changed, if anything, is recorded)\n"),
             "\(lost.stderr)")
     }
 
@@ -62,12 +62,11 @@ struct OutputFailureTests {
         #expect(result.stderr.contains("\(Self.lost) (Broken pipe)"), "\(result.stderr)")
     }
 
-    @Test func aClosedStdoutFailsTheRunAndNoFileTakesItsPlace() throws {
-        _ = try runner.run(["plan"])  // the state, created
-        let state = try Data(contentsOf: URL(fileURLWithPath: folder.path + "/secrets.state.json"))
+    /// Runs the binary with `arguments` and its stdout closed (`>&-`): its exit status and stderr.
+    private func runWithStdoutClosed(_ arguments: String) throws -> (status: Int32, stderr: String) {
         let shell = Process()
         shell.executableURL = URL(fileURLWithPath: "/bin/sh")
-        shell.arguments = ["-c", "exec \"$0\" plan >&-", BinaryRunner.executable.path]
+        shell.arguments = ["-c", "exec \"$0\" \(arguments) >&-", BinaryRunner.executable.path]
         shell.currentDirectoryURL = URL(fileURLWithPath: folder.path)
         shell.environment = ["V": "value-a", "PATH": "/usr/bin:/bin"]
         let errors = Pipe()
@@ -75,9 +74,22 @@ struct OutputFailureTests {
         try shell.run()
         let stderr = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         shell.waitUntilExit()
-        #expect(shell.terminationStatus == 1)
-        #expect(stderr.contains("\(Self.lost) (Bad file descriptor)"), "\(stderr)")
+        return (shell.terminationStatus, stderr)
+    }
+
+    @Test func aClosedStdoutFailsTheRunAndNoFileTakesItsPlace() throws {
+        _ = try runner.run(["plan"])  // the state, created
+        let state = try Data(contentsOf: URL(fileURLWithPath: folder.path + "/secrets.state.json"))
+        let closed = try runWithStdoutClosed("plan")
+        #expect(closed.status == 1)
+        #expect(closed.stderr.contains("\(Self.lost) (Bad file descriptor)"), "\(closed.stderr)")
         #expect(try Data(contentsOf: URL(fileURLWithPath: folder.path + "/secrets.state.json")) == state)
+    }
+
+    @Test func aClosedStdoutThatNothingWasWrittenToIsNoFailure() throws {
+        let usage = try runWithStdoutClosed("plan --bogus")
+        #expect(usage.status == 64)
+        #expect(!usage.stderr.contains(Self.lost), "\(usage.stderr)")
     }
 
     #if os(Linux)
