@@ -25,7 +25,9 @@ let package = Package(
         ),
         // SHA-256 blocks with the x86 SHA instructions, for the fingerprints (a Swift fallback elsewhere).
         .target(name: "CSHA256"),
-        // No core dump of a process that holds plaintext values (prctl, which Swift cannot call).
+        // Before anything runs: no core dump of a process that holds plaintext values (prctl,
+        // which Swift cannot call), and no closed 0, 1 or 2 left for a state file to take (a
+        // constructor, which must run before the Swift runtime opens anything).
         .target(name: "CProcessGuard"),
         // The few types every layer shares: a secret's address and value, the Stripe mode, byte-wise text.
         .target(name: "SecretsModel"),

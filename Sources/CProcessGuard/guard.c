@@ -8,7 +8,8 @@
 #include <sys/prctl.h>
 #endif
 
-// prctl is variadic, which Swift cannot call: hence this file.
+// In C because prctl is variadic, which Swift cannot call, and because the descriptors must
+// be filled by a constructor, before the Swift runtime opens anything.
 int stripe_secrets_refuse_core_dumps(void) {
     struct rlimit none = {0, 0};
     int result = setrlimit(RLIMIT_CORE, &none);

@@ -164,10 +164,21 @@ enum Console {
 
     /// Checks a manifest (and its values as asked), or prints every problem and fails.
     static func check(_ path: String, values: ValueReading) throws -> CheckedManifest {
-        do {
-            return try ManifestLoader.check(path: path, now: now, environment: .process, values: values)
-        } catch {
-            throw fail(error)
+        try take(checked(path, values: values))
+    }
+
+    /// A manifest checked (and its values read as asked), or its problems, not yet printed.
+    static func checked(_ path: String, values: ValueReading) -> Result<CheckedManifest, DiagnosticsError> {
+        Result { () throws(DiagnosticsError) in
+            try ManifestLoader.check(path: path, now: now, environment: .process, values: values)
+        }
+    }
+
+    /// The checked manifest, or its problems printed and exit 1 thrown.
+    static func take(_ checked: consuming Result<CheckedManifest, DiagnosticsError>) throws -> CheckedManifest {
+        switch checked {
+        case .success(let manifest): return manifest
+        case .failure(let problems): throw fail(problems)
         }
     }
 }

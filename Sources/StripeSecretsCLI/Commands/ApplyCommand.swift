@@ -141,7 +141,7 @@ extension StripeSecrets {
             // thread's malloc arena (glibc), which made a no-op apply 1.2x a plan.
             let fresh = saved == nil ? backend.newState() : nil
             let starting = Task { try await run.startingState(creating: fresh) }
-            let manifest = saved == nil ? Self.checkManifest(at: manifestPath) : nil
+            let manifest = saved == nil ? Console.checked(manifestPath, values: .required) : nil
             let key = stripe.key
             let stateName = backend.name
             guard let state = try await starting.value else {
@@ -156,11 +156,7 @@ extension StripeSecrets {
             } else if let manifest {
                 // Its problems are printed here, where checking it after the state would print
                 // them: a run that stops before (a state of the other mode) never shows them.
-                let checked: CheckedManifest
-                switch consume manifest {
-                case .success(let manifest): checked = manifest
-                case .failure(let problems): throw Console.fail(problems)
-                }
+                let checked = try Console.take(consume manifest)
                 work = try plannedWork(checked, manifestPath: manifestPath, stateName: stateName, state: state)
             } else {
                 preconditionFailure("apply has either a plan file or a manifest to plan from")
@@ -203,13 +199,6 @@ extension StripeSecrets {
             if outcome.failedCount > 0 {
                 Console.printLine("Run `stripe-secrets plan` to see what is left.")
                 throw ExitCode.failure
-            }
-        }
-
-        /// The manifest at `path` checked, with its values read, or its problems (not yet printed).
-        private static func checkManifest(at path: String) -> Result<CheckedManifest, DiagnosticsError> {
-            Result { () throws(DiagnosticsError) in
-                try ManifestLoader.check(path: path, now: Console.now, environment: .process, values: .required)
             }
         }
 
