@@ -107,6 +107,13 @@ public struct SecretAddress: Hashable, Comparable, Sendable, CustomStringConvert
     /// The scope with its account: what the 10-secret cap counts.
     public var scopeKey: ScopeKey { ScopeKey(account: account, scope: scope) }
 
+    /// Whether `other` is in the same scope of the same account. (Inlinable, so that addresses
+    /// in an array are compared where they are, not copied out first.)
+    @inlinable
+    public func sharesScope(with other: SecretAddress) -> Bool {
+        account == other.account && scope == other.scope
+    }
+
     /// The scope with its account, written `[acct_…/]account`.
     public var scopeDescription: String { scopeKey.description }
 
@@ -228,7 +235,7 @@ public struct SecretAddress: Hashable, Comparable, Sendable, CustomStringConvert
     /// Sorts by account (own account first), then scope, then name by bytes: the order of
     /// every listing.
     public static func < (lhs: SecretAddress, rhs: SecretAddress) -> Bool {
-        if lhs.account != rhs.account || lhs.scope != rhs.scope { return lhs.scopeKey < rhs.scopeKey }
+        if !lhs.sharesScope(with: rhs) { return lhs.scopeKey < rhs.scopeKey }
         return lhs.name.utf8.lexicographicallyPrecedes(rhs.name.utf8)
     }
 }

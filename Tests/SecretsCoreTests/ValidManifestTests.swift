@@ -29,6 +29,24 @@ import SecretsModel
         #expect(manifest.secrets.map(\.protect) == Array(repeating: false, count: 7) + [true])
     }
 
+    /// The count hashes only where the scope changes; scopes left and come back to, and the
+    /// own account next to a connected one's, count once each.
+    @Test func theFootprintCountsEachScopeAndAccountOnce() {
+        let order: [(String?, SecretScope)] = [
+            (nil, .account), (nil, .account), ("acct_A1", .account), (nil, .account), ("acct_A1", .user("usr_U1")),
+            ("acct_B1", .user("usr_U1")), ("acct_A1", .account), (nil, .user("usr_U1")), ("acct_B1", .user("usr_U1")),
+        ]
+        let location = SourceLocation(file: "secrets.yaml", line: 1, column: 1)
+        let secrets = order.enumerated().map { index, scope in
+            SecretDeclaration(
+                address: SecretAddress(account: scope.0, scope: scope.1, name: "s\(index)"),
+                source: .environment("V"), expiresAt: nil, location: location, valueLocation: location)
+        }
+        let footprint = Manifest(path: "secrets.yaml", directory: ".", secrets: secrets).footprint
+        #expect(footprint.scopes == 5)
+        #expect(footprint.accounts == 3)
+    }
+
     @Test func valuesResolveWithTheirTrimmingRules() throws {
         let path = Fixtures.path("valid", "every-feature")
         let secrets = try ManifestLoader.check(

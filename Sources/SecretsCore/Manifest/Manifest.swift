@@ -58,9 +58,17 @@ public struct Manifest: Sendable {
     }
 
     /// How many distinct scopes (per account) and accounts the secrets live in.
+    /// Secrets of one scope mostly come together, so only a change of scope is hashed.
     public var footprint: (scopes: Int, accounts: Int) {
-        let scopes = Set(secrets.map(\.address.scopeKey))
-        let accounts = Set(secrets.map { $0.address.account ?? "" })
+        var scopes = Set<ScopeKey>()
+        var accounts = Set<String>()
+        // A valid manifest has at least this many scopes.
+        scopes.reserveCapacity(secrets.count / StripeLimits.secretsPerScope)
+        for index in secrets.indices
+        where index == 0 || !secrets[index].address.sharesScope(with: secrets[index - 1].address) {
+            scopes.insert(secrets[index].address.scopeKey)
+            accounts.insert(secrets[index].address.account ?? "")
+        }
         return (scopes.count, accounts.count)
     }
 }

@@ -379,9 +379,7 @@ struct ManifestDecoder {
         var scope = 0
         for index in secrets.indices {
             let address = secrets[index].address
-            if index == 0 || address.account != secrets[index - 1].address.account
-                || address.scope != secrets[index - 1].address.scope
-            {
+            if index == 0 || !address.sharesScope(with: secrets[index - 1].address) {
                 let key = address.scopeKey
                 if let known = indexOfScope[key] {
                     scope = known
