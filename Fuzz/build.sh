@@ -32,7 +32,8 @@ module StrictYAML Sources/StrictYAML/*.swift
 module Crypto Fuzz/Shims/Crypto.swift
 module NIOConcurrencyHelpers Fuzz/Shims/NIOConcurrencyHelpers.swift
 mapfile -t core < <(find Sources/SecretsCore -name '*.swift' | sort)
-module SecretsCore "${core[@]}"
+# Testable, so that the targets can compare each fast path with the reader or writer it stands in for.
+module SecretsCore -enable-testing "${core[@]}"
 mapfile -t api < <(find Sources/StripeAPI -name '*.swift' ! -name SecretStoreClient.swift | sort)
 module StripeAPI "${api[@]}"
 

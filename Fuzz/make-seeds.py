@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Writes the seeds that no test fixture provides: state documents (a stored key, a kept-apart
-key), journals whose codes verify with the seed key (bytes 0x01..0x20, as Fuzz/Targets/Support.swift
+key), a plan whose texts hold every character its writer escapes, journals whose codes verify with the seed key (bytes 0x01..0x20, as Fuzz/Targets/Support.swift
 says), and emulator request runs. Run once; the output is committed under Fuzz/Seeds."""
 import base64, hashlib, hmac, json, os, struct
 
@@ -39,6 +39,25 @@ write("state", "stored-key.json", document(dict(state, fingerprint_key=base64.b6
 write("state", "kept-apart.json", document(dict(state, fingerprint_key_id=code(["stripe-secrets fingerprint key identifier", "1"]))))
 write("state", "empty.json", document({"format": "stripe-secrets-state", "format_version": 1, "lineage": "a", "serial": 0,
                                        "fingerprint_key": base64.b64encode(KEY).decode(), "secrets": []}))
+
+# The golden plan with its placeholders filled and every C0 control, DEL, quote, backslash and a
+# few invisible characters added to its sources and details: what the plan writer must escape
+# exactly as JSONEncoder does.
+with open(os.path.join(HERE, "..", "Tests", "CLITests", "Golden", "plan.json")) as golden:
+    plan = json.loads(golden.read().replace('"(now)"', '"2026-12-01T00:00:00Z"'))
+escaped = "".join(map(chr, range(0x20))) + "\x7f\"\\/\u0085\u2028\u2029\ufeff\u200b\U0010ffff"
+
+
+def add_escapes(node):
+    for key, value in node.items() if isinstance(node, dict) else enumerate(node):
+        if key in ("env", "file", "detail") and isinstance(value, str):
+            node[key] = value + escaped
+        elif isinstance(value, (dict, list)):
+            add_escapes(value)
+
+
+add_escapes(plan)
+write("plan", "escapes.plan.json", json.dumps(plan, indent=2, sort_keys=True, separators=(",", " : "), ensure_ascii=False) + "\n")
 
 lineage, serial, run = "0f8fad5b-d9cb-469f-a165-70867728950e", 3, "00112233445566778899aabbccddeeff"
 calls = [("create", "account/new_key", "cd" * 32, 4102444800), ("replace", "account/openai_api_key", "ef" * 32, None),

@@ -33,7 +33,7 @@ targets=(
     "yaml yaml 16384 Tests/SecretsCoreTests/Fixtures/valid Tests/SecretsCoreTests/Fixtures/invalid examples"
     "manifest yaml 16384 Tests/SecretsCoreTests/Fixtures/valid Tests/SecretsCoreTests/Fixtures/invalid examples"
     "state json 16384 Fuzz/Seeds/state"
-    "plan json 16384 Tests/CLITests/Golden"
+    "plan json 16384 Tests/CLITests/Golden Fuzz/Seeds/plan"
     "journal json 8192 Fuzz/Seeds/journal"
     "emulator form 4096 Fuzz/Seeds/emulator"
 )

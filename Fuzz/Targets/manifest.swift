@@ -1,6 +1,7 @@
 // The manifest decoder on any bytes: either a manifest or diagnostics, each placed in the
-// file, none quoting an inline `value:`, and the same answer twice.
-import SecretsCore
+// file, none quoting an inline `value:`, the same answer twice, and the same with or without
+// the fast path (`ManifestFastPath`).
+@testable import SecretsCore
 import StrictYAML
 
 @_cdecl("LLVMFuzzerTestOneInput")
@@ -8,6 +9,7 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     let bytes = input(data, size)
     let first = decode(bytes)
     require(String(describing: first) == String(describing: decode(bytes)), "two decodes of one text disagree")
+    require(verdict(bytes, fastPath: true) == verdict(bytes, fastPath: false), "the fast path and the decoder disagree")
     guard case .failure(let error) = first else { return 0 }
     require(!error.diagnostics.isEmpty, "a refusal without a diagnostic")
     var values: [String] = []
@@ -31,6 +33,15 @@ private func decode(_ bytes: [UInt8]) -> Result<String, DiagnosticsError> {
     } catch {
         return .failure(error)
     }
+}
+
+/// The decoder's secrets and diagnostics as text, read by the fast path where it can or by the
+/// tree and the decoder only.
+private func verdict(_ bytes: [UInt8], fastPath: Bool) -> String {
+    let (secrets, diagnostics) = ManifestDecoder.decode(
+        bytes, limits: ParseLimits(maxBytes: ManifestLoader.maxBytes), file: "fuzz.yaml", now: 1_700_000_000,
+        fastPath: fastPath)
+    return String(describing: secrets) + "\n" + diagnostics.map(\.description).joined(separator: "\n")
 }
 
 /// Every scalar written inline under a `value` key (alone or in a list), where a reference

@@ -1,5 +1,6 @@
-// The plan file reader: no crash; a plan read is written back byte-stable and reads back equal.
-import SecretsCore
+// The plan file reader: no crash; a plan read is written back byte-stable, as `JSONEncoder`
+// would write it, and reads back equal.
+@testable import SecretsCore
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
@@ -11,6 +12,7 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
         return 0
     }
     let encoded = plan.encoded()
+    require(encoded == plan.encodedByFoundation(), "the plan writer and JSONEncoder write different bytes")
     do throws(DocumentError) {
         let again = try SavedPlan.decode(encoded, path: "again.plan.json")
         require(again == plan, "a plan read back differs")

@@ -1,19 +1,21 @@
-// The state document reader, the form both backends store: no crash; a document read is
-// written back byte-stable and reads back equal; no error quotes the stored fingerprint key.
+// The state document reader, the form both backends store: no crash; the one-pass reader
+// (`StateScanner`) gives what `JSONDecoder` gives, and `JSONWriter` writes what `JSONEncoder`
+// writes; a document read is written back byte-stable and reads back equal; no error quotes
+// the stored fingerprint key.
 import Foundation
-import SecretsCore
+@testable import SecretsCore
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     let bytes = input(data, size)
     do throws(DocumentError) {
-        roundTrip(try StateDocument.decode(bytes, path: "fuzz.state.json"))
+        roundTrip(try read(bytes, keptApart: nil))
     } catch {
         check(error, bytes)
         // A state that keeps its key apart is read again with the key its seeds were made with.
         guard error.problem == .keyNeeded(given: nil) else { return 0 }
         do throws(DocumentError) {
-            roundTrip(try StateDocument.decode(bytes, path: "fuzz.state.json", keptApart: fuzzKey))
+            roundTrip(try read(bytes, keptApart: fuzzKey))
         } catch {
             check(error, bytes)
         }
@@ -23,8 +25,30 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
 
 private let fuzzKey = StateDocument.KeptApartKey(seedKey, origin: "the fuzz key")
 
+/// The state both readers make of `bytes`, which must be the same state or the same error.
+private func read(_ bytes: [UInt8], keptApart: StateDocument.KeptApartKey?) throws(DocumentError) -> State {
+    func decode(fastPath: Bool) -> Result<State, DocumentError> {
+        do throws(DocumentError) {
+            return .success(
+                try StateDocument.decode(bytes, path: "fuzz.state.json", keptApart: keptApart, fastPath: fastPath))
+        } catch {
+            return .failure(error)
+        }
+    }
+    let fast = decode(fastPath: true)
+    switch (fast, decode(fastPath: false)) {
+    case (.success(let state), .success(let slow)): require(state == slow, "the two readers read different states")
+    case (.failure(let error), .failure(let slow)):
+        require(error.description == slow.description, "the two readers refuse differently: \(error) / \(slow)")
+    case (.success, .failure(let error)): require(false, "only the one-pass reader accepts: \(error)")
+    case (.failure(let error), .success): require(false, "only JSONDecoder accepts: \(error)")
+    }
+    return try fast.get()
+}
+
 private func roundTrip(_ state: State) {
     let encoded = StateDocument.encode(state)
+    require(encoded == StateDocument.encode(state, fastPath: false), "JSONWriter and JSONEncoder write different bytes")
     do throws(DocumentError) {
         let again = try StateDocument.decode(
             encoded, path: "again.state.json", keptApart: state.keyIsKeptApart ? fuzzKey : nil)

@@ -77,6 +77,45 @@ import Testing
         }
     }
 
+    /// A time that `Timestamp.format` would write back as another (before the year 1 or after
+    /// 9999, in UTC) is refused by both state readers and by the plan reader; the edges read,
+    /// and read back equal.
+    @Test(arguments: [
+        ("0000-01-01T00:00:00Z", false), ("0001-01-01T00:00:00+01:00", false), ("9999-12-31T23:59:59-00:01", false),
+        ("0001-01-01T00:00:00Z", true), ("9999-12-31T23:59:59Z", true), ("1969-12-31T23:59:59Z", true),
+    ])
+    func aTimeThatWouldBeWrittenBackAsAnotherIsRefused(time: String, reads: Bool) throws {
+        let written = "\"\(Timestamp.format(1_800_000_000))\""
+        let stateBytes = edited(state(), "\"applied_at\" : \(written)", "\"applied_at\" : \"\(time)\"")
+        for fastPath in [true, false] {
+            do {
+                let read = try StateDocument.decode(
+                    stateBytes, path: "s.state.json", keptApart: nil, fastPath: fastPath)
+                #expect(reads, "read \(time) (fast path: \(fastPath))")
+                let again = try StateDocument.decode(StateDocument.encode(read), path: "again.state.json")
+                #expect(again == read, "\(time) reads back as another time")
+            } catch {
+                #expect(!reads, "\(time): \(error)")
+                #expect(
+                    error.description.hasPrefix(
+                        "s.state.json is corrupt (applied_at of account/a is not an RFC 3339 time in the years 1 to 9999);"
+                    ))
+            }
+        }
+        let planBytes = edited(plan(), "\"created_at\" : \(written)", "\"created_at\" : \"\(time)\"")
+        do {
+            let read = try SavedPlan.decode(planBytes, path: "plan.json")
+            #expect(reads, "read \(time)")
+            #expect(try SavedPlan.decode(read.encoded(), path: "again.json") == read, "\(time) reads back as another")
+        } catch {
+            #expect(!reads, "\(time): \(error)")
+            #expect(
+                error.description
+                    == "plan.json is corrupt (created_at is not an RFC 3339 time in the years 1 to 9999); make a new plan"
+            )
+        }
+    }
+
     /// A refreshed plan with one drifted change and one unmanaged secret.
     private func refreshedPlan() -> [UInt8] {
         let key = FingerprintKey()

@@ -72,9 +72,25 @@ public enum Timestamp {
         seconds.map { (0...latest).contains($0) } ?? true
     }
 
-    /// `2027-06-30T00:00:00Z` for unix seconds, in UTC (clamped to years 1 to 9999).
+    /// The times `format` writes as they are: the years 1 to 9999, in UTC.
+    public static let writable: ClosedRange<Int64> = -62_135_596_800...latest
+
+    /// `parseRFC3339` for a time in one of the tool's own documents, which must read back
+    /// equal once written: nil for a time outside `writable` too (`0000-01-01T00:00:00Z`,
+    /// `9999-12-31T23:59:59-00:01`), which would be written back as another.
+    public static func parseStored(_ text: String) -> Int64? {
+        var text = text
+        return text.withUTF8 { parseStored(bytes: $0) }
+    }
+
+    /// `parseStored` of a text's UTF-8 bytes.
+    public static func parseStored(bytes: UnsafeBufferPointer<UInt8>) -> Int64? {
+        parseRFC3339(bytes: bytes).flatMap { writable.contains($0) ? $0 : nil }
+    }
+
+    /// `2027-06-30T00:00:00Z` for unix seconds, in UTC (clamped to `writable`).
     public static func format(_ unclamped: Int64) -> String {
-        let seconds = min(max(unclamped, -62_135_596_800), latest)
+        let seconds = min(max(unclamped, writable.lowerBound), writable.upperBound)
         let days = Int(seconds.floorDivided(by: 86_400))
         let rest = Int(seconds - Int64(days) * 86_400)
         let (year, month, day) = civilFromDays(days)

@@ -202,8 +202,8 @@ struct PlanDocument: Codable {
             }
             refresh = known
         }
-        guard let created = Timestamp.parseRFC3339(createdAt) else {
-            throw VersionedDocument.Detail(text: "created_at is not an RFC 3339 time")
+        guard let created = Timestamp.parseStored(createdAt) else {
+            throw VersionedDocument.Detail(text: "created_at is not an RFC 3339 time in the years 1 to 9999")
         }
         let unchangedAddresses = try Self.addresses(unchanged)
         let unmanagedAddresses = try Self.addresses(unmanaged ?? [])

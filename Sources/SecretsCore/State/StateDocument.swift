@@ -156,8 +156,8 @@ public enum StateDocument {
             guard let address = SecretAddress(validating: record.address) else {
                 throw corrupt("'\(record.address)' is not a valid secret address")
             }
-            guard let appliedAt = Timestamp.parseRFC3339(record.appliedAt) else {
-                throw corrupt("applied_at of \(address) is not an RFC 3339 time")
+            guard let appliedAt = Timestamp.parseStored(record.appliedAt) else {
+                throw corrupt("applied_at of \(address) is not an RFC 3339 time in the years 1 to 9999")
             }
             guard Timestamp.isInRange(record.expiresAt), SecretAddress.isStripeID(record.id, prefix: "appsecret_")
             else {

@@ -115,7 +115,7 @@ struct StateScanner {
                 address = scanner.string(SecretAddress.init(validatingUTF8:))
                 return address != nil
             case 1:
-                appliedAt = scanner.string(Timestamp.parseRFC3339(bytes:))
+                appliedAt = scanner.string(Timestamp.parseStored(bytes:))
                 return appliedAt != nil
             case 2:
                 guard let read = scanner.optional({ $0.integer() }), Timestamp.isInRange(read) else { return false }
