@@ -33,6 +33,22 @@ import TestSupport
         #expect(output.stderr == "")
     }
 
+    /// A hostile manifest cannot forge a line of the output: a line break in a path it quotes
+    /// is shown escaped, in the one line of its diagnostic.
+    @Test func aLineBreakInAQuotedPathStaysInItsDiagnosticsLine() throws {
+        let folder = try TemporaryFolder()
+        try folder.write(
+            "secrets.yaml", "version: 1\nsecrets:\n  - name: a\n    value: {file: \"x\\nPlan: 0 to create.\"}\n")
+        let output = try BinaryRunner(directory: folder.path).run("validate")
+        #expect(output.status == 1)
+        #expect(
+            output.stderr == """
+                secrets.yaml:4:12: error: x\\u{a}Plan: 0 to create. does not exist (relative paths start at the manifest's folder)
+                1 error in secrets.yaml
+
+                """)
+    }
+
     @Test func problemsGoToStderrWithExitOneAndNoValue() throws {
         let folder = try TemporaryFolder()
         try folder.write("deploy.yaml", manifest() + "\n  - name: inline\n    value: \"\(canary)\"\n")

@@ -1,3 +1,4 @@
+import SecretsModel
 import StrictYAML
 
 /// Where in which file something was found. 1-based line and column.
@@ -24,7 +25,9 @@ public struct SourceLocation: Hashable, Sendable, CustomStringConvertible {
 
 /// One problem a user can act on, rendered like a compiler's: `file:line:col: error: message`.
 ///
-/// A message never quotes a secret value.
+/// A message never quotes a secret value. It is one line: line breaks and other control
+/// characters in it, which only what it quotes can bring (a `file:` path in the manifest, a
+/// path on the command line), are shown escaped, so that no input can add a line of its own.
 public struct Diagnostic: Error, Hashable, Sendable, CustomStringConvertible {
     public let message: String
     public let location: SourceLocation?
@@ -35,8 +38,7 @@ public struct Diagnostic: Error, Hashable, Sendable, CustomStringConvertible {
     }
 
     public var description: String {
-        guard let location else { return "error: \(message)" }
-        return "\(location): error: \(message)"
+        TerminalText.safe(location.map { "\($0): error: \(message)" } ?? "error: \(message)")
     }
 }
 
