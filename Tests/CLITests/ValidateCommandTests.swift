@@ -49,6 +49,21 @@ import TestSupport
                 """)
     }
 
+    /// Nor can the manifest's path: a line break in it is shown escaped, in the diagnostic and
+    /// in the summary line.
+    @Test func aLineBreakInTheManifestsPathStaysInItsLines() throws {
+        let folder = try TemporaryFolder()
+        let runner = BinaryRunner(directory: folder.path)
+        let validated = try runner.run("validate", "-f", "no\nsuch.yaml")
+        #expect(validated.status == 1)
+        #expect(
+            validated.stderr == """
+                error: no\\u{a}such.yaml does not exist (pass the manifest with -f FILE)
+                1 error in no\\u{a}such.yaml
+
+                """)
+    }
+
     @Test func problemsGoToStderrWithExitOneAndNoValue() throws {
         let folder = try TemporaryFolder()
         try folder.write("deploy.yaml", manifest() + "\n  - name: inline\n    value: \"\(canary)\"\n")

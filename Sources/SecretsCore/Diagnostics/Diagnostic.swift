@@ -72,6 +72,6 @@ public struct DiagnosticsError: Error, Sendable, CustomStringConvertible {
             lines.append("… and \(diagnostics.count - Self.shownLimit) more")
         }
         let count = diagnostics.count == 1 ? "1 error" : "\(diagnostics.count.grouped) errors"
-        return (lines + ["\(count) in \(file)"]).joined(separator: "\n")
+        return (lines + [TerminalText.safe("\(count) in \(file)")]).joined(separator: "\n")
     }
 }
